@@ -1,0 +1,106 @@
+"""What intake measured: one analysis per uploaded file, and the report of each intake run."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.models import AudioFile, Job, Verdict
+
+
+class AnalysisStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Measured"
+    FAILED = "failed", "Failed"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+class FileAnalysis(models.Model):
+    """The measurement of one file. A task claims it (pending -> running) with a conditional
+    UPDATE, so running twice, or two at once, gives one result."""
+
+    audio_file = models.OneToOneField(AudioFile, on_delete=models.CASCADE, related_name="analysis")
+    status = models.CharField(
+        max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)  # analysis.audio.report.Report.to_dict()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "file analyses"
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=AnalysisStatus.values), name="analysis_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(report__isnull=False, finished_at__isnull=False),
+                name="analysis_done_has_report",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="running") | Q(claimed_at__isnull=False),
+                name="analysis_running_is_claimed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Analysis of {self.audio_file}"
+
+
+class IntakeReport(models.Model):
+    """One intake run over the job's current files: the verdict and every finding."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="intake_reports")
+    created_at = models.DateTimeField(default=timezone.now)
+    verdict = models.CharField(max_length=24, choices=Verdict.choices)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="intake_verdict_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Intake of {self.job}: {self.get_verdict_display()}"
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+class Finding(models.Model):
+    report = models.ForeignKey(IntakeReport, on_delete=models.CASCADE, related_name="findings")
+    audio_file = models.ForeignKey(
+        AudioFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    message = models.TextField()
+    file_name = models.CharField(max_length=400, blank=True)
+    at_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["report", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="finding_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(at_s__isnull=True) | Q(at_s__gte=0), name="finding_time_nonnegative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.code}"

@@ -1,0 +1,35 @@
+"""One access helper per model: return the object the user may see, or raise 404 (never a 403
+that would confirm to an outsider that the object exists)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from jobs.models import AudioFile, Job, User
+
+
+def jobs_visible_to(user: User) -> QuerySet[Job]:
+    if not user.is_authenticated:
+        return Job.objects.none()
+    if user.is_studio:
+        return Job.objects.all()
+    if user.organisation_id is None:
+        return Job.objects.none()
+    return Job.objects.filter(organisation_id=user.organisation_id)
+
+
+def job_for(user: User, job_id: object) -> Job:
+    try:
+        return jobs_visible_to(user).select_related("organisation", "created_by").get(pk=job_id)
+    except (Job.DoesNotExist, ValueError):
+        raise Http404("No such job") from None
+
+
+def audio_file_for(user: User, file_id: object) -> AudioFile:
+    try:
+        return AudioFile.objects.select_related("job").get(
+            pk=file_id, job__in=jobs_visible_to(user)
+        )
+    except (AudioFile.DoesNotExist, ValueError):
+        raise Http404("No such file") from None

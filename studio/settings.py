@@ -1,0 +1,200 @@
+"""Headroom settings, read from the environment.
+
+With no variables at all it runs on the embedded default: SQLite, Celery tasks executed in
+process, files under ./media. DATABASE_URL, CELERY_BROKER_URL and the S3 variables move it onto
+PostgreSQL, Redis and S3-compatible storage; HEADROOM_PRODUCTION=true turns on the production
+hardening that `manage.py check --deploy` asks for.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from studio.env import (
+    ConfigError,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    redis_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+try:
+    PRODUCTION = env_bool("HEADROOM_PRODUCTION", False)
+    DEBUG = env_bool("DEBUG", not PRODUCTION)
+    SECRET_KEY = env_str("SECRET_KEY", "")
+    if not SECRET_KEY:
+        if PRODUCTION:
+            raise ConfigError("SECRET_KEY must be set when HEADROOM_PRODUCTION=true")
+        SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-" + "x" * 20
+    elif PRODUCTION and len(SECRET_KEY) < 50:
+        raise ConfigError("SECRET_KEY must be at least 50 characters in production")
+    ALLOWED_HOSTS = env_list(
+        "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+    )
+    if PRODUCTION and not ALLOWED_HOSTS:
+        raise ConfigError("ALLOWED_HOSTS must be set when HEADROOM_PRODUCTION=true")
+    SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+    _db_url = env_str("DATABASE_URL", "")
+    DATABASES = {
+        "default": database_from_url("DATABASE_URL", _db_url)
+        if _db_url
+        else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "headroom.sqlite3")}
+    }
+
+    _broker = env_str("CELERY_BROKER_URL", "")
+    CELERY_BROKER_URL = redis_url("CELERY_BROKER_URL", _broker) if _broker else "memory://"
+    # With no broker the embedded default runs every task in process, after commit.
+    CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not _broker)
+
+    MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+    _s3_bucket = env_str("S3_BUCKET", "")
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
+    S3_REGION = env_str("S3_REGION", "us-east-1")
+
+    MAX_FILE_BYTES = env_int("MAX_FILE_BYTES", 4 * 1024**3)
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Headroom <studio@headroom.invalid>")
+    TIME_ZONE = env_str("TIME_ZONE", "UTC")
+    LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+    if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR")
+except ConfigError as exc:
+    # One clear line, not a traceback wall.
+    sys.stderr.write(f"Headroom configuration error: {exc}\n")
+    raise SystemExit(2) from None
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "jobs",
+    "analysis",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+AUTH_USER_MODEL = "jobs.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+
+STORAGES: dict[str, dict[str, object]] = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if _s3_bucket:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _s3_bucket,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "region_name": S3_REGION,
+            "access_key": env_str("S3_ACCESS_KEY_ID", ""),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", ""),
+            "file_overwrite": False,  # a stored upload is never replaced
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 600,
+        },
+    }
+
+# Uploads stream to disk past 2.5 MB; the size caps are checked as bytes arrive.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Celery (settings from reliability.md): nothing is acknowledged before it is done, one task
+# at a time per process, bounded run time, JSON only.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TIMEZONE = "UTC"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
