@@ -8,6 +8,7 @@ hardening that `manage.py check --deploy` asks for.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,11 @@ try:
         if _db_url
         else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "headroom.sqlite3")}
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Each test run gets its own database, so two runs on one server never clobber each other.
+        DATABASES["default"]["TEST"] = {
+            "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+        }
 
     _broker = env_str("CELERY_BROKER_URL", "")
     CELERY_BROKER_URL = redis_url("CELERY_BROKER_URL", _broker) if _broker else "memory://"
