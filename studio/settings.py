@@ -63,6 +63,13 @@ try:
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
     S3_REGION = env_str("S3_REGION", "us-east-1")
 
+    _ssl_redirect = env_bool("SECURE_SSL_REDIRECT", True)
+    _hsts_seconds = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    _trusted_origins = env_list("CSRF_TRUSTED_ORIGINS", [])
+    _soft_limit = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
+    _hard_limit = env_int("CELERY_TASK_TIME_LIMIT", 660)
+    if _hard_limit <= _soft_limit:
+        raise ConfigError("CELERY_TASK_TIME_LIMIT must be longer than CELERY_TASK_SOFT_TIME_LIMIT")
     MAX_FILE_BYTES = env_int("MAX_FILE_BYTES", 4 * 1024**3)
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Headroom <studio@headroom.invalid>")
@@ -170,8 +177,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
+CELERY_TASK_SOFT_TIME_LIMIT = _soft_limit
+CELERY_TASK_TIME_LIMIT = _hard_limit
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -190,12 +197,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = _ssl_redirect
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_SECONDS = _hsts_seconds
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+    CSRF_TRUSTED_ORIGINS = _trusted_origins
 
 LOGGING = {
     "version": 1,

@@ -89,12 +89,12 @@ def make_audio_file(
     **kw: Any,
 ) -> AudioFile:
     content = content if content is not None else wav_bytes()
+    kw.setdefault("sha256", hashlib.sha256(content).hexdigest())
+    kw.setdefault("size_bytes", len(content))
     audio = AudioFile(
         job=job,
         kind=kind,
         original_name=name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
         uploaded_by=uploaded_by or job.created_by,
         **kw,
     )
