@@ -1,0 +1,104 @@
+"""Emails to clients and managers, through Django's mail framework.
+
+Services call these after their transaction commits (with ids, so a rolled-back move sends
+nothing); the deadline alerts come from the beat task in jobs/tasks.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from jobs.models import Job, Role, User
+
+
+def _job_url(job: Job) -> str:
+    return f"{getattr(settings, 'SITE_URL', '')}{reverse('job_detail', args=[job.pk])}"
+
+
+def _client_addresses(job: Job) -> list[str]:
+    # Everyone at the client's organisation follows the job, not only the person who created it.
+    return sorted(
+        {
+            u.email
+            for u in User.objects.filter(
+                organisation_id=job.organisation_id, role=Role.CLIENT, is_active=True
+            )
+            if u.email
+        }
+    )
+
+
+def _manager_addresses() -> list[str]:
+    return sorted(
+        {u.email for u in User.objects.filter(role=Role.MANAGER, is_active=True) if u.email}
+    )
+
+
+def _send(subject: str, body: str, to: list[str]) -> int:
+    if not to:
+        return 0
+    return send_mail(subject, body, None, to, fail_silently=False)
+
+
+def notify_verdict(*, job_id: object, report_id: object | None = None) -> int:
+    """Tell the client what intake decided, with the findings to act on."""
+    job = Job.objects.select_related("organisation").get(pk=job_id)
+    lines = [f"Intake verdict for “{job}”: {job.get_verdict_display()}.", ""]
+    if report_id is not None:
+        from analysis.models import IntakeReport
+
+        report = IntakeReport.objects.filter(pk=report_id).first()
+        if report is not None:
+            if report.summary:
+                lines += [report.summary, ""]
+            for f in report.findings.all():
+                where = f" ({f.file_name})" if f.file_name else ""
+                lines.append(f"- [{f.get_severity_display()}]{where} {f.message}")
+            lines.append("")
+    if job.status == "awaiting_client":
+        if job.verdict == "accepted_with_warnings":
+            lines.append("Please acknowledge the warnings, or upload fixed files, to go ahead.")
+        else:
+            lines.append("Please export the files again as described above and re-upload them.")
+    elif job.due_at is not None:
+        lines.append(f"Work has started. Due: {job.due_at:%Y-%m-%d %H:%M} UTC.")
+    lines += ["", _job_url(job)]
+    return _send(
+        f"[Headroom] {job}: {job.get_verdict_display()}", "\n".join(lines), _client_addresses(job)
+    )
+
+
+def notify_delivered(*, job_id: object) -> int:
+    job = Job.objects.get(pk=job_id)
+    body = (
+        f"The master of “{job}” is ready (round {job.revision_round}).\n\n"
+        f"Listen, then approve it or ask for a revision:\n{_job_url(job)}\n"
+    )
+    return _send(f"[Headroom] {job}: your master is ready", body, _client_addresses(job))
+
+
+def notify_revision_received(*, job_id: object, note: str = "") -> int:
+    job = Job.objects.get(pk=job_id)
+    due = f"{job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else "to be set"
+    body = (
+        f"We have your revision request for “{job}” (round {job.revision_round}).\n\n"
+        f"You asked: {note}\n\nNew due date: {due}\n{_job_url(job)}\n"
+    )
+    return _send(f"[Headroom] {job}: revision received", body, _client_addresses(job))
+
+
+def notify_deadline(*, job_id: object, kind: str) -> int:
+    """Warn the managers that a job is at risk (the plan finishes late) or overdue."""
+    job = Job.objects.get(pk=job_id)
+    due = f"{job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else "-"
+    predicted = (
+        f"{job.predicted_finish_at:%Y-%m-%d %H:%M} UTC" if job.predicted_finish_at else "unplanned"
+    )
+    word = "overdue" if kind == "overdue" else "at risk"
+    body = (
+        f"“{job}” is {word}.\n\nDue: {due}\nPredicted finish: {predicted}\n"
+        f"Status: {job.get_status_display()}\n{_job_url(job)}\n"
+    )
+    return _send(f"[Headroom] {job} is {word}", body, _manager_addresses())
