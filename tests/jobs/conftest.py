@@ -15,6 +15,12 @@ from tests.factories import make_user
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: object) -> None:
+    # The factories set real passwords; the default hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def frozen() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(MONDAY_10, tick=False) as traveller:
