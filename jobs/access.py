@@ -3,6 +3,8 @@ that would confirm to an outsider that the object exists)."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -19,14 +21,14 @@ def jobs_visible_to(user: User) -> QuerySet[Job]:
     return Job.objects.filter(organisation_id=user.organisation_id)
 
 
-def job_for(user: User, job_id: object) -> Job:
+def job_for(user: User, job_id: UUID | str) -> Job:
     try:
         return jobs_visible_to(user).select_related("organisation", "created_by").get(pk=job_id)
     except (Job.DoesNotExist, ValueError):
         raise Http404("No such job") from None
 
 
-def audio_file_for(user: User, file_id: object) -> AudioFile:
+def audio_file_for(user: User, file_id: UUID | str) -> AudioFile:
     try:
         return AudioFile.objects.select_related("job").get(
             pk=file_id, job__in=jobs_visible_to(user)

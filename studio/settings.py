@@ -47,7 +47,7 @@ try:
         if _db_url
         else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "headroom.sqlite3")}
     }
-    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    if str(DATABASES["default"]["ENGINE"]).endswith("postgresql"):
         # Each test run gets its own database, so two runs on one server never clobber each other.
         DATABASES["default"]["TEST"] = {
             "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
@@ -171,6 +171,12 @@ if _s3_bucket:
 # Uploads stream to disk past 2.5 MB; the size caps are checked as bytes arrive.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The cap handler sees every chunk first and skips a file past the per-file or per-job cap.
+FILE_UPLOAD_HANDLERS = [
+    "jobs.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Celery (settings from reliability.md): nothing is acknowledged before it is done, one task
 # at a time per process, bounded run time, JSON only.

@@ -262,7 +262,7 @@ class Command(BaseCommand):
         if spec.status in (JobStatus.DELIVERED, JobStatus.APPROVED):
             job.delivered_at = job.accepted_at + timedelta(days=2)
         if spec.status == JobStatus.APPROVED:
-            job.closed_at = job.delivered_at + timedelta(hours=5)  # type: ignore[operator]
+            job.closed_at = job.accepted_at + timedelta(days=2, hours=5)
         if spec.status == JobStatus.REVISION_REQUESTED:
             job.delivered_at = job.accepted_at + timedelta(days=2)
             job.due_at = now + timedelta(days=2)
