@@ -71,6 +71,26 @@ try:
     if _hard_limit <= _soft_limit:
         raise ConfigError("CELERY_TASK_TIME_LIMIT must be longer than CELERY_TASK_SOFT_TIME_LIMIT")
     MAX_FILE_BYTES = env_int("MAX_FILE_BYTES", 4 * 1024**3)
+    # Intake: when the reconciler re-queues stuck files, and when it gives up on one.
+    ANALYSIS_PENDING_TIMEOUT_S = env_int("ANALYSIS_PENDING_TIMEOUT_S", 300)
+    ANALYSIS_RUNNING_TIMEOUT_S = env_int("ANALYSIS_RUNNING_TIMEOUT_S", 900)
+    ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3)
+    # Cloud links: hosts a share link may point at (tests open it to a local server).
+    CLOUD_LINK_ALLOWED_HOSTS = env_list(
+        "CLOUD_LINK_ALLOWED_HOSTS",
+        [
+            "drive.google.com",
+            "drive.usercontent.google.com",
+            "docs.google.com",
+            "www.dropbox.com",
+            "dropbox.com",
+            "dl.dropboxusercontent.com",
+            "we.tl",
+            "wetransfer.com",
+            "download.wetransfer.com",
+        ],
+    )
+    CLOUD_LINK_ALLOW_PRIVATE = False  # only tests serving from loopback turn this on
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Headroom <studio@headroom.invalid>")
     TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -139,6 +159,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-gb"
 USE_I18N = True
 USE_TZ = True
+
+# Shared by every web process when Redis is there (login throttling counts across them).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _broker}
+    if _broker
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

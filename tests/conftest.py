@@ -18,3 +18,10 @@ def _media_in_tmp(settings: object, tmp_path: Path) -> None:
             "OPTIONS": {"location": str(media)},
         },
     }
+    # A per-test cache in memory: never the Redis database the Celery broker uses.
+    settings.CACHES = {  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
