@@ -1,0 +1,355 @@
+"""Intake's writes: queue the measurement of a submission, measure one file (claimed by a
+conditional UPDATE), run the job rules once when the last file is measured, and reconcile work
+that got stuck. Tasks in analysis/tasks.py are thin wrappers over these functions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
+
+from analysis.audio.report import Report
+from analysis.intake import IntakeFile, JobInfo, intake_evaluate
+from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from analysis.policy import current_job_thresholds, current_thresholds
+from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus
+
+log = logging.getLogger(__name__)
+
+INTAKE_KINDS = (FileKind.STEM, FileKind.ROUGH_MIX, FileKind.REFERENCE)
+
+# Test seam (documented in tests/worker.py): seconds to sleep after claiming a file, so a fault
+# test can kill a worker in the middle of an analysis. Never set in production.
+TEST_DELAY_ENV = "HEADROOM_TEST_ANALYSIS_DELAY_S"
+
+
+def pending_timeout() -> timedelta:
+    return timedelta(seconds=getattr(settings, "ANALYSIS_PENDING_TIMEOUT_S", 300))
+
+
+def running_timeout() -> timedelta:
+    return timedelta(seconds=getattr(settings, "ANALYSIS_RUNNING_TIMEOUT_S", 900))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "ANALYSIS_MAX_ATTEMPTS", 3))
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def local_path(field_file: FieldFile) -> Iterator[str]:
+    """A path on local disk for the stored file: the file itself on local storage, a temporary
+    copy streamed in 1 MiB pieces from S3-like storage (removed afterwards)."""
+    storage = field_file.storage
+    try:
+        path: str | None = storage.path(field_file.name)
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"stored file {field_file.name} is missing")
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(prefix="headroom-", suffix=".audio") as tmp:
+        with storage.open(field_file.name, "rb") as src:
+            shutil.copyfileobj(src, tmp, 1024 * 1024)
+        tmp.flush()
+        yield tmp.name
+
+
+# --- queueing ----------------------------------------------------------------------------------
+
+
+def _queue_files(ids: list[int]) -> None:
+    from analysis.tasks import analyse_file
+
+    for analysis_id in ids:
+        analyse_file.delay_on_commit(analysis_id)
+
+
+def _queue_finish(job_id: Any) -> None:
+    from analysis.tasks import intake_finish
+
+    intake_finish.delay_on_commit(str(job_id))
+
+
+def intake_start(*, job: Job) -> list[int]:
+    """A submitted job goes to analysis: one pending FileAnalysis per current file (files measured
+    before keep their report), one task per file queued after commit. Returns the queued ids."""
+    from jobs.services import job_start_analysis
+
+    with transaction.atomic():
+        job_start_analysis(job=job)
+        now = timezone.now()
+        queued: list[int] = []
+        for audio in AudioFile.objects.filter(job=job, is_current=True, kind__in=INTAKE_KINDS):
+            analysis, created = FileAnalysis.objects.get_or_create(
+                audio_file=audio, defaults={"queued_at": now}
+            )
+            if not created and analysis.status == AnalysisStatus.DONE:
+                continue
+            if not created:
+                FileAnalysis.objects.filter(pk=analysis.pk).update(
+                    status=AnalysisStatus.PENDING,
+                    attempts=0,
+                    queued_at=now,
+                    claimed_at=None,
+                    error="",
+                )
+            queued.append(analysis.pk)
+        if queued:
+            _queue_files(queued)
+        else:
+            _queue_finish(job.pk)  # everything was measured before: judge the job now
+    return queued
+
+
+# --- measuring one file ------------------------------------------------------------------------
+
+
+def file_claim(*, analysis_id: int, now: datetime | None = None) -> int | None:
+    """Take the file for measuring: pending (or running past the timeout, its worker presumed
+    dead) -> running. Returns the attempt number that owns the claim, or None if not ours."""
+    now = now or timezone.now()
+    claimed = (
+        FileAnalysis.objects.filter(pk=analysis_id, attempts__lt=max_attempts())
+        .filter(
+            Q(status=AnalysisStatus.PENDING)
+            | Q(status=AnalysisStatus.RUNNING, claimed_at__lt=now - running_timeout())
+        )
+        .update(status=AnalysisStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return int(FileAnalysis.objects.values_list("attempts", flat=True).get(pk=analysis_id))
+
+
+def file_release(*, analysis_id: int, attempt: int, error: str) -> None:
+    """Give a claimed file back (a transient failure): pending again, unless it is out of tries."""
+    gave_up = attempt >= max_attempts()
+    updated = FileAnalysis.objects.filter(
+        pk=analysis_id, status=AnalysisStatus.RUNNING, attempts=attempt
+    ).update(
+        status=AnalysisStatus.NEEDS_ATTENTION if gave_up else AnalysisStatus.PENDING,
+        claimed_at=None,
+        queued_at=timezone.now(),
+        error=error[:2000],
+    )
+    if updated and gave_up:
+        _note_needs_attention(analysis_id, error)
+
+
+def _note_needs_attention(analysis_id: int, error: str) -> None:
+    analysis = FileAnalysis.objects.select_related("audio_file__job").get(pk=analysis_id)
+    audio = analysis.audio_file
+    JobEvent.objects.create(
+        job=audio.job,
+        kind=EventKind.FILE,
+        subject=audio.original_name[:64],
+        from_value="analysis",
+        to_value="needs attention",
+        note=f"Measuring stopped after {analysis.attempts} attempts: {error}"[:2000],
+    )
+
+
+def file_analyse(*, analysis_id: int) -> str:
+    """Measure one file and store its report in one write. Returns what happened: "measured",
+    "skipped" (someone else has it, or it is done) or "superseded" (our claim was taken over)."""
+    from analysis.audio.measure import analyze_file
+
+    attempt = file_claim(analysis_id=analysis_id)
+    if attempt is None:
+        return "skipped"
+    analysis = FileAnalysis.objects.select_related("audio_file").get(pk=analysis_id)
+    audio = analysis.audio_file
+    delay = float(os.environ.get(TEST_DELAY_ENV, "0") or 0)
+    if delay:
+        time.sleep(delay)
+    try:
+        with local_path(audio.file) as path:
+            report = analyze_file(path, thresholds=current_thresholds())
+    except Exception as exc:
+        file_release(analysis_id=analysis_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+        raise
+    report.path = audio.file.name
+    written = FileAnalysis.objects.filter(
+        pk=analysis_id, status=AnalysisStatus.RUNNING, attempts=attempt
+    ).update(
+        status=AnalysisStatus.DONE,
+        report=report.to_dict(),
+        finished_at=timezone.now(),
+        error="",
+    )
+    if not written:
+        return "superseded"
+    intake_finish_if_ready(job_id=audio.job_id)
+    return "measured"
+
+
+# --- the job's verdict -------------------------------------------------------------------------
+
+
+def _current_analyses(job_id: Any) -> list[FileAnalysis]:
+    return list(
+        FileAnalysis.objects.filter(
+            audio_file__job_id=job_id,
+            audio_file__is_current=True,
+            audio_file__kind__in=INTAKE_KINDS,
+        ).select_related("audio_file")
+    )
+
+
+def intake_ready(*, job_id: Any) -> bool:
+    analyses = _current_analyses(job_id)
+    files = AudioFile.objects.filter(job_id=job_id, is_current=True, kind__in=INTAKE_KINDS)
+    return (
+        bool(analyses)
+        and len(analyses) == files.count()
+        and all(a.status == AnalysisStatus.DONE for a in analyses)
+    )
+
+
+def intake_finish_if_ready(*, job_id: Any) -> IntakeReport | None:
+    if not Job.objects.filter(pk=job_id, status=JobStatus.ANALYSING).exists():
+        return None
+    if not intake_ready(job_id=job_id):
+        return None
+    return intake_finish(job_id=job_id)
+
+
+def intake_finish(*, job_id: Any) -> IntakeReport | None:
+    """Run the job rules over the measured files and record the verdict, once: the job row is
+    locked and must still be analysing, so two workers finishing together make one report."""
+    from analysis.audio.findings import file_findings
+    from jobs.services import job_record_verdict
+
+    job = Job.objects.get(pk=job_id)
+    if job.status != JobStatus.ANALYSING or not intake_ready(job_id=job_id):
+        return None
+    analyses = _current_analyses(job_id)
+    thresholds = current_thresholds()
+    with ExitStack() as stack:
+        files: list[IntakeFile] = []
+        for analysis in analyses:
+            audio = analysis.audio_file
+            report = Report.from_dict(analysis.report or {})
+            try:
+                path: str | None = stack.enter_context(local_path(audio.file))
+            except OSError:
+                path = None  # alignment skips it; its own report already says what it is
+            files.append(
+                IntakeFile(
+                    name=audio.original_name,
+                    kind=audio.kind,
+                    report=report,
+                    path=path,
+                    file_findings=tuple(
+                        file_findings(
+                            report, kind=audio.kind, name=audio.original_name, thresholds=thresholds
+                        )
+                    ),
+                )
+            )
+        result = intake_evaluate(
+            files,
+            job=JobInfo(
+                track_title=job.track_title, artist=job.artist, reference_notes=job.reference_notes
+            ),
+            thresholds=current_job_thresholds(),
+        )
+    by_name = {a.audio_file.original_name: a.audio_file for a in analyses}
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job_id)
+        if locked.status != JobStatus.ANALYSING:
+            return None
+        report_row = IntakeReport.objects.create(
+            job=locked, verdict=result.verdict, summary=result.summary
+        )
+        Finding.objects.bulk_create(
+            Finding(
+                report=report_row,
+                audio_file=by_name.get(f.file) if f.file else None,
+                code=f.code,
+                severity=f.severity,
+                message=f.message,
+                file_name=(f.file or "")[:400],
+                at_s=f.at_s if f.at_s is None or f.at_s >= 0 else None,
+            )
+            for f in result.findings
+        )
+        job_record_verdict(
+            job=locked,
+            verdict=result.verdict,
+            needs_acknowledgement=result.needs_acknowledgement,
+            report=report_row,
+        )
+    return report_row
+
+
+# --- reconciling -------------------------------------------------------------------------------
+
+
+def analysis_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-queue files stuck in pending or running past their timeout, give up visibly after the
+    last attempt, and finish or start jobs whose step was lost. The database is the source of
+    truth: a broker that lost its queue loses nothing here."""
+    now = now or timezone.now()
+    counts = {"requeued": 0, "gave_up": 0, "finished": 0, "started": 0}
+    stuck = FileAnalysis.objects.filter(audio_file__job__status=JobStatus.ANALYSING).filter(
+        Q(status=AnalysisStatus.PENDING, queued_at__lt=now - pending_timeout())
+        | Q(status=AnalysisStatus.RUNNING, claimed_at__lt=now - running_timeout())
+    )
+    for analysis in stuck:
+        same = FileAnalysis.objects.filter(
+            pk=analysis.pk, status=analysis.status, attempts=analysis.attempts
+        )
+        if analysis.attempts >= max_attempts():
+            error = analysis.error or "no worker finished measuring this file"
+            if same.update(
+                status=AnalysisStatus.NEEDS_ATTENTION,
+                claimed_at=None,
+                error=f"Gave up after {analysis.attempts} attempts: {error}"[:2000],
+            ):
+                _note_needs_attention(analysis.pk, error)
+                counts["gave_up"] += 1
+            continue
+        if same.update(status=AnalysisStatus.PENDING, claimed_at=None, queued_at=now):
+            _queue_files([analysis.pk])
+            counts["requeued"] += 1
+    for job_id in Job.objects.filter(status=JobStatus.ANALYSING).values_list("pk", flat=True):
+        if intake_ready(job_id=job_id):
+            _queue_finish(job_id)
+            counts["finished"] += 1
+    for job in Job.objects.filter(
+        status=JobStatus.SUBMITTED, submitted_at__lt=now - pending_timeout()
+    ):
+        intake_start(job=job)
+        counts["started"] += 1
+    return counts
+
+
+def file_requeue(*, analysis: FileAnalysis) -> None:
+    """A person asks for another try (after needs attention): pending, attempts reset, queued."""
+    with transaction.atomic():
+        FileAnalysis.objects.filter(pk=analysis.pk).update(
+            status=AnalysisStatus.PENDING,
+            attempts=0,
+            claimed_at=None,
+            queued_at=timezone.now(),
+            error="",
+        )
+        _queue_files([analysis.pk])

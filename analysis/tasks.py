@@ -1,0 +1,54 @@
+"""Celery tasks for intake: thin, idempotent, by id. The services claim and write; these only
+retry transient failures (database, storage) with backoff. A bad file is never retried: it comes
+back from the measuring code as a report with findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+
+from analysis import services
+
+try:  # S3 storage errors, when django-storages' boto3 is installed
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _STORAGE_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover
+    _STORAGE_ERRORS = ()
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    *_STORAGE_ERRORS,
+)
+_RETRY: dict[str, Any] = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="analysis.analyse_file", **_RETRY)
+def analyse_file(analysis_id: int) -> str:
+    try:
+        return services.file_analyse(analysis_id=analysis_id)
+    except SoftTimeLimitExceeded:
+        # Released by the service; the reconciler retries it or gives up visibly.
+        return "timed out"
+
+
+@shared_task(name="analysis.intake_finish", **_RETRY)
+def intake_finish(job_id: str) -> str | None:
+    report = services.intake_finish(job_id=job_id)
+    return report.verdict if report is not None else None
+
+
+@shared_task(name="analysis.reconcile", **_RETRY)
+def reconcile() -> dict[str, int]:
+    return services.analysis_reconcile()
