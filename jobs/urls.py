@@ -5,4 +5,8 @@ from jobs import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job_detail"),
+    path("jobs/<uuid:job_id>/files/", views.job_upload, name="job_upload"),
+    path("jobs/<uuid:job_id>/submit/", views.job_submit_view, name="job_submit"),
+    path("jobs/<uuid:job_id>/acknowledge/", views.job_acknowledge_view, name="job_acknowledge"),
+    path("jobs/<uuid:job_id>/intake/", views.job_intake, name="job_intake"),
 ]

@@ -1,0 +1,170 @@
+"""The client's intake pages: upload form, submit, the report (verdict, findings with fixes,
+per-file measurements), polling while analysing, acknowledgement; owners, outsiders, roles."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from jobs.models import JobStatus, Role, Verdict
+from tests.factories import make_audio_file, make_job, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _measured(job, name: str = "Bass - Billie Jean.wav", **report) -> FileAnalysis:
+    audio = make_audio_file(job, name=name)
+    base = {
+        "path": audio.file.name,
+        "format": {
+            "container": "WAV",
+            "subtype": "PCM_24",
+            "sample_rate": 48000,
+            "channels": 2,
+            "frames": 48000,
+            "duration_s": 1.0,
+            "bit_depth": 24,
+            "is_float": False,
+            "lossy": False,
+        },
+        "sample_peak_dbfs": -6.02,
+        "true_peak_dbtp": -5.9,
+        "headroom_db": 6.02,
+        "integrated_lufs": -18.4,
+        "loudness_range_lu": 3.2,
+        "clipping": {"events": 0},
+    }
+    base.update(report)
+    return FileAnalysis.objects.create(
+        audio_file=audio, status=AnalysisStatus.DONE, report=base, finished_at=audio.uploaded_at
+    )
+
+
+def _report(job, verdict: str, *findings: tuple[str, str, str, str]) -> IntakeReport:
+    report = IntakeReport.objects.create(job=job, verdict=verdict, summary="summary")
+    for code, severity, message, file_name in findings:
+        Finding.objects.create(
+            report=report, code=code, severity=severity, message=message, file_name=file_name
+        )
+    return report
+
+
+def test_a_draft_shows_the_upload_form_with_progress() -> None:
+    job = make_job()
+    body = _login(job.created_by).get(reverse("job_detail", args=[job.pk])).content.decode()
+    assert 'enctype="multipart/form-data"' in body and "upload-progress" in body
+    assert reverse("job_upload", args=[job.pk]) in body
+    assert "js/upload.js" in body
+
+
+def test_the_report_shows_verdict_findings_with_fixes_and_measurements() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.REEXPORT_REQUESTED)
+    _measured(job)
+    _report(
+        job,
+        Verdict.REEXPORT_REQUESTED,
+        (
+            "length_mismatch",
+            "error",
+            "Re-export Bass - Billie Jean.wav with the same start",
+            "Bass - Billie Jean.wav",
+        ),
+        ("missing_reference", "info", "No reference track was uploaded.", ""),
+    )
+    body = _login(job.created_by).get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert "Re-export requested" in body
+    assert "Re-export Bass - Billie Jean.wav with the same start" in body
+    assert 'data-code="length_mismatch"' in body and "severity-error" in body
+    assert "-6.02" in body and "-18.4" in body and "48000 Hz" in body
+    assert "hx-trigger" not in body  # nothing to wait for
+
+
+def test_it_polls_while_analysing_and_htmx_gets_only_the_region() -> None:
+    job = make_job(status=JobStatus.ANALYSING)
+    audio = make_audio_file(job)
+    FileAnalysis.objects.create(audio_file=audio)
+    c = _login(job.created_by)
+    full = c.get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 2s"' in full and "<html" in full
+    part = c.get(reverse("job_intake", args=[job.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert part.lstrip().startswith('<section id="intake-report"') and "<html" not in part
+    assert "Checking your files" in part and "Pending" in part
+
+
+def test_a_file_that_needs_attention_is_shown() -> None:
+    job = make_job(status=JobStatus.ANALYSING)
+    audio = make_audio_file(job)
+    FileAnalysis.objects.create(
+        audio_file=audio, status=AnalysisStatus.NEEDS_ATTENTION, attempts=3, error="gave up"
+    )
+    body = _login(job.created_by).get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert "could not be measured after several tries" in body and "Needs attention" in body
+
+
+def test_the_client_acknowledges_minor_clipping() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.ACCEPTED_WITH_WARNINGS)
+    _report(
+        job, Verdict.ACCEPTED_WITH_WARNINGS, ("clipping", "warning", "Bass clips twice", "Bass.wav")
+    )
+    c = _login(job.created_by)
+    assert (
+        "Go ahead with these files" in c.get(reverse("job_detail", args=[job.pk])).content.decode()
+    )
+    response = c.post(reverse("job_acknowledge", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED and job.acknowledged_at is not None
+
+
+def test_a_reexport_cannot_be_acknowledged() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.REEXPORT_REQUESTED)
+    c = _login(job.created_by)
+    response = c.post(reverse("job_acknowledge", args=[job.pk]), follow=True)
+    assert "Only warnings can be acknowledged" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.AWAITING_CLIENT
+
+
+def test_submitting_without_files_says_what_to_do() -> None:
+    job = make_job()
+    response = _login(job.created_by).post(reverse("job_submit", args=[job.pk]), follow=True)
+    assert "Upload at least one file" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.DRAFT
+
+
+@pytest.mark.parametrize("name", ["job_detail", "job_intake"])
+def test_outsiders_get_404_with_nothing_of_the_job(name: str) -> None:
+    job = make_job(track_title="Secret Song")
+    body = _login(make_user(Role.CLIENT)).get(reverse(name, args=[job.pk]))
+    assert body.status_code == 404 and b"Secret Song" not in body.content
+
+
+@pytest.mark.parametrize("name", ["job_submit", "job_acknowledge", "job_upload"])
+def test_outsiders_cannot_post(name: str) -> None:
+    job = make_job()
+    assert _login(make_user(Role.CLIENT)).post(reverse(name, args=[job.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["job_submit", "job_acknowledge", "job_upload"])
+def test_engineers_see_but_do_not_hand_in(name: str) -> None:
+    job = make_job()
+    c = _login(make_user(Role.ENGINEER))
+    assert c.get(reverse("job_intake", args=[job.pk])).status_code == 200
+    assert c.post(reverse(name, args=[job.pk])).status_code == 403
+
+
+def test_names_are_escaped_where_shown() -> None:
+    job = make_job(status=JobStatus.ANALYSING)
+    audio = make_audio_file(job, name="<script>alert(1)</script>.wav")
+    FileAnalysis.objects.create(audio_file=audio)
+    body = _login(job.created_by).get(reverse("job_detail", args=[job.pk])).content.decode()
+    assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
