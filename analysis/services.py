@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from analysis.audio.report import Report
 from analysis.intake import IntakeFile, JobInfo, intake_evaluate
+from analysis.intake.run import intake_file, measure
 from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus
@@ -169,8 +170,6 @@ def _note_needs_attention(analysis_id: int, error: str) -> None:
 def file_analyse(*, analysis_id: int) -> str:
     """Measure one file and store its report in one write. Returns what happened: "measured",
     "skipped" (someone else has it, or it is done) or "superseded" (our claim was taken over)."""
-    from analysis.audio.measure import analyze_file
-
     attempt = file_claim(analysis_id=analysis_id)
     if attempt is None:
         return "skipped"
@@ -181,7 +180,7 @@ def file_analyse(*, analysis_id: int) -> str:
         time.sleep(delay)
     try:
         with local_path(audio.file) as path:
-            report = analyze_file(path, thresholds=current_thresholds())
+            report = measure(path, thresholds=current_thresholds())
     except Exception as exc:
         file_release(analysis_id=analysis_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -234,7 +233,6 @@ def intake_finish_if_ready(*, job_id: Any) -> IntakeReport | None:
 def intake_finish(*, job_id: Any) -> IntakeReport | None:
     """Run the job rules over the measured files and record the verdict, once: the job row is
     locked and must still be analysing, so two workers finishing together make one report."""
-    from analysis.audio.findings import file_findings
     from jobs.services import job_record_verdict
 
     job = Job.objects.get(pk=job_id)
@@ -252,16 +250,12 @@ def intake_finish(*, job_id: Any) -> IntakeReport | None:
             except OSError:
                 path = None  # alignment skips it; its own report already says what it is
             files.append(
-                IntakeFile(
+                intake_file(
+                    report,
                     name=audio.original_name,
                     kind=audio.kind,
-                    report=report,
                     path=path,
-                    file_findings=tuple(
-                        file_findings(
-                            report, kind=audio.kind, name=audio.original_name, thresholds=thresholds
-                        )
-                    ),
+                    thresholds=thresholds,
                 )
             )
         result = intake_evaluate(

@@ -208,6 +208,8 @@ FILE_UPLOAD_HANDLERS = [
 # Celery (settings from reliability.md): nothing is acknowledged before it is done, one task
 # at a time per process, bounded run time, JSON only.
 CELERY_TASK_ACKS_LATE = True
+# One queue name per deployment (or per test run, so parallel runs on one Redis never mix).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = _soft_limit
