@@ -180,6 +180,18 @@ def _on_commit(fn: Callable[[], None]) -> None:
     transaction.on_commit(fn)
 
 
+def _replan_soon() -> None:
+    """The plan depends on every stage, assignee and clock, so any such move re-plans once it is
+    committed (in the worker, or in process when there is no broker)."""
+
+    def queue() -> None:
+        from jobs.tasks import plan_refresh_task
+
+        plan_refresh_task.delay()
+
+    transaction.on_commit(queue)
+
+
 def _start_clock(
     job: Job, *, policy: StudioPolicy, at: datetime, promise_days: int, actor: User | None
 ) -> None:
@@ -345,6 +357,7 @@ def job_record_verdict(
             notify_verdict(job_id=job_id, report_id=report_id)
 
         _on_commit(send)
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -361,6 +374,7 @@ def job_acknowledge(*, job: Job, by: User) -> Job:
         locked.acknowledged_at = now
         _accept(locked, at=now, actor=by)
         locked.save()
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -402,6 +416,7 @@ def job_override_verdict(*, job: Job, by: User, verdict: str, reason: str) -> Jo
         else:
             _accept(locked, at=now, actor=by)
         locked.save()
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -521,6 +536,7 @@ def stage_start(*, stage: Stage, by: User) -> Stage:
         locked.finished_at = None
         locked.save()
         _job_into_progress(job, by=by, at=now)
+    _replan_soon()
     _sync(locked, stage)
     return locked
 
@@ -542,6 +558,7 @@ def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
         if notes is not None:
             locked.notes = notes
         locked.save()
+    _replan_soon()
     _sync(locked, stage)
     return locked
 
@@ -565,6 +582,7 @@ def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
         locked.finished_at = now if locked.started_at else None
         locked.save()
         _job_into_progress(job, by=by, at=now)
+    _replan_soon()
     _sync(locked, stage)
     return locked
 
@@ -603,6 +621,7 @@ def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
             s.started_at = None
             s.finished_at = None
             s.save()
+    _replan_soon()
     _sync(locked, stage)
     return locked
 
@@ -646,6 +665,7 @@ def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
         locked.assignee = engineer
         locked.proposed_assignee = None
         locked.save()
+    _replan_soon()
     _sync(locked, stage)
     return locked
 
@@ -668,6 +688,7 @@ def job_hold(*, job: Job, by: User, reason: str = "") -> Job:
         _set_status(locked, JobStatus.ON_HOLD, actor=by, at=now, note=reason)
         _pause_clock(locked, at=now)
         locked.save()
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -685,6 +706,7 @@ def job_resume(*, job: Job, by: User) -> Job:
         if locked.status not in _PAUSING:
             _resume_clock(locked, at=now, actor=by)
         locked.save()
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -708,6 +730,7 @@ def job_cancel(*, job: Job, by: User, reason: str) -> Job:
             ended_at=now
         )
         locked.save()
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -747,6 +770,7 @@ def job_deliver(*, job: Job, by: User) -> Job:
             notify_delivered(job_id=job_id)
 
         _on_commit(send)
+    _replan_soon()
     _sync(locked, job)
     return locked
 
@@ -793,6 +817,7 @@ def job_request_revision(*, job: Job, by: User, note: str) -> Job:
             notify_revision_received(job_id=job_id, note=note)
 
         _on_commit(send)
+    _replan_soon()
     _sync(locked, job)
     return locked
 

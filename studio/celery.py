@@ -20,3 +20,12 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("ANALYSIS_RECONCILE_EVERY_S", "60")),
     },
 }
+
+# The workflow's deadline check: re-plan, then alert managers once per job at risk or overdue.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "jobs-deadlines-check": {
+        "task": "jobs.deadlines_check",
+        "schedule": float(os.environ.get("DEADLINES_CHECK_EVERY_S", "300")),
+    },
+}

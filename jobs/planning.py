@@ -1,0 +1,256 @@
+"""The scheduler's database side: load open work and engineers, run the pure plan, write back.
+
+`jobs/schedule.py` knows nothing of models; this module turns rows into its dataclasses and the
+plan's answer into predicted finishes, proposed engineers and deadline statuses (with history).
+The managers' deadline alerts live here too, because they read what the plan just wrote.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from jobs.clock import WorkCalendar
+from jobs.models import (
+    CLOCK_RUNNING,
+    FRESH_EARS_STAGES,
+    EngineerDayOff,
+    EngineerProfile,
+    EventKind,
+    FileKind,
+    Job,
+    JobEvent,
+    Role,
+    Stage,
+    StageStatus,
+    StudioDayOff,
+    StudioPolicy,
+    User,
+)
+from jobs.schedule import BreakPolicy, EngineerIn, Plan, StageWork, deadline_status, plan
+
+_OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+_RUNNING = [s.value for s in CLOCK_RUNNING]
+
+
+@dataclass
+class PlanInputs:
+    work: list[StageWork]
+    engineers: list[EngineerIn]
+    now: datetime
+    policy: StudioPolicy
+    jobs: dict[object, Job]  # the jobs whose clocks run, by id
+    stages: dict[int, Stage]
+
+
+def break_policy(policy: StudioPolicy, profile: EngineerProfile | None = None) -> BreakPolicy:
+    """The ear-break rules for one engineer: the studio's, tightened by their own profile."""
+    studio = BreakPolicy(
+        max_block=policy.max_continuous_listening_min,
+        short_break=policy.short_break_min,
+        long_break=policy.long_break_min,
+        long_every=policy.long_break_every,
+        daily_cap=policy.daily_listening_cap_min,
+        fresh_ears_break=policy.fresh_ears_break_min,
+    )
+    if profile is None:
+        return studio
+    return studio.stricter(
+        max_block=profile.max_continuous_listening_min,
+        daily_cap=profile.daily_listening_cap_min,
+    )
+
+
+def engineer_calendar(
+    policy: StudioPolicy,
+    profile: EngineerProfile | None,
+    *,
+    studio_days_off: frozenset[date],
+    own_days_off: frozenset[date] = frozenset(),
+) -> WorkCalendar:
+    """An engineer's hours (the studio's when they have no profile); studio closures count too."""
+    source = profile or policy
+    return WorkCalendar(
+        tz=source.timezone,
+        start=source.workday_start,
+        end=source.workday_end,
+        weekdays=frozenset(int(d) for d in source.working_weekdays),
+        days_off=studio_days_off | own_days_off,
+    )
+
+
+def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
+    """Everything the planner needs, in a handful of queries whatever the number of jobs."""
+    now = now or timezone.now()
+    policy = StudioPolicy.current()
+    jobs = {
+        j.pk: j for j in Job.objects.filter(status__in=_RUNNING, paused_at__isnull=True).order_by()
+    }
+    stages = {
+        s.pk: s
+        for s in Stage.objects.filter(
+            job_id__in=list(jobs), status__in=_OPEN, revision_round=F("job__revision_round")
+        ).order_by()
+    }
+    stems = dict(
+        Job.objects.filter(pk__in=list(jobs))
+        .annotate(
+            n=Count("files", filter=Q(files__kind=FileKind.STEM, files__is_current=True))
+        )
+        .values_list("pk", "n")
+    )
+    work = [
+        StageWork(
+            stage_id=s.pk,
+            job_id=s.job_id,
+            kind=s.kind,
+            order=s.position,
+            remaining_minutes=max(
+                0, policy.estimate_minutes(s.kind, stems.get(s.job_id, 0)) - s.work_seconds // 60
+            ),
+            due_at=jobs[s.job_id].due_at,
+            assignee_id=s.assignee_id,
+            fresh_ears=s.kind in FRESH_EARS_STAGES,
+        )
+        for s in stages.values()
+    ]
+    assignees = {s.assignee_id for s in stages.values() if s.assignee_id is not None}
+    people = list(
+        User.objects.filter(Q(role=Role.ENGINEER, is_active=True) | Q(pk__in=assignees)).order_by(
+            "pk"
+        )
+    )
+    profiles = {p.user_id: p for p in EngineerProfile.objects.filter(user__in=people)}
+    studio_off = frozenset(
+        StudioDayOff.objects.filter(date__gte=now.date() - timedelta(days=1)).values_list(
+            "date", flat=True
+        )
+    )
+    own_off: dict[int, set[date]] = defaultdict(set)
+    for engineer_id, day in EngineerDayOff.objects.filter(
+        engineer__in=people, date__gte=now.date() - timedelta(days=1)
+    ).values_list("engineer_id", "date"):
+        own_off[engineer_id].add(day)
+    engineers = [
+        EngineerIn(
+            id=u.pk,
+            calendar=engineer_calendar(
+                policy,
+                profiles.get(u.pk),
+                studio_days_off=studio_off,
+                own_days_off=frozenset(own_off[u.pk]),
+            ),
+            policy=break_policy(policy, profiles.get(u.pk)),
+            takes_unassigned=u.is_engineer and u.is_active,
+        )
+        for u in people
+    ]
+    return PlanInputs(
+        work=work, engineers=engineers, now=now, policy=policy, jobs=jobs, stages=stages
+    )
+
+
+def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
+    """The current plan, without writing anything (for feeds and the plan command)."""
+    inputs = plan_inputs(now=now)
+    return plan(work=inputs.work, engineers=inputs.engineers, now=inputs.now), inputs
+
+
+def plan_refresh(*, now: datetime | None = None) -> Plan:
+    """Re-plan and store the answer: each open stage's predicted finish and proposed engineer,
+    each running job's predicted finish and deadline status (a change is written to history)."""
+    result, inputs = plan_compute(now=now)
+    now = inputs.now
+    margin = timedelta(hours=inputs.policy.at_risk_margin_hours)
+
+    changed_stages = []
+    for sid, stage in inputs.stages.items():
+        finish = result.stage_finish.get(sid)
+        proposed = result.proposed.get(sid)
+        if stage.predicted_finish_at != finish or stage.proposed_assignee_id != proposed:
+            stage.predicted_finish_at = finish
+            stage.proposed_assignee_id = proposed
+            changed_stages.append(stage)
+
+    changed_jobs = []
+    events = []
+    for job_id, job in inputs.jobs.items():
+        if job_id in result.job_finish:
+            predicted = result.job_finish[job_id]
+            planned = predicted is not None
+        else:
+            # No open stage left: the work is done and only the delivery itself remains.
+            predicted, planned = now, True
+        status = deadline_status(
+            due_at=job.due_at, predicted=predicted, now=now, margin=margin, planned=planned
+        )
+        if job.predicted_finish_at == predicted and job.deadline_status == status:
+            continue
+        if job.deadline_status != status:
+            events.append(
+                JobEvent(
+                    job=job,
+                    at=now,
+                    kind=EventKind.DEADLINE,
+                    subject="deadline_status",
+                    from_value=job.deadline_status,
+                    to_value=status,
+                    note=f"predicted finish {predicted:%Y-%m-%d %H:%M} UTC"
+                    if predicted
+                    else "the plan cannot place this work",
+                )
+            )
+        job.predicted_finish_at = predicted
+        job.deadline_status = status
+        changed_jobs.append(job)
+
+    with transaction.atomic():
+        if changed_stages:
+            Stage.objects.bulk_update(
+                changed_stages, ["predicted_finish_at", "proposed_assignee"], batch_size=500
+            )
+        if changed_jobs:
+            Job.objects.bulk_update(
+                changed_jobs, ["predicted_finish_at", "deadline_status"], batch_size=500
+            )
+        if events:
+            JobEvent.objects.bulk_create(events)
+    return result
+
+
+def deadline_alerts_send(*, now: datetime | None = None) -> list[tuple[object, str]]:
+    """Email the managers once per job when it becomes at risk and once when it becomes
+    overdue. The alert is claimed with a conditional UPDATE before sending, so two beat runs at
+    once still send one email; a failed send releases the claim for the next run."""
+    from jobs.notifications import notify_deadline
+
+    now = now or timezone.now()
+    sent: list[tuple[object, str]] = []
+    running = Job.objects.filter(status__in=_RUNNING, paused_at__isnull=True)
+    todo = [
+        (pk, "overdue", "overdue_alerted_at")
+        for pk in running.filter(
+            deadline_status="overdue", overdue_alerted_at__isnull=True
+        ).values_list("pk", flat=True)
+    ] + [
+        (pk, "at_risk", "at_risk_alerted_at")
+        for pk in running.filter(
+            deadline_status="at_risk", at_risk_alerted_at__isnull=True
+        ).values_list("pk", flat=True)
+    ]
+    for pk, kind, field in todo:
+        claimed = Job.objects.filter(pk=pk, **{f"{field}__isnull": True}).update(**{field: now})
+        if not claimed:
+            continue
+        try:
+            notify_deadline(job_id=pk, kind=kind)
+        except Exception:
+            Job.objects.filter(pk=pk).update(**{field: None})
+            raise
+        sent.append((pk, kind))
+    return sent

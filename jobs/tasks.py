@@ -1,0 +1,25 @@
+"""Celery tasks of the workflow: re-plan after changes, and the beat task that warns managers.
+
+Thin on purpose: each calls one function in jobs/planning.py, which is safe to run twice or
+twice at once (the plan is recomputed from scratch; alerts are claimed before they are sent).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from jobs.planning import deadline_alerts_send, plan_refresh
+
+
+@shared_task(name="jobs.plan_refresh")
+def plan_refresh_task() -> int:
+    """Re-plan every engineer's work; returns the number of stages planned."""
+    return len(plan_refresh().stage_finish)
+
+
+@shared_task(name="jobs.deadlines_check")
+def deadlines_check() -> int:
+    """Re-plan (time has passed, so jobs may now be late), then alert the managers once per job
+    that became at risk or overdue. Returns the number of alerts sent."""
+    plan_refresh()
+    return len(deadline_alerts_send())

@@ -1,0 +1,159 @@
+"""The planner on the database: predicted finishes, proposals, the at-risk flag and alerts."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+
+from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, JobStatus, User
+from jobs.planning import deadline_alerts_send, plan_inputs, plan_refresh
+from jobs.services import stage_assign
+from jobs.tasks import deadlines_check
+from tests.factories import make_audio_file, make_user
+from tests.jobs.conftest import MONDAY_10
+from tests.jobs.helpers import accepted_job, stages_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_inputs_use_the_policy_estimates_minus_logged_time(
+    client_user: User, engineer: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    for n in range(3):
+        make_audio_file(job, name=f"Stem {n}.wav")  # 1 + 3 = 4 current stems
+    cleanup = stages_of(job)[1]
+    cleanup.work_seconds = 5 * 60
+    cleanup.save()
+    inputs = plan_inputs()
+    by_kind = {w.kind: w for w in inputs.work}
+    assert by_kind["cleanup"].remaining_minutes == 15 + 10 * 4 - 5
+    assert by_kind["delivery"].fresh_ears
+    assert by_kind["listening"].due_at == job.due_at
+    assert [e.id for e in inputs.engineers] == [engineer.pk]
+
+
+def test_refresh_writes_predictions_and_proposals(
+    client_user: User, engineer: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    plan_refresh()
+    job.refresh_from_db()
+    stages = stages_of(job)
+    assert all(s.proposed_assignee_id == engineer.pk for s in stages)
+    assert stages[0].predicted_finish_at == MONDAY_10 + timedelta(minutes=30)
+    assert job.predicted_finish_at == stages[-1].predicted_finish_at
+    assert job.deadline_status == "on_track"
+
+
+def test_the_at_risk_flag_turns_on_when_the_plan_finishes_late(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    for s in stages_of(job):
+        stage_assign(stage=s, by=manager, engineer=engineer)
+    plan_refresh()
+    job.refresh_from_db()
+    assert job.deadline_status == "on_track"
+    # The engineer is away for the whole week: the work cannot finish by Thursday 10:00.
+    EngineerProfile.objects.create(user=engineer, timezone="UTC")
+    for d in range(2, 7):
+        EngineerDayOff.objects.create(engineer=engineer, date=date(2026, 3, d))
+    plan_refresh()
+    job.refresh_from_db()
+    assert job.deadline_status == "at_risk"
+    assert job.predicted_finish_at > job.due_at
+    event = JobEvent.objects.get(job=job, kind="deadline", subject="deadline_status")
+    assert (event.from_value, event.to_value) == ("on_track", "at_risk")
+    # Re-planning with nothing changed writes no more history.
+    plan_refresh()
+    assert JobEvent.objects.filter(job=job, subject="deadline_status").count() == 1
+
+
+def test_a_stricter_engineer_profile_is_planned_with_its_limits(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    EngineerProfile.objects.create(
+        user=engineer, timezone="UTC", workday_start=time(10), max_continuous_listening_min=25
+    )
+    job = accepted_job(client_user)
+    cleanup = stages_of(job)[1]
+    stage_assign(stage=cleanup, by=manager, engineer=engineer)
+    result = plan_refresh()
+    blocks = [b for b in result.timelines[engineer.pk] if b.kind == "work"]
+    assert max(b.minutes for b in blocks) == 25
+
+
+def test_no_engineers_means_at_risk(client_user: User, frozen) -> None:
+    job = accepted_job(client_user)
+    plan_refresh()
+    job.refresh_from_db()
+    assert job.deadline_status == "at_risk"
+    assert job.predicted_finish_at is None
+
+
+def test_overdue_once_the_due_date_passes(client_user: User, engineer: User, frozen) -> None:
+    job = accepted_job(client_user)
+    frozen.shift(timedelta(days=3, minutes=1))
+    plan_refresh()
+    job.refresh_from_db()
+    assert job.deadline_status == "overdue"
+
+
+def test_alerts_go_to_managers_once(client_user: User, manager: User, frozen, mailoutbox) -> None:
+    other_manager = make_user("manager")
+    job = accepted_job(client_user)  # no engineers: at risk
+    assert deadlines_check() == 1
+    assert len(mailoutbox) == 1
+    assert sorted(mailoutbox[0].to) == sorted([manager.email, other_manager.email])
+    assert "at risk" in mailoutbox[0].subject
+    assert deadlines_check() == 0
+    assert len(mailoutbox) == 1
+    job.refresh_from_db()
+    assert job.at_risk_alerted_at == MONDAY_10
+    frozen.shift(timedelta(days=4))
+    assert deadlines_check() == 1
+    assert "overdue" in mailoutbox[1].subject
+    assert deadlines_check() == 0
+    assert len(mailoutbox) == 2
+
+
+def test_no_alert_for_a_job_on_track_or_on_hold(
+    client_user: User, engineer: User, manager: User, frozen, mailoutbox
+) -> None:
+    from jobs.services import job_hold
+
+    accepted_job(client_user)
+    paused = accepted_job(client_user)
+    job_hold(job=paused, by=manager)
+    plan_refresh()
+    assert deadline_alerts_send() == []
+    assert mailoutbox == []
+    assert paused.status == JobStatus.ON_HOLD
+
+
+def test_a_failed_email_releases_the_claim(
+    client_user: User, manager: User, frozen, monkeypatch
+) -> None:
+    job = accepted_job(client_user)
+    plan_refresh()
+
+    def broken(**kw: object) -> int:
+        raise OSError("smtp down")
+
+    monkeypatch.setattr("jobs.notifications.notify_deadline", broken)
+    with pytest.raises(OSError):
+        deadline_alerts_send()
+    job.refresh_from_db()
+    assert job.at_risk_alerted_at is None
+
+
+def test_moves_replan_after_commit(
+    client_user: User, engineer: User, frozen, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        job = accepted_job(client_user)
+    job.refresh_from_db()
+    assert job.predicted_finish_at is not None
+    assert stages_of(job)[0].proposed_assignee_id == engineer.pk
