@@ -3,7 +3,11 @@ judged against the studio policy's thresholds."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
+
+from .report import Finding, Report, Severity
 
 GIB = 1024**3
 
@@ -20,3 +24,174 @@ class Thresholds:
     true_peak_ceiling_dbtp: float = -1.0  # a delivered master must not exceed this
     flat_top_min_events: int = 2  # flat tops must recur before they count as clipping
     max_decoded_bytes: int = 8 * GIB  # frames * channels * 4 bytes, checked before decoding
+
+
+LEVEL_KINDS = ("stem",)  # level rules judge stems; rough mixes and references only inform
+KINDS = ("stem", "rough_mix", "reference", "master")
+
+
+def fmt_time(seconds: float) -> str:
+    """m:ss.mmm, the way engineers read a DAW's time line."""
+    millis = max(0, round(seconds * 1000))
+    minutes, rest = divmod(millis, 60_000)
+    return f"{minutes}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def _times(times: list[float], limit: int = 5) -> str:
+    shown = ", ".join(fmt_time(t) for t in times[:limit])
+    return shown + (" ..." if len(times) > limit else "")
+
+
+def _stem_name(name: str) -> str:
+    base, dot, ext = name.rpartition(".")
+    return base if dot and base and 1 <= len(ext) <= 5 and " " not in ext else name
+
+
+def _fader(peak_db: float, target_db: float) -> int:
+    """Whole dB the master fader must come down for the peak to reach the target, rounded up."""
+    return max(1, math.ceil(peak_db - target_db - 1e-9))
+
+
+def _channel(index: int, channels: int) -> str:
+    if channels == 2:
+        return ("left", "right")[index]
+    if channels == 1:
+        return "mono"
+    return f"channel {index + 1}"
+
+
+def file_findings(
+    report: Report, *, kind: str, name: str, thresholds: Thresholds | None = None
+) -> list[Finding]:
+    """Every per-file finding in intake-analysis.md for one measured file.
+
+    `kind` is "stem", "rough_mix", "reference" or "master". Level rules (clipping, flat tops,
+    over full scale, true peak, headroom) judge stems; for a rough mix or a reference they are
+    shown at info severity. A master is judged on delivery: a true peak above the policy's
+    ceiling is an error (it must not ship; the limiter's ceiling is wrong), and samples clipping
+    or a float file above full scale are errors too.
+    """
+    t = thresholds or Thresholds()
+    found: list[Finding] = []
+    fmt = report.format
+    stem = _stem_name(name)
+
+    def add(code: str, severity: Severity, message: str, at_s: float | None = None) -> None:
+        found.append(Finding(code, severity, message, name, at_s))
+
+    if fmt is not None and fmt.lossy:
+        what = report.detected_as or "a lossy format"
+        add("lossy_format", "warning",
+            f"{name} is {what}: lossy compression has already thrown part of the audio away. "
+            f"Send the original export of {stem} as WAV, AIFF or FLAC.")  # fmt: skip
+    if report.truncated is not None:
+        add("truncated_file", "error",
+            f"{name} is incomplete: {report.truncated}. Upload {stem} again; if it is cut "
+            f"short again, export it again.")  # fmt: skip
+    if report.unreadable is not None:
+        if report.truncated is None:
+            add("unreadable_file", "error",
+                f"{name} cannot be read: {report.unreadable}. Export {stem} again as a WAV, "
+                f"AIFF or FLAC file.")  # fmt: skip
+        return found
+    if fmt is None:
+        add("unreadable_file", "error", f"{name} cannot be read. Export {stem} again as WAV.")
+        return found
+    if fmt.frames == 0:
+        add("empty_file", "error",
+            f"{name} holds no audio at all (0 samples). Export {stem} again, with the export "
+            f"range covering the song.")  # fmt: skip
+        return found
+    if report.invalid_samples:
+        add("invalid_samples", "error",
+            f"{name} contains {report.invalid_samples:,} invalid samples (NaN or infinity), "
+            f"usually from a misbehaving plugin: they play as clicks or silence. Find the "
+            f"plugin, then export {stem} again.")  # fmt: skip
+
+    _level_findings(report, kind, name, stem, t, add)
+
+    dc_limit = 10.0 ** (t.dc_offset_dbfs / 20.0)
+    for i, dc in enumerate(report.dc_offset):
+        if abs(dc) > dc_limit:
+            add("dc_offset", "warning",
+                f"{name} has a DC offset of {100 * dc:+.2f} % of full scale "
+                f"({20 * math.log10(abs(dc)):.0f} dBFS) on the {_channel(i, fmt.channels)} "
+                f"channel: it wastes headroom and clicks at edits. Remove it (a DC filter or a "
+                f"high-pass around 10 Hz) and export {stem} again.")  # fmt: skip
+            break
+    if report.silence.fully_silent:
+        add("silent_file", "warning",
+            f"{name} is digital silence from start to end: did the track export empty (muted, "
+            f"or routed elsewhere)? Check {stem} and export it again.")  # fmt: skip
+    if report.stereo is not None:
+        corr = report.stereo.correlation
+        if corr is not None and corr < t.phase_correlation:
+            add("phase_inverted", "warning",
+                f"{name}: the left and right channels cancel each other (correlation "
+                f"{corr:+.2f}); one side is polarity-inverted and the file will vanish in mono. "
+                f"Check the polarity of {stem}'s channels and export it again.")  # fmt: skip
+        if report.stereo.dual_mono:
+            add("dual_mono", "info",
+                f"{name} is a stereo file whose channels are identical (mono in a stereo "
+                f"file). Fine as it is; a mono export of {stem} would do.")  # fmt: skip
+    return found
+
+
+def _level_findings(
+    report: Report, kind: str, name: str, stem: str, t: Thresholds, add: Any
+) -> None:
+    judged = kind in LEVEL_KINDS
+    master = kind == "master"
+    clip = report.clipping
+    peak = report.sample_peak_dbfs
+    true_peak = report.true_peak_dbtp
+    worst = max(v for v in (peak, true_peak, -200.0) if v is not None)
+    fix = _fader(worst, t.target_peak_dbfs)
+    lower = f"Export {stem} again with the master fader {fix} dB lower"
+    note = "" if judged else " For information: finished material is often this loud."
+
+    def sev(stem_severity: Severity) -> Severity:
+        return stem_severity if judged or master else "info"
+
+    if clip.events:
+        severity: Severity = "error" if clip.events > t.allowed_clip_events else "warning"
+        first = clip.first_events_s[0] if clip.first_events_s else None
+        add("clipping", "error" if master else sev(severity),
+            f"{name} clips: {clip.events} clipping event{'s' if clip.events != 1 else ''} "
+            f"({clip.full_scale_samples:,} samples at full scale), at "
+            f"{_times(clip.first_events_s)}. {lower} (6 dB below the clipping point: how far "
+            f"it went over cannot be measured once clipped), and check no plugin clips."
+            f"{note}", first)  # fmt: skip
+    if clip.flat_top_events >= t.flat_top_min_events and not clip.events:
+        first = clip.first_flat_tops_s[0] if clip.first_flat_tops_s else None
+        add("flat_top_clipping", sev("warning") if not master else "info",
+            f"{name} has {clip.flat_top_events} flat-topped peaks at {peak:.1f} dBFS, at "
+            f"{_times(clip.first_flat_tops_s)}: it was clipped somewhere and turned down "
+            f"afterwards. Find the stage that clips (a plugin or bus driven past 0 dBFS), lower "
+            f"the level into it, and export {stem} again.{note}", first)  # fmt: skip
+    if report.over_full_scale and peak is not None:
+        add("over_full_scale_float", "error" if master else sev("warning"),
+            f"{name} peaks at {peak:+.1f} dBFS: a floating-point file above full scale is not "
+            f"clipped yet, but it will clip on any conversion to fixed point. {lower}."
+            f"{note}")  # fmt: skip
+    if master:
+        if true_peak is not None and true_peak > t.true_peak_ceiling_dbtp:
+            add("true_peak_over", "error",
+                f"{name}: true peak {true_peak:+.1f} dBTP is above the delivery ceiling of "
+                f"{t.true_peak_ceiling_dbtp:+.1f} dBTP. Set the limiter's ceiling to "
+                f"{t.true_peak_ceiling_dbtp:+.1f} dBTP (true-peak mode) and render the master "
+                f"again.")  # fmt: skip
+        return
+    if true_peak is not None and true_peak > 0.0 and not clip.events and not report.over_full_scale:
+        add("true_peak_over", sev("warning"),
+            f"{name}: the true peak reaches {true_peak:+.1f} dBTP although no sample clips: it "
+            f"will clip after conversion or resampling. {lower}.{note}")  # fmt: skip
+    if (
+        peak is not None
+        and peak > t.low_headroom_dbfs
+        and not clip.events
+        and not report.over_full_scale
+    ):
+        add("low_headroom", sev("warning"),
+            f"{name} peaks at {peak:.1f} dBFS: less than the 3 to 6 dB of headroom mastering "
+            f"needs. {lower}, so it peaks around {t.target_peak_dbfs:.0f} dBFS.{note}")  # fmt: skip

@@ -36,7 +36,7 @@ class TruePeakMeter:
         self._pending = 0
 
     def feed(self, x: NDArray[np.float32], sample_peak: float) -> None:
-        """`x`: channels x frames; `sample_peak`: the highest |sample| so far, this block included."""
+        """`x`: channels x frames; `sample_peak`: highest |sample| so far, this block included."""
         ch, n = x.shape
         if n == 0:
             return
