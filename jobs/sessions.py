@@ -1,0 +1,261 @@
+"""Listening sessions and ear breaks: the engineer's session timer and its break prompts.
+
+A session is one engineer listening on one stage. `break_due` says when the policy wants the
+next break; the page prompts it (`break_prompt`), the engineer takes or skips it, and stopping the
+session logs the listening time (breaks taken excluded) on the stage. Managers read
+`break_compliance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from jobs.models import (
+    FRESH_EARS_STAGES,
+    BreakKind,
+    BreakOutcome,
+    EarBreak,
+    EngineerProfile,
+    JobStatus,
+    ListeningSession,
+    Stage,
+    StageStatus,
+    StudioPolicy,
+    User,
+)
+from jobs.planning import break_policy
+from jobs.schedule import BreakPolicy
+from jobs.services import NotAllowed, WrongState
+
+
+@dataclass(frozen=True)
+class BreakDue:
+    """The next break the policy asks for: its kind, when it is due and how long it lasts."""
+
+    kind: str
+    due_at: datetime
+    minutes: int
+
+    def is_due(self, now: datetime) -> bool:
+        return now >= self.due_at
+
+
+@dataclass(frozen=True)
+class Compliance:
+    prompted: int
+    taken: int
+    skipped: int
+
+    @property
+    def rate(self) -> float | None:
+        """Breaks taken out of breaks answered; None before any break was asked for."""
+        answered = self.taken + self.skipped
+        return self.taken / answered if answered else None
+
+
+def _policy_for(engineer: User) -> BreakPolicy:
+    profile = EngineerProfile.objects.filter(user=engineer).first()
+    return break_policy(StudioPolicy.current(), profile)
+
+
+def _lock_session(session: ListeningSession) -> ListeningSession:
+    return ListeningSession.objects.select_for_update().select_related("stage").get(pk=session.pk)
+
+
+def _day_start(engineer: User, now: datetime) -> datetime:
+    profile = EngineerProfile.objects.filter(user=engineer).first()
+    zone = ZoneInfo(profile.timezone if profile else StudioPolicy.current().timezone)
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def session_start(*, stage: Stage, by: User) -> ListeningSession:
+    """Start listening on a stage the engineer is assigned to and that is in progress."""
+    with transaction.atomic():
+        locked = Stage.objects.select_for_update().select_related("job").get(pk=stage.pk)
+        if not (by.is_studio and by.is_active) or locked.assignee_id != by.pk:
+            raise NotAllowed("Only the engineer assigned to this stage can listen on it.")
+        if locked.status != StageStatus.IN_PROGRESS or locked.job.status != JobStatus.IN_PROGRESS:
+            raise WrongState("Start the stage before listening on it.")
+        if ListeningSession.objects.filter(engineer=by, ended_at__isnull=True).exists():
+            raise WrongState("You already have a listening session running; stop it first.")
+        try:
+            with transaction.atomic():
+                return ListeningSession.objects.create(
+                    engineer=by, stage=locked, started_at=timezone.now()
+                )
+        except IntegrityError:
+            # Two tabs starting at once: the database keeps one open session per engineer.
+            raise WrongState("You already have a listening session running.") from None
+
+
+def _listening_since(session: ListeningSession, policy: BreakPolicy) -> datetime:
+    """When the ears last rested: the session start, or earlier if the engineer hopped from
+    another session without a break in between, or the end of the last break taken."""
+    since = session.started_at
+    gap = timedelta(minutes=policy.short_break)
+    for previous in ListeningSession.objects.filter(
+        engineer_id=session.engineer_id, ended_at__isnull=False, started_at__lt=session.started_at
+    ).order_by("-started_at")[:20]:
+        assert previous.ended_at is not None
+        if since - previous.ended_at >= gap:
+            break
+        since = previous.started_at
+    last_taken = (
+        EarBreak.objects.filter(
+            engineer_id=session.engineer_id, outcome=BreakOutcome.TAKEN, ended_at__gt=since
+        )
+        .order_by("-ended_at")
+        .first()
+    )
+    if last_taken is not None and last_taken.ended_at is not None:
+        since = last_taken.ended_at
+    return since
+
+
+def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
+    """When the next break is due for this session, by the engineer's policy."""
+    now = now or timezone.now()
+    engineer = session.engineer
+    policy = _policy_for(engineer)
+    pending = (
+        EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED)
+        .order_by("-prompted_at")
+        .first()
+    )
+    if pending is not None:
+        return BreakDue(pending.kind, pending.prompted_at, pending.planned_minutes)
+    since = _listening_since(session, policy)
+    taken_today = EarBreak.objects.filter(
+        engineer=engineer, outcome=BreakOutcome.TAKEN, prompted_at__gte=_day_start(engineer, now)
+    ).count()
+    n = taken_today + 1
+    kind, minutes = (
+        (BreakKind.LONG, policy.long_break)
+        if n % policy.long_every == 0
+        else (BreakKind.SHORT, policy.short_break)
+    )
+    if session.stage.kind in FRESH_EARS_STAGES and since < session.started_at:
+        # Glue and delivery need fresh ears: no carrying on from another stage's listening.
+        return BreakDue(
+            BreakKind.LONG if kind == BreakKind.LONG else BreakKind.FRESH_EARS,
+            session.started_at,
+            max(minutes, policy.fresh_ears_break),
+        )
+    due = since + timedelta(minutes=policy.max_block)
+    last_skip = (
+        EarBreak.objects.filter(
+            session=session, outcome=BreakOutcome.SKIPPED, prompted_at__gte=since
+        )
+        .order_by("-prompted_at")
+        .first()
+    )
+    if last_skip is not None:
+        # Past the limit already: ask again after a short while rather than a whole block.
+        due = max(due, last_skip.prompted_at + timedelta(minutes=policy.short_break))
+    return BreakDue(kind, due, minutes)
+
+
+def break_prompt(*, session: ListeningSession, now: datetime | None = None) -> EarBreak | None:
+    """Record the prompt if a break is due now (once: an unanswered prompt is returned again)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock_session(session)
+        if locked.ended_at is not None:
+            return None
+        pending = EarBreak.objects.filter(session=locked, outcome=BreakOutcome.PROMPTED).first()
+        if pending is not None:
+            return pending
+        due = break_due(session=locked, now=now)
+        if not due.is_due(now):
+            return None
+        return EarBreak.objects.create(
+            engineer_id=locked.engineer_id,
+            session=locked,
+            kind=due.kind,
+            prompted_at=now,
+            planned_minutes=due.minutes,
+        )
+
+
+def _answer(ear_break: EarBreak, by: User, outcome: str) -> EarBreak:
+    with transaction.atomic():
+        locked = EarBreak.objects.select_for_update().get(pk=ear_break.pk)
+        if locked.engineer_id != by.pk:
+            raise NotAllowed("Only the engineer who was prompted can answer the break.")
+        if locked.outcome != BreakOutcome.PROMPTED:
+            raise WrongState("This break was already answered.")
+        now = timezone.now()
+        locked.outcome = outcome
+        if outcome == BreakOutcome.TAKEN:
+            locked.started_at = now
+            locked.ended_at = now + timedelta(minutes=locked.planned_minutes)
+        locked.save()
+    return locked
+
+
+def break_take(*, ear_break: EarBreak, by: User) -> EarBreak:
+    """The engineer takes the prompted break, starting now, for its planned length."""
+    return _answer(ear_break, by, BreakOutcome.TAKEN)
+
+
+def break_skip(*, ear_break: EarBreak, by: User) -> EarBreak:
+    """The engineer skips the prompted break; it counts against their compliance."""
+    return _answer(ear_break, by, BreakOutcome.SKIPPED)
+
+
+def session_stop(*, session: ListeningSession, by: User) -> ListeningSession:
+    """Stop listening: the time listened, minus breaks taken, is logged on the session and added
+    to the stage's work time (which is what the planner subtracts from the estimate)."""
+    with transaction.atomic():
+        locked = _lock_session(session)
+        if locked.engineer_id != by.pk and not by.is_manager:
+            raise NotAllowed("Only the engineer listening (or a manager) can stop this session.")
+        if locked.ended_at is not None:
+            raise WrongState("This session has already stopped.")
+        now = timezone.now()
+        resting = timedelta(0)
+        for b in EarBreak.objects.filter(session=locked, outcome=BreakOutcome.TAKEN):
+            if b.started_at is None or b.ended_at is None:
+                continue
+            start, end = max(b.started_at, locked.started_at), min(b.ended_at, now)
+            if end > start:
+                resting += end - start
+        # A prompt left unanswered when the session stops counts as skipped.
+        EarBreak.objects.filter(session=locked, outcome=BreakOutcome.PROMPTED).update(
+            outcome=BreakOutcome.SKIPPED
+        )
+        seconds = max(0, int((now - locked.started_at - resting).total_seconds()))
+        locked.ended_at = now
+        locked.work_seconds = seconds
+        locked.save()
+        stage = Stage.objects.select_for_update().get(pk=locked.stage_id)
+        stage.work_seconds += seconds
+        stage.save(update_fields=["work_seconds"])
+    return locked
+
+
+def break_compliance(
+    *, since: datetime | None = None, engineer: User | None = None
+) -> dict[int, Compliance]:
+    """Per engineer: breaks prompted, taken and skipped (since a moment, if given)."""
+    rows = EarBreak.objects.all()
+    if since is not None:
+        rows = rows.filter(prompted_at__gte=since)
+    if engineer is not None:
+        rows = rows.filter(engineer=engineer)
+    counts = rows.values("engineer_id").annotate(
+        prompted=Count("id"),
+        taken=Count("id", filter=Q(outcome=BreakOutcome.TAKEN)),
+        skipped=Count("id", filter=Q(outcome=BreakOutcome.SKIPPED)),
+    )
+    return {
+        c["engineer_id"]: Compliance(c["prompted"], c["taken"], c["skipped"])
+        for c in counts.order_by()
+    }
