@@ -180,7 +180,9 @@ def file_analyse(*, analysis_id: int) -> str:
         time.sleep(delay)
     try:
         with local_path(audio.file) as path:
-            report = measure(path, thresholds=current_thresholds())
+            report = measure(
+                path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
+            )
     except Exception as exc:
         file_release(analysis_id=analysis_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -32,10 +32,12 @@ def intake_file(
     )
 
 
-def measure(path: str, *, thresholds: Thresholds) -> Report:
-    from analysis.audio.measure import analyze_file
+def measure(path: str, *, thresholds: Thresholds, kind: str = "stem", name: str = "") -> Report:
+    """The per-file measurement, in the engine's isolated child process: a file that crashes or
+    hangs the decoder comes back as a report with an `unreadable_file` finding."""
+    from analysis.audio.isolate import analyze_file
 
-    return analyze_file(path, thresholds=thresholds)
+    return analyze_file(path, thresholds=thresholds, kind=kind, name=name or None)
 
 
 def intake_run(
@@ -47,7 +49,7 @@ def intake_run(
 ) -> tuple[IntakeResult, list[IntakeFile]]:
     files = [
         intake_file(
-            measure(s.path, thresholds=thresholds),
+            measure(s.path, thresholds=thresholds, kind=s.kind, name=s.name),
             name=s.name,
             kind=s.kind,
             path=s.path,

@@ -1,0 +1,287 @@
+"""The intake pipeline in process (eager Celery, as on the embedded default): submit -> one task
+per file after commit -> claim -> measure -> the job rules once -> verdict; idempotence, retries,
+the reconciler and re-uploads after a re-export."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.urls import reverse
+from django.utils import timezone
+
+from analysis import services
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
+from analysis.services import (
+    analysis_reconcile,
+    file_analyse,
+    file_claim,
+    intake_finish,
+    intake_start,
+)
+from jobs.models import EventKind, FileKind, JobEvent, JobStatus, Verdict
+from jobs.services import job_submit
+from tests.factories import make_audio_file, make_job
+
+pytestmark = pytest.mark.django_db
+RATE = 48000
+
+
+def _wav(signal: np.ndarray, rate: int = RATE, subtype: str = "PCM_24") -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, np.stack([signal, signal * 0.9], axis=1), rate, subtype=subtype, format="WAV")
+    return buf.getvalue()
+
+
+def _noise(seconds: float, seed: int, level: float = 0.1) -> np.ndarray:
+    return level * np.random.default_rng(seed).standard_normal(int(seconds * RATE))
+
+
+def _clean_job(seconds: float = 3.0, **kw: Any):
+    job = make_job(**kw)
+    stems = [_noise(seconds, i) for i in range(3)]
+    names = ["Lead Vocal - Billie Jean.wav", "Bass - Billie Jean.wav", "Drums - Billie Jean.wav"]
+    for name, sig in zip(names, stems, strict=True):
+        make_audio_file(job, name=name, content=_wav(sig))
+    make_audio_file(job, name="Rough.wav", kind=FileKind.ROUGH_MIX, content=_wav(sum(stems) / 2))
+    make_audio_file(
+        job, name="Thriller.wav", kind=FileKind.REFERENCE, content=_wav(_noise(seconds, 9))
+    )
+    return job
+
+
+def _submit(job, capture) -> None:
+    with capture(execute=True):
+        job_submit(job=job, by=job.created_by)
+        intake_start(job=job)
+
+
+def test_a_clean_job_is_measured_and_accepted(
+    django_capture_on_commit_callbacks, mailoutbox
+) -> None:
+    job = _clean_job()
+    _submit(job, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    analyses = FileAnalysis.objects.filter(audio_file__job=job)
+    assert analyses.count() == 5
+    assert set(analyses.values_list("status", flat=True)) == {AnalysisStatus.DONE}
+    assert all(a.report["format"]["sample_rate"] == RATE for a in analyses)
+    report = IntakeReport.objects.get(job=job)
+    assert report.verdict == Verdict.ACCEPTED
+    assert not report.findings.exclude(severity="info").exists()
+    assert job.status == JobStatus.ACCEPTED and job.due_at is not None
+    assert len(mailoutbox) == 1 and "Billie Jean" in mailoutbox[0].subject + mailoutbox[0].body
+
+
+def test_a_fake_wav_and_a_misaligned_rough_mix_ask_for_a_reexport(
+    django_capture_on_commit_callbacks,
+) -> None:
+    job = make_job()
+    stems = [_noise(4, i) for i in range(2)]
+    make_audio_file(job, name="Bass - Billie Jean.wav", content=_wav(stems[0]))
+    make_audio_file(job, name="Keys - Billie Jean.wav", content=_wav(stems[1]))
+    make_audio_file(job, name="Vocal - Billie Jean.wav", content=b"PK\x03\x04" + b"\x00" * 500)
+    mix = np.concatenate([np.zeros(480), (stems[0] + stems[1])[:-480]])  # 10 ms late
+    make_audio_file(job, name="Rough.wav", kind=FileKind.ROUGH_MIX, content=_wav(mix))
+    _submit(job, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    report = IntakeReport.objects.get(job=job)
+    codes = {f.code: f for f in report.findings.all()}
+    assert codes["unreadable_file"].severity == "error"
+    assert codes["unreadable_file"].audio_file.original_name == "Vocal - Billie Jean.wav"
+    assert "ZIP" in codes["unreadable_file"].message
+    assert "10.0 ms" in codes["stems_offset"].message
+    assert report.verdict == Verdict.REEXPORT_REQUESTED
+    assert job.status == JobStatus.AWAITING_CLIENT
+
+
+def test_minor_clipping_waits_for_the_client(django_capture_on_commit_callbacks, client) -> None:
+    job = _clean_job()
+    bass = job.files.get(original_name="Bass - Billie Jean.wav")
+    sig = _noise(3, 1)
+    for start in (RATE, 2 * RATE):
+        sig[start : start + 5] = 1.0  # two clip events of five full-scale samples
+    bass.is_current = False
+    bass.save()
+    make_audio_file(
+        job, name="Bass - Billie Jean.wav", content=_wav(sig), lineage=bass.lineage, version=2
+    )
+    _submit(job, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.status == JobStatus.AWAITING_CLIENT
+    assert job.verdict == Verdict.ACCEPTED_WITH_WARNINGS
+    clip = IntakeReport.objects.get(job=job).findings.get(code="clipping")
+    assert clip.severity == "warning" and clip.file_name == "Bass - Billie Jean.wav"
+    client.force_login(job.created_by)
+    client.post(reverse("job_acknowledge", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED
+
+
+def test_the_view_submits_and_the_page_shows_the_verdict(
+    django_capture_on_commit_callbacks, client
+) -> None:
+    job = _clean_job()
+    client.force_login(job.created_by)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("job_submit", args=[job.pk]))
+    assert response.status_code == 302
+    body = client.get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert "Accepted" in body and "Measured" in body and "hx-trigger" not in body
+
+
+def test_running_a_task_twice_measures_once(django_capture_on_commit_callbacks) -> None:
+    job = _clean_job(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        job_submit(job=job, by=job.created_by)
+        ids = intake_start(job=job)
+    results = [file_analyse(analysis_id=i) for i in ids]
+    assert results == ["measured"] * len(ids)
+    assert [file_analyse(analysis_id=i) for i in ids] == ["skipped"] * len(ids)
+    assert IntakeReport.objects.filter(job=job).count() == 1
+    assert intake_finish(job_id=job.pk) is None  # already judged
+    assert set(FileAnalysis.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_stale_claim_is_taken_over_and_the_old_worker_cannot_write(settings) -> None:
+    job = make_job(status=JobStatus.ANALYSING)
+    audio = make_audio_file(job, content=_wav(_noise(1, 1)))
+    analysis = FileAnalysis.objects.create(audio_file=audio)
+    first = file_claim(analysis_id=analysis.pk)
+    assert first == 1 and file_claim(analysis_id=analysis.pk) is None  # fresh claim: not ours
+    later = timezone.now() + timedelta(seconds=settings.ANALYSIS_RUNNING_TIMEOUT_S + 1)
+    assert file_claim(analysis_id=analysis.pk, now=later) == 2
+    # The first worker comes back and tries to write with its old claim: nothing happens.
+    written = FileAnalysis.objects.filter(
+        pk=analysis.pk, status=AnalysisStatus.RUNNING, attempts=first
+    ).update(status=AnalysisStatus.DONE)
+    assert written == 0
+
+
+def test_a_transient_error_releases_the_file_and_gives_up_visibly(monkeypatch, settings) -> None:
+    settings.ANALYSIS_MAX_ATTEMPTS = 2
+    job = make_job(status=JobStatus.ANALYSING)
+    audio = make_audio_file(job, content=_wav(_noise(1, 1)))
+    analysis = FileAnalysis.objects.create(audio_file=audio)
+
+    def storage_down(*a: Any, **k: Any) -> Any:
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(services, "measure", storage_down)
+    with pytest.raises(OSError):
+        file_analyse(analysis_id=analysis.pk)
+    analysis.refresh_from_db()
+    assert analysis.status == AnalysisStatus.PENDING and "storage unreachable" in analysis.error
+    with pytest.raises(OSError):
+        file_analyse(analysis_id=analysis.pk)
+    analysis.refresh_from_db()
+    assert analysis.status == AnalysisStatus.NEEDS_ATTENTION and analysis.attempts == 2
+    event = JobEvent.objects.get(job=job, kind=EventKind.FILE, to_value="needs attention")
+    assert "storage unreachable" in event.note
+    assert file_analyse(analysis_id=analysis.pk) == "skipped"
+
+
+def test_the_task_retries_transient_errors_with_backoff() -> None:
+    from analysis.tasks import TRANSIENT, analyse_file
+
+    assert analyse_file.autoretry_for == TRANSIENT
+    assert analyse_file.retry_backoff and analyse_file.max_retries == 5
+    from django.db import OperationalError
+
+    assert OperationalError in TRANSIENT and OSError in TRANSIENT
+    assert ValueError not in TRANSIENT  # a bad file never raises, and a bug is not retried
+
+
+def test_the_reconciler_requeues_stuck_work_and_gives_up_after_the_last_attempt(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    job = _clean_job(seconds=1, status=JobStatus.ANALYSING)
+    files = list(job.files.all())
+    old = timezone.now() - timedelta(hours=2)
+    lost = FileAnalysis.objects.create(audio_file=files[0], queued_at=old)  # broker lost it
+    dead = FileAnalysis.objects.create(
+        audio_file=files[1], status=AnalysisStatus.RUNNING, claimed_at=old, attempts=1
+    )
+    hopeless = FileAnalysis.objects.create(
+        audio_file=files[2],
+        status=AnalysisStatus.RUNNING,
+        claimed_at=old,
+        attempts=settings.ANALYSIS_MAX_ATTEMPTS,
+    )
+    fresh = [FileAnalysis.objects.create(audio_file=f) for f in files[3:]]
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = analysis_reconcile()
+    assert counts["requeued"] == 2 and counts["gave_up"] == 1
+    for a in (lost, dead, hopeless, *fresh):
+        a.refresh_from_db()
+    assert lost.status == dead.status == AnalysisStatus.DONE  # re-queued and measured
+    assert all(a.status == AnalysisStatus.PENDING for a in fresh)  # not stuck yet: left alone
+    assert hopeless.status == AnalysisStatus.NEEDS_ATTENTION and "Gave up" in hopeless.error
+    job.refresh_from_db()
+    assert job.status == JobStatus.ANALYSING  # no verdict while a file needs attention
+
+
+def test_the_reconciler_finishes_a_job_whose_last_step_was_lost(
+    django_capture_on_commit_callbacks,
+) -> None:
+    job = _clean_job(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        job_submit(job=job, by=job.created_by)
+        ids = intake_start(job=job)
+    for i in ids:
+        FileAnalysis.objects.filter(pk=i).update(status=AnalysisStatus.PENDING)
+        file_claim(analysis_id=i)
+    # Measured, but the finishing step never ran (say the worker died right after the write).
+    for i in ids:
+        a = FileAnalysis.objects.get(pk=i)
+        from analysis.intake.run import measure
+
+        report = measure(a.audio_file.file.path, thresholds=services.current_thresholds())
+        FileAnalysis.objects.filter(pk=i).update(
+            status=AnalysisStatus.DONE, report=report.to_dict(), finished_at=timezone.now()
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert analysis_reconcile()["finished"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED and IntakeReport.objects.filter(job=job).count() == 1
+
+
+def test_a_reupload_after_a_reexport_goes_through_the_same_pipeline(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from jobs.uploads import audio_file_add
+
+    job = _clean_job()
+    drums = job.files.get(original_name="Drums - Billie Jean.wav")
+    drums.is_current = False
+    drums.save()
+    short = _noise(2.5, 2)
+    make_audio_file(
+        job, name="Drums - Billie Jean.wav", content=_wav(short), lineage=drums.lineage, version=2
+    )
+    _submit(job, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.verdict == Verdict.REEXPORT_REQUESTED and job.status == JobStatus.AWAITING_CLIENT
+    first = IntakeReport.objects.get(job=job)
+    assert first.findings.filter(code="length_mismatch").exists()
+    measured_before = set(FileAnalysis.objects.values_list("pk", "finished_at"))
+
+    fixed = audio_file_add(
+        job=job,
+        content=io.BytesIO(_wav(_noise(3, 2))),
+        name="Drums - Billie Jean.wav",
+        kind="stem",
+        by=job.created_by,
+    )
+    assert fixed.version == 3
+    _submit(job, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert IntakeReport.objects.filter(job=job).count() == 2
+    # Only the new file was measured; the others kept their reports.
+    assert measured_before <= set(FileAnalysis.objects.values_list("pk", "finished_at"))
+    assert FileAnalysis.objects.get(audio_file=fixed).status == AnalysisStatus.DONE
+    assert job.verdict == Verdict.ACCEPTED and job.status == JobStatus.ACCEPTED
