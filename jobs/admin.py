@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
@@ -66,6 +66,71 @@ class JobEventInline(admin.TabularInline):
         return False
 
 
+def _run_moves(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, rows: Any, move: Any, done: str
+) -> None:
+    # Admin actions go through the workflow services, so roles, states and history still hold.
+    from jobs.services import WorkflowError
+
+    ok = 0
+    for row in rows:
+        try:
+            move(row, request.user)
+            ok += 1
+        except WorkflowError as error:
+            modeladmin.message_user(request, f"{row}: {error.message}", level=messages.ERROR)
+    if ok:
+        modeladmin.message_user(request, f"{done}: {ok}", level=messages.SUCCESS)
+
+
+@admin.action(description="Put on hold (pauses the delivery clock)")
+def hold_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.services import job_hold
+
+    _run_moves(
+        modeladmin, request, queryset, lambda j, u: job_hold(job=j, by=u, reason="admin"), "Held"
+    )
+
+
+@admin.action(description="Resume from hold")
+def resume_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.services import job_resume
+
+    _run_moves(modeladmin, request, queryset, lambda j, u: job_resume(job=j, by=u), "Resumed")
+
+
+@admin.action(description="Re-plan the studio now")
+def replan(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.planning import plan_refresh
+
+    result = plan_refresh()
+    modeladmin.message_user(request, f"Planned {len(result.stage_finish)} open stages.")
+
+
+@admin.action(description="Assign to me")
+def take_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.services import stage_assign
+
+    def take(stage: Any, user: Any) -> None:
+        stage_assign(stage=stage, by=user, engineer=user)
+
+    _run_moves(modeladmin, request, queryset, take, "Assigned")
+
+
+@admin.action(description="Start stage")
+def start_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.services import stage_start
+
+    _run_moves(modeladmin, request, queryset, lambda s, u: stage_start(stage=s, by=u), "Started")
+
+
+@admin.action(description="Finish stage")
+def finish_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+    from jobs.services import stage_finish
+
+    _run_moves(modeladmin, request, queryset, lambda s, u: stage_finish(stage=s, by=u), "Finished")
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = (
@@ -81,6 +146,7 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ("track_title", "artist", "organisation__name")
     readonly_fields = ("id", "created_at")
     inlines = [AudioFileInline, StageInline, JobEventInline]
+    actions = [hold_jobs, resume_jobs, replan]
 
 
 @admin.register(AudioFile)
@@ -95,6 +161,7 @@ class AudioFileAdmin(admin.ModelAdmin):
 class StageAdmin(admin.ModelAdmin):
     list_display = ("job", "kind", "revision_round", "status", "assignee", "predicted_finish_at")
     list_filter = ("kind", "status")
+    actions = [take_stages, start_stages, finish_stages]
 
 
 @admin.register(JobEvent)
