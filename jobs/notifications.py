@@ -6,6 +6,8 @@ nothing); the deadline alerts come from the beat task in jobs/tasks.py.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
@@ -42,7 +44,7 @@ def _send(subject: str, body: str, to: list[str]) -> int:
     return send_mail(subject, body, None, to, fail_silently=False)
 
 
-def notify_verdict(*, job_id: object, report_id: object | None = None) -> int:
+def notify_verdict(*, job_id: UUID | str, report_id: int | None = None) -> int:
     """Tell the client what intake decided, with the findings to act on."""
     job = Job.objects.select_related("organisation").get(pk=job_id)
     lines = [f"Intake verdict for “{job}”: {job.get_verdict_display()}.", ""]
@@ -70,7 +72,7 @@ def notify_verdict(*, job_id: object, report_id: object | None = None) -> int:
     )
 
 
-def notify_delivered(*, job_id: object) -> int:
+def notify_delivered(*, job_id: UUID | str) -> int:
     job = Job.objects.get(pk=job_id)
     body = (
         f"The master of “{job}” is ready (round {job.revision_round}).\n\n"
@@ -79,7 +81,7 @@ def notify_delivered(*, job_id: object) -> int:
     return _send(f"[Headroom] {job}: your master is ready", body, _client_addresses(job))
 
 
-def notify_revision_received(*, job_id: object, note: str = "") -> int:
+def notify_revision_received(*, job_id: UUID | str, note: str = "") -> int:
     job = Job.objects.get(pk=job_id)
     due = f"{job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else "to be set"
     body = (
@@ -89,7 +91,7 @@ def notify_revision_received(*, job_id: object, note: str = "") -> int:
     return _send(f"[Headroom] {job}: revision received", body, _client_addresses(job))
 
 
-def notify_deadline(*, job_id: object, kind: str) -> int:
+def notify_deadline(*, job_id: UUID | str, kind: str) -> int:
     """Warn the managers that a job is at risk (the plan finishes late) or overdue."""
     job = Job.objects.get(pk=job_id)
     due = f"{job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else "-"

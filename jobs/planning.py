@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -44,7 +45,7 @@ class PlanInputs:
     engineers: list[EngineerIn]
     now: datetime
     policy: StudioPolicy
-    jobs: dict[object, Job]  # the jobs whose clocks run, by id
+    jobs: dict[UUID, Job]  # the jobs whose clocks run, by id
     stages: dict[int, Stage]
 
 
@@ -99,9 +100,7 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
     }
     stems = dict(
         Job.objects.filter(pk__in=list(jobs))
-        .annotate(
-            n=Count("files", filter=Q(files__kind=FileKind.STEM, files__is_current=True))
-        )
+        .annotate(n=Count("files", filter=Q(files__kind=FileKind.STEM, files__is_current=True)))
         .values_list("pk", "n")
     )
     work = [

@@ -100,3 +100,16 @@ def test_adding_then_measuring_working_time_round_trips(start: datetime, minutes
     end = add_working_time(LONDON, start, amount)
     assert end >= start
     assert working_time_between(LONDON, start, end) == amount
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=moments, days=st.integers(1, 10), pause_minutes=st.integers(0, 5000))
+def test_working_day_due_dates_hold_the_promise(
+    start: datetime, days: int, pause_minutes: int
+) -> None:
+    pause = timedelta(minutes=pause_minutes)
+    due = due_at(LONDON, accepted_at=start, promise_days=days, paused=pause, working_days=True)
+    assert working_time_between(LONDON, start, due) == timedelta(hours=9 * days) + pause
+    local = due.astimezone(LONDON.zone)
+    assert local.weekday() < 5
+    assert time(9) < local.time() <= time(18)

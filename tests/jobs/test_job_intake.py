@@ -214,3 +214,20 @@ def test_it_refuses_to_decline_for_an_engineer_or_after_acceptance(
     job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
     with pytest.raises(WrongState):
         job_decline(job=job, by=manager, reason="changed our mind")
+
+
+def test_a_manager_asks_for_a_reexport_instead(client_user: User, manager: User) -> None:
+    job = analysing_job(client_user)
+    job_override_verdict(
+        job=job, by=manager, verdict=Verdict.REEXPORT_REQUESTED, reason="the vocal stem is muted"
+    )
+    assert job.status == JobStatus.AWAITING_CLIENT
+    assert job.verdict == Verdict.REEXPORT_REQUESTED
+    assert job.due_at is None
+
+
+def test_an_override_to_decline_is_a_decline(client_user: User, manager: User) -> None:
+    job = analysing_job(client_user)
+    job_override_verdict(job=job, by=manager, verdict=Verdict.DECLINED, reason="no vision")
+    job.refresh_from_db()
+    assert job.status == JobStatus.DECLINED

@@ -218,3 +218,55 @@ def test_it_refuses_a_revision_without_a_note_or_by_the_studio(
         job_request_revision(job=job, by=manager, note="louder")
     job.refresh_from_db()
     assert job.revision_round == 0
+
+
+def test_a_revision_round_in_working_days_skips_the_weekend(
+    client_user: User, engineer: User, frozen
+) -> None:
+    StudioPolicy.objects.update_or_create(
+        pk=1, defaults={"clock_mode": ClockMode.WORKING_DAYS, "timezone": "UTC"}
+    )
+    job = delivered_job(client_user, engineer)
+    frozen.move_to(MONDAY_10 + timedelta(days=4))  # Friday 10:00
+    job_request_revision(job=job, by=client_user, note="vocal up 1 dB")
+    # Two working days of 9 h from Friday 10:00: Fri 8 h, Mon 9 h, Tue 1 h -> Tuesday 10:00.
+    assert job.due_at == MONDAY_10 + timedelta(days=8)
+    assert job.paused_total == timedelta(0)
+
+
+def test_a_delivered_job_can_be_held_and_resumed(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    job = delivered_job(client_user, engineer)
+    job_hold(job=job, by=manager)
+    with pytest.raises(WrongState):
+        job_approve(job=job, by=client_user)
+    job_resume(job=job, by=manager)
+    assert job.status == JobStatus.DELIVERED
+    job_approve(job=job, by=client_user)
+    assert job.status == JobStatus.APPROVED
+    with pytest.raises(WrongState):
+        job_hold(job=job, by=manager)
+
+
+def test_a_held_job_can_be_cancelled(client_user: User, manager: User, frozen) -> None:
+    job = accepted_job(client_user)
+    job_hold(job=job, by=manager)
+    job_cancel(job=job, by=manager, reason="artist left the label")
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert job.status_before_hold == ""
+
+
+def test_history_records_who_and_when_for_a_hold(client_user: User, manager: User, frozen) -> None:
+    job = accepted_job(client_user)
+    job_hold(job=job, by=manager, reason="mix changes coming")
+    event = JobEvent.objects.filter(job=job, kind="status").order_by("-id").first()
+    assert event is not None
+    assert (event.actor, event.from_value, event.to_value, event.note, event.at) == (
+        manager,
+        "accepted",
+        "on_hold",
+        "mix changes coming",
+        MONDAY_10,
+    )
