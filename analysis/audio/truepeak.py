@@ -33,7 +33,9 @@ class TruePeakMeter:
         self.chunks_oversampled = 0
         self._bounds: list[NDArray[np.float32]] = []
         self._windows: list[NDArray[np.float32]] = []
+        self._ranges: list[NDArray[np.int64]] = []  # per kept chunk: valid outputs [lo, hi)
         self._pending = 0
+        self._first = True  # the next block is the file's first
 
     def feed(self, x: NDArray[np.float32], sample_peak: float) -> None:
         """`x`: channels x frames; `sample_peak`: highest |sample| so far, this block included."""
@@ -55,6 +57,7 @@ class TruePeakMeter:
         a = np.abs(xw).reshape(ch, nch + 1, s).max(axis=2)
         wmax = np.maximum(a[:, :-1], a[:, 1:])  # hist <= s: a window spans two chunks at most
         bound = wmax * np.float32(flt.l1 * SAFETY)
+        first, self._first = self._first, False
         if not (bound > self.floor).any():
             return
         d2 = np.zeros_like(xw)
@@ -69,6 +72,12 @@ class TruePeakMeter:
         rows = ii[:, None] * s + np.arange(s + hist)[None, :]
         self._windows.append(xw[cc[:, None], rows])
         self._bounds.append(bound[cc, ii])
+        # Only outputs whose whole window lies inside the file count: before the first sample
+        # and after the last the signal is unknown, and taking it as silence would invent an
+        # onset "click" (an abrupt start over-reads by up to 0.7 dB, in libebur128 as well).
+        lo = np.where((ii == 0) & first, hist, 0)
+        hi = np.minimum(s, n - ii * s)
+        self._ranges.append(np.stack([lo, hi], axis=1))
         self._pending += len(ii)
         if self._pending > MAX_PENDING:
             self.flush()
@@ -79,20 +88,21 @@ class TruePeakMeter:
         if self._pending:
             bounds = np.concatenate(self._bounds)
             windows = np.concatenate(self._windows)
-            self._bounds, self._windows, self._pending = [], [], 0
+            ranges = np.concatenate(self._ranges)
+            self._bounds, self._windows, self._ranges, self._pending = [], [], [], 0
             order = np.argsort(bounds)[::-1]
-            bounds, windows = bounds[order], windows[order]
+            bounds, windows, ranges = bounds[order], windows[order], ranges[order]
             start, step = 0, 1
             while start < len(bounds) and bounds[start] > self.floor:
                 stop = start + step
                 # stop at the first bound the reading already beats
                 stop = start + int(np.searchsorted(-bounds[start:stop], -self.floor, "left"))
-                self._oversample(windows[start:stop])
+                self._oversample(windows[start:stop], ranges[start:stop])
                 self.floor = max(self.floor, self.peak)
                 start, step = stop, step * 4  # small batches first: they raise the floor soonest
         return max(self.floor, self.peak)
 
-    def _oversample(self, windows: NDArray[np.float32]) -> None:
+    def _oversample(self, windows: NDArray[np.float32], ranges: NDArray[np.int64]) -> None:
         """Polyphase interpolation of whole chunks at once: one multiply-add per tap and phase
         over a (chunks x chunk) array, in batches that stay in the cache."""
         if len(windows) == 0:
@@ -104,13 +114,20 @@ class TruePeakMeter:
         batch = max(1, 65536 // s)
         for j in range(0, len(windows), batch):
             w = windows[j : j + batch]
+            r = ranges[j : j + batch]
             acc = np.empty((len(w), s), dtype=np.float32)
             tmp = np.empty_like(acc)
+            keep = None
+            if (r[:, 0] > 0).any() or (r[:, 1] < s).any():
+                at = np.arange(s)[None, :]
+                keep = ((at >= r[:, :1]) & (at < r[:, 1:])).astype(np.float32)
             for p in range(phases):
                 np.multiply(w[:, :s], matrix[0, p], out=acc)
                 for t in range(1, taps):
                     np.multiply(w[:, t : t + s], matrix[t, p], out=tmp)
                     acc += tmp
+                if keep is not None:
+                    acc *= keep
                 peak = max(peak, float(acc.max()), -float(acc.min()))
         self.chunks_oversampled += len(windows)
         self.peak = peak
