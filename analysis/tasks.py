@@ -4,10 +4,12 @@ back from the measuring code as a report with findings."""
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 
 from analysis import services
@@ -32,6 +34,14 @@ _RETRY: dict[str, Any] = {
     "retry_jitter": True,
     "max_retries": 5,
 }
+
+
+@worker_process_init.connect
+def _allow_measuring_child(**_: Any) -> None:
+    """Prefork pool processes are marked daemonic, and a daemonic process may not start
+    children; but each file is measured in its own short-lived child (analysis.audio.isolate),
+    which the task joins or kills itself. Lift the flag in pool processes only."""
+    multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
 
 
 @shared_task(name="analysis.analyse_file", **_RETRY)

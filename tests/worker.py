@@ -198,9 +198,7 @@ class WorkerFactory:
 def _point_app_at(app: Any, **conf: Any) -> dict[str, Any]:
     old = {k: app.conf.get(k) for k in conf}
     app.conf.update(**conf)
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
+    app._pool = None  # next publish builds its connection from the new broker_url
     if "amqp" in app.__dict__:
         app.__dict__["amqp"]._producer_pool = None
     return old
