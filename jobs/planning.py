@@ -163,6 +163,15 @@ def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
 def plan_refresh(*, now: datetime | None = None) -> Plan:
     """Re-plan and store the answer: each open stage's predicted finish and proposed engineer,
     each running job's predicted finish and deadline status (a change is written to history)."""
+    StudioPolicy.current()
+    with transaction.atomic():
+        # One re-plan at a time (the policy row is the lock): two at once would both see the same
+        # status change and write it to the history twice.
+        StudioPolicy.objects.select_for_update().get(pk=1)
+        return _refresh(now=now)
+
+
+def _refresh(*, now: datetime | None) -> Plan:
     result, inputs = plan_compute(now=now)
     now = inputs.now
     margin = timedelta(hours=inputs.policy.at_risk_margin_hours)
@@ -208,17 +217,16 @@ def plan_refresh(*, now: datetime | None = None) -> Plan:
         job.deadline_status = status
         changed_jobs.append(job)
 
-    with transaction.atomic():
-        if changed_stages:
-            Stage.objects.bulk_update(
-                changed_stages, ["predicted_finish_at", "proposed_assignee"], batch_size=500
-            )
-        if changed_jobs:
-            Job.objects.bulk_update(
-                changed_jobs, ["predicted_finish_at", "deadline_status"], batch_size=500
-            )
-        if events:
-            JobEvent.objects.bulk_create(events)
+    if changed_stages:
+        Stage.objects.bulk_update(
+            changed_stages, ["predicted_finish_at", "proposed_assignee"], batch_size=500
+        )
+    if changed_jobs:
+        Job.objects.bulk_update(
+            changed_jobs, ["predicted_finish_at", "deadline_status"], batch_size=500
+        )
+    if events:
+        JobEvent.objects.bulk_create(events)
     return result
 
 

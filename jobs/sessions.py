@@ -119,6 +119,30 @@ def _listening_since(session: ListeningSession, policy: BreakPolicy) -> datetime
     return since
 
 
+def _last_listening_before(session: ListeningSession) -> datetime | None:
+    """The last moment the engineer was actually listening before this session began (a break
+    taken at the end of the previous session is rest, not listening)."""
+    previous = (
+        ListeningSession.objects.filter(
+            engineer_id=session.engineer_id,
+            ended_at__isnull=False,
+            ended_at__lte=session.started_at,
+        )
+        .exclude(pk=session.pk)
+        .order_by("-ended_at")
+        .first()
+    )
+    if previous is None or previous.ended_at is None:
+        return None
+    last = previous.ended_at
+    for b in EarBreak.objects.filter(
+        session=previous, outcome=BreakOutcome.TAKEN, started_at__lt=last, ended_at__gte=last
+    ):
+        if b.started_at is not None:
+            last = min(last, b.started_at)
+    return last
+
+
 def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
     """When the next break is due for this session, by the engineer's policy."""
     now = now or timezone.now()
@@ -141,13 +165,21 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
         if n % policy.long_every == 0
         else (BreakKind.SHORT, policy.short_break)
     )
-    if session.stage.kind in FRESH_EARS_STAGES and since < session.started_at:
+    if (
+        session.stage.kind in FRESH_EARS_STAGES
+        and since <= session.started_at
+        and not EarBreak.objects.filter(session=session).exists()
+    ):
         # Glue and delivery need fresh ears: no carrying on from another stage's listening.
-        return BreakDue(
-            BreakKind.LONG if kind == BreakKind.LONG else BreakKind.FRESH_EARS,
-            session.started_at,
-            max(minutes, policy.fresh_ears_break),
-        )
+        last = _last_listening_before(session)
+        if last is not None and session.started_at - last < timedelta(
+            minutes=policy.fresh_ears_break
+        ):
+            return BreakDue(
+                BreakKind.LONG if kind == BreakKind.LONG else BreakKind.FRESH_EARS,
+                session.started_at,
+                max(minutes, policy.fresh_ears_break),
+            )
     due = since + timedelta(minutes=policy.max_block)
     last_skip = (
         EarBreak.objects.filter(
@@ -160,6 +192,36 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
         # Past the limit already: ask again after a short while rather than a whole block.
         due = max(due, last_skip.prompted_at + timedelta(minutes=policy.short_break))
     return BreakDue(kind, due, minutes)
+
+
+def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
+    """How long the engineer has listened today (their local day), breaks taken excluded; the
+    page compares it with the daily cap."""
+    now = now or timezone.now()
+    day_start = _day_start(engineer, now)
+    total = timedelta(0)
+    sessions = ListeningSession.objects.filter(engineer=engineer).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
+    )
+    for session in sessions:
+        start = max(session.started_at, day_start)
+        end = min(session.ended_at or now, now)
+        if end <= start:
+            continue
+        total += end - start
+        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN):
+            if b.started_at is None or b.ended_at is None:
+                continue
+            overlap = min(b.ended_at, end) - max(b.started_at, start)
+            if overlap > timedelta(0):
+                total -= overlap
+    return total
+
+
+def listening_cap_reached(*, engineer: User, now: datetime | None = None) -> bool:
+    return listening_today(engineer=engineer, now=now) >= timedelta(
+        minutes=_policy_for(engineer).daily_cap
+    )
 
 
 def break_prompt(*, session: ListeningSession, now: datetime | None = None) -> EarBreak | None:

@@ -14,6 +14,8 @@ from jobs.sessions import (
     break_prompt,
     break_skip,
     break_take,
+    listening_cap_reached,
+    listening_today,
     session_start,
     session_stop,
 )
@@ -164,3 +166,48 @@ def test_it_refuses_to_finish_a_stage_while_listening(
     session_start(stage=stage, by=engineer)
     with pytest.raises(WrongState):
         stage_finish(stage=stage, by=engineer)
+
+
+def test_a_long_enough_rest_before_glue_needs_no_fresh_ears_break(
+    client_user: User, engineer: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=3)
+    eq = stages_of(job)[3]
+    stage_assign(stage=eq, by=engineer, engineer=engineer)
+    stage_start(stage=eq, by=engineer)
+    s1 = session_start(stage=eq, by=engineer)
+    frozen.shift(timedelta(minutes=50))
+    # A 20-minute break taken at the end of EQ, the session stopped halfway through it.
+    EngineerProfile.objects.create(user=engineer)  # studio limits, studio timezone
+    prompt = break_prompt(session=s1)
+    prompt.planned_minutes = 20
+    prompt.save()
+    break_take(ear_break=prompt, by=engineer)
+    frozen.shift(timedelta(minutes=10))
+    session_stop(session=s1, by=engineer)
+    stage_finish(stage=eq, by=engineer)
+    frozen.shift(timedelta(minutes=10))
+    glue = stages_of(job)[4]
+    stage_assign(stage=glue, by=engineer, engineer=engineer)
+    stage_start(stage=glue, by=engineer)
+    s2 = session_start(stage=glue, by=engineer)
+    assert break_due(session=s2).kind == "short"
+    assert break_due(session=s2).due_at == s2.started_at + timedelta(minutes=50)
+
+
+def test_listening_today_and_the_daily_cap(client_user: User, engineer: User, frozen) -> None:
+    EngineerProfile.objects.create(user=engineer, daily_listening_cap_min=60)
+    session = session_start(stage=started_stage(client_user, engineer), by=engineer)
+    frozen.shift(timedelta(minutes=30))
+    break_take(
+        ear_break=EarBreak.objects.create(
+            engineer=engineer, session=session, kind="short", planned_minutes=10
+        ),
+        by=engineer,
+    )
+    frozen.shift(timedelta(minutes=20))
+    assert listening_today(engineer=engineer) == timedelta(minutes=40)
+    assert not listening_cap_reached(engineer=engineer)
+    frozen.shift(timedelta(minutes=20))
+    assert listening_cap_reached(engineer=engineer)
