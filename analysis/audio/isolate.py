@@ -3,6 +3,7 @@ a crash, hang or memory blow-up inside the decoder fails that one file, never th
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing as mp
 import os
 import resource
@@ -150,6 +151,9 @@ def _child(
     fault: str | None,
     sender: Connection,
 ) -> None:
+    # A crash here is reported as a finding; the parent's crash reporter (pytest and others
+    # enable faulthandler) must not also dump this child's stack onto the caller's stderr.
+    faulthandler.disable()
     try:
         _limit(memory_bytes, seconds)
         if fault == "segfault":
