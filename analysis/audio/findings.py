@@ -48,8 +48,9 @@ def _stem_name(name: str) -> str:
 
 
 def _fader(peak_db: float, target_db: float) -> int:
-    """Whole dB the master fader must come down for the peak to reach the target, rounded up."""
-    return max(1, math.ceil(peak_db - target_db - 1e-9))
+    """Whole dB the master fader must come down for the peak to reach the target, rounded up
+    (with 0.05 dB of slack, so a peak measured at +3.0001 dBFS asks for 9 dB, not 10)."""
+    return max(1, math.ceil(peak_db - target_db - 0.05))
 
 
 def _channel(index: int, channels: int) -> str:
@@ -145,8 +146,9 @@ def _level_findings(
     clip = report.clipping
     peak = report.sample_peak_dbfs
     true_peak = report.true_peak_dbtp
-    worst = max(v for v in (peak, true_peak, -200.0) if v is not None)
-    fix = _fader(worst, t.target_peak_dbfs)
+    # The fix brings the sample peak to the policy's target (-6 dBFS by default): that is the
+    # headroom engineers mean. The true-peak rule computes its own move from the true peak.
+    fix = _fader(peak if peak is not None else t.target_peak_dbfs, t.target_peak_dbfs)
     lower = f"Export {stem} again with the master fader {fix} dB lower"
     note = "" if judged else " For information: finished material is often this loud."
 
@@ -185,7 +187,8 @@ def _level_findings(
     if true_peak is not None and true_peak > 0.0 and not clip.events and not report.over_full_scale:
         add("true_peak_over", sev("warning"),
             f"{name}: the true peak reaches {true_peak:+.1f} dBTP although no sample clips: it "
-            f"will clip after conversion or resampling. {lower}.{note}")  # fmt: skip
+            f"will clip after conversion or resampling. Export {stem} again with the master "
+            f"fader {_fader(true_peak, t.target_peak_dbfs)} dB lower.{note}")  # fmt: skip
     if (
         peak is not None
         and peak > t.low_headroom_dbfs
