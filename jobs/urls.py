@@ -9,6 +9,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/submit/", views.job_submit_view, name="job_submit"),
     path("jobs/<uuid:job_id>/acknowledge/", views.job_acknowledge_view, name="job_acknowledge"),
     path("jobs/<uuid:job_id>/intake/", views.job_intake, name="job_intake"),
+    path("jobs/<uuid:job_id>/cloud-link/", views.job_cloud_link, name="job_cloud_link"),
     # The token is the credential (calendar apps cannot log in); a wrong one is a 404.
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
 ]

@@ -21,6 +21,7 @@ from analysis.intake.naming import stem_importance
 from analysis.models import AnalysisStatus, IntakeReport
 from analysis.services import intake_start
 from jobs.access import job_for, jobs_visible_to
+from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import FileKind, Job, JobStatus, User
 from jobs.services import NotAllowed, WorkflowError, job_acknowledge, job_submit
 from jobs.uploads import UPLOADABLE_STATUSES, UploadError, audio_file_add, upload_refusals
@@ -196,3 +197,26 @@ def job_intake(request: HttpRequest, job_id: UUID) -> HttpResponse:
         "analysis/intake_report.html#report" if request.htmx else "analysis/intake_report.html"
     )
     return render(request, template, context)
+
+
+@require_POST
+@login_required
+def job_cloud_link(request: HttpRequest, job_id: UUID) -> HttpResponse:
+    """Paste a Google Drive, Dropbox or WeTransfer link: it is checked now and fetched by a
+    task; the outcome appears in the job's history."""
+    job = job_for(_user(request), job_id)
+    _require_hand_in(_user(request), job)
+    try:
+        cloud_link_submit(
+            job=job,
+            url=request.POST.get("url", ""),
+            kind=request.POST.get("kind", FileKind.STEM),
+            by=_user(request),
+        )
+    except CloudLinkError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, "Fetching the files from the link; they appear here when they are in."
+        )
+    return redirect("job_detail", job_id=job.pk)

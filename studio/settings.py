@@ -82,15 +82,18 @@ try:
             "drive.google.com",
             "drive.usercontent.google.com",
             "docs.google.com",
+            ".googleusercontent.com",  # a leading dot: the domain and its subdomains
             "www.dropbox.com",
             "dropbox.com",
-            "dl.dropboxusercontent.com",
+            ".dropboxusercontent.com",
             "we.tl",
-            "wetransfer.com",
-            "download.wetransfer.com",
+            ".wetransfer.com",
+            ".wetransfer.net",
         ],
     )
-    CLOUD_LINK_ALLOW_PRIVATE = False  # only tests serving from loopback turn this on
+    # Loopback and private addresses are refused after DNS resolution (no SSRF); only tests
+    # that serve files from a local HTTP server turn this on.
+    CLOUD_LINK_ALLOW_PRIVATE = False
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Headroom <studio@headroom.invalid>")
     TIME_ZONE = env_str("TIME_ZONE", "UTC")
