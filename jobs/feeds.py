@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from jobs.models import CLOSED, Job, Stage, User
-from jobs.planning import plan_compute
+from jobs.planning import engineer_timeline
 from jobs.schedule import WORK
 
 _PRODID = "-//Headroom//Studio schedule//EN"
@@ -92,8 +92,7 @@ def _host() -> str:
 
 def engineer_events(user: User, *, now: datetime | None = None) -> list[list[str]]:
     """The user's planned work blocks and ear breaks from the current plan."""
-    result, _ = plan_compute(now=now)
-    blocks = result.timelines.get(user.pk, [])
+    blocks = engineer_timeline(engineer=user, now=now)
     stage_ids = {b.stage_id for b in blocks if b.stage_id is not None}
     stages = {s.pk: s for s in Stage.objects.filter(pk__in=stage_ids).select_related("job")}
     host = _host()

@@ -33,7 +33,15 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
-from jobs.schedule import BreakPolicy, EngineerIn, Plan, StageWork, deadline_status, plan
+from jobs.schedule import (
+    Block,
+    BreakPolicy,
+    EngineerIn,
+    Plan,
+    StageWork,
+    deadline_status,
+    plan,
+)
 
 _OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
 _RUNNING = [s.value for s in CLOCK_RUNNING]
@@ -158,6 +166,15 @@ def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
     """The current plan, without writing anything (for feeds and the plan command)."""
     inputs = plan_inputs(now=now)
     return plan(work=inputs.work, engineers=inputs.engineers, now=inputs.now), inputs
+
+
+def engineer_timeline(
+    *, engineer: User, now: datetime | None = None, until: datetime | None = None
+) -> list[Block]:
+    """One person's planned work blocks and ear breaks (from now, up to `until` if given)."""
+    result, _ = plan_compute(now=now)
+    blocks = result.timelines.get(engineer.pk, [])
+    return [b for b in blocks if until is None or b.start < until]
 
 
 def plan_refresh(*, now: datetime | None = None) -> Plan:

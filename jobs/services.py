@@ -555,6 +555,9 @@ def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
         now = timezone.now()
         _stage_event(job, locked, to=StageStatus.DONE, by=by, at=now)
         locked.finished_at = now
+        # A finished stage has a real finish; the plan's guesses no longer apply.
+        locked.predicted_finish_at = None
+        locked.proposed_assignee = None
         if notes is not None:
             locked.notes = notes
         locked.save()
@@ -580,6 +583,8 @@ def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
         _stage_event(job, locked, to=StageStatus.SKIPPED, by=by, at=now, note=reason)
         locked.skip_reason = reason
         locked.finished_at = now if locked.started_at else None
+        locked.predicted_finish_at = None
+        locked.proposed_assignee = None
         locked.save()
         _job_into_progress(job, by=by, at=now)
     _replan_soon()

@@ -157,3 +157,30 @@ def test_moves_replan_after_commit(
     job.refresh_from_db()
     assert job.predicted_finish_at is not None
     assert stages_of(job)[0].proposed_assignee_id == engineer.pk
+
+
+def test_a_finished_stage_drops_its_prediction(client_user: User, engineer: User, frozen) -> None:
+    from jobs.services import stage_finish, stage_start
+
+    job = accepted_job(client_user)
+    plan_refresh()
+    listening = stages_of(job)[0]
+    assert listening.predicted_finish_at is not None
+    stage_assign(stage=listening, by=engineer, engineer=engineer)
+    stage_start(stage=listening, by=engineer)
+    stage_finish(stage=listening, by=engineer)
+    listening.refresh_from_db()
+    assert listening.predicted_finish_at is None
+    assert listening.proposed_assignee is None
+
+
+def test_engineer_timeline_lists_blocks_until_a_moment(
+    client_user: User, engineer: User, frozen
+) -> None:
+    from jobs.planning import engineer_timeline
+
+    accepted_job(client_user)
+    everything = engineer_timeline(engineer=engineer)
+    first_hour = engineer_timeline(engineer=engineer, until=MONDAY_10 + timedelta(hours=1))
+    assert 0 < len(first_hour) < len(everything)
+    assert all(b.start < MONDAY_10 + timedelta(hours=1) for b in first_hour)
