@@ -264,3 +264,24 @@ def test_job_findings_without_files() -> None:
 def test_fmt_time() -> None:
     assert fmt_time(0) == "0:00.000"
     assert fmt_time(83.0426) == "1:23.043"
+
+
+@pytest.mark.parametrize("shift_ms", [30.0, -12.5])
+def test_long_files_are_aligned_on_an_excerpt(tmp_path: Path, shift_ms: float) -> None:
+    from analysis.intake import alignment
+
+    rate = 8000
+    stems = [noise(80, seed=i, rate=rate) for i in range(2)]
+    n = round(shift_ms * rate / 1000)
+    total = stems[0] + stems[1]
+    mix = np.roll(total, n)
+    specs = [
+        Spec("Bass - Billie Jean.wav", stems[0], rate=rate),
+        Spec("Keys - Billie Jean.wav", stems[1], rate=rate),
+        Spec("Rough.wav", mix / 2, kind="rough_mix", rate=rate),
+    ]
+    files = submission(tmp_path, *specs)
+    result = alignment.align([f.path for f in files[:2]], files[2].path)
+    assert result is not None
+    assert result.offset_ms == pytest.approx(shift_ms, abs=0.3)
+    assert result.correlation > 0.95
