@@ -12,6 +12,7 @@ change and has to plan hundreds of jobs in well under a second.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -257,6 +258,24 @@ def _place(
     return start_at, t
 
 
+def _free_at(st: _State, windows: _Windows, policy: BreakPolicy, t: int) -> int | None:
+    """The first minute from `t` on at which the engineer could be listening (inside their
+    hours, with some of today's cap left), or None past the horizon."""
+    i = st.wi
+    while True:
+        w = windows.get(i)
+        if w is None:
+            return None
+        ws, we = w
+        if we <= t:
+            i += 1
+            continue
+        if i == st.day and st.day_work >= policy.daily_cap:
+            i += 1
+            continue
+        return max(t, ws)
+
+
 def plan(
     *,
     work: Iterable[StageWork],
@@ -264,9 +283,11 @@ def plan(
     now: datetime,
     horizon_days: int = 365,
 ) -> Plan:
-    """Plan all open work. Jobs go earliest due date first (jobs with no due date last); each
-    stage waits for the previous stage of its job; assigned work stays with its engineer, and
-    unassigned work goes to whichever engineer would finish it earliest (that is the proposal)."""
+    """Plan all open work, moving forward in time: whenever an engineer is free, they take the
+    ready stage (its job's previous stage finished) with the earliest due date, among the stages
+    assigned to them and the unassigned ones. Assigned work stays with its engineer; unassigned
+    work goes to whichever engineer would finish it earliest (that is the proposal). Deciding in
+    time order means an engineer waiting on another's stage fills the wait with other work."""
     start = _to_min(now)
     horizon = start + horizon_days * 24 * 60
     engs = {e.id: e for e in engineers}
@@ -274,82 +295,150 @@ def plan(
     states = {eid: _State(start) for eid in engs}
     raw: dict[int, list[_Raw]] = {eid: [] for eid in engs}
     owners: dict[int, list[tuple[int, object, int]]] = {eid: [] for eid in engs}
-    candidates = sorted(eid for eid, e in engs.items() if e.takes_unassigned)
+    takers = sorted(eid for eid, e in engs.items() if e.takes_unassigned)
 
-    by_job: dict[object, list[StageWork]] = {}
-    for w in work:
-        by_job.setdefault(w.job_id, []).append(w)
     far = datetime.max.replace(tzinfo=UTC)
-    jobs = sorted(
-        by_job.items(),
-        key=lambda kv: (min((w.due_at or far) for w in kv[1]), str(kv[0])),
-    )
+    chains: dict[object, list[StageWork]] = {}
+    for w in work:
+        chains.setdefault(w.job_id, []).append(w)
+    for chain in chains.values():
+        chain.sort(key=lambda s: s.order)
+    # Priority of a job: earliest due date first, jobs without one last, then a stable tie-break.
+    priority = {
+        job_id: (min((w.due_at or far) for w in chain), str(job_id))
+        for job_id, chain in chains.items()
+    }
 
     stage_start: dict[int, datetime | None] = {}
     stage_finish: dict[int, datetime | None] = {}
-    stage_engineer: dict[int, int | None] = {}
+    stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
     job_finish: dict[object, datetime | None] = {}
     proposed: dict[int, int] = {}
 
-    for job_id, stages in jobs:
-        ready: int | None = start
-        for w in sorted(stages, key=lambda s: s.order):
-            if ready is None:
-                # An earlier stage could not be placed, so nothing after it can be either.
-                stage_start[w.stage_id] = stage_finish[w.stage_id] = None
-                stage_engineer[w.stage_id] = w.assignee_id
-                continue
-            minutes = max(0, int(w.remaining_minutes))
-            if w.assignee_id is not None:
-                choices = [w.assignee_id] if w.assignee_id in engs else []
-            else:
-                choices = candidates
-            if minutes == 0:
-                # Nothing left to do but close it: it finishes as soon as it may start.
-                stage_start[w.stage_id] = stage_finish[w.stage_id] = _to_dt(ready)
-                stage_engineer[w.stage_id] = w.assignee_id
-                continue
-            best: tuple[int, int, int, _State] | None = None
-            for eid in choices:
-                trial = states[eid].copy()
-                placed = _place(
-                    trial,
-                    windows[eid],
-                    engs[eid].policy,
-                    ready=ready,
-                    minutes=minutes,
-                    fresh_needed=w.fresh_ears,
-                    out=None,
-                )
-                if placed is not None and (best is None or placed[1] < best[1]):
-                    best = (placed[0], placed[1], eid, trial)
-            stage_engineer[w.stage_id] = w.assignee_id
-            if best is None:
-                stage_start[w.stage_id] = stage_finish[w.stage_id] = None
-                ready = None
-                continue
-            _, _, eid, _ = best
-            # Replay on the chosen engineer, this time keeping the blocks.
-            before = len(raw[eid])
+    position: dict[object, int] = dict.fromkeys(chains, 0)
+    ready_at: dict[object, int] = dict.fromkeys(chains, start)
+    # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool.
+    queue: dict[int, set[object]] = {eid: set() for eid in engs}
+    pool: set[object] = set()
+
+    def give_up(job_id: object) -> None:
+        # This stage cannot be placed (nobody to do it, or past the horizon): neither can the rest.
+        for w in chains[job_id][position[job_id] :]:
+            stage_start[w.stage_id] = stage_finish[w.stage_id] = None
+        position[job_id] = len(chains[job_id])
+        job_finish[job_id] = None
+
+    wake: dict[int, float] = {}
+    heap: list[tuple[float, int]] = []
+
+    def wake_up(eid: int, at: int) -> None:
+        if at < wake.get(eid, float("inf")):
+            wake[eid] = at
+            heapq.heappush(heap, (at, eid))
+
+    def enqueue(job_id: object) -> None:
+        """Put the job's next stage where the engineers who may do it will find it."""
+        chain = chains[job_id]
+        while position[job_id] < len(chain):
+            w = chain[position[job_id]]
+            if w.remaining_minutes > 0:
+                break
+            # Nothing left to do but close it: it finishes as soon as it may start.
+            stage_start[w.stage_id] = stage_finish[w.stage_id] = _to_dt(ready_at[job_id])
+            position[job_id] += 1
+        if position[job_id] == len(chain):
+            job_finish[job_id] = _to_dt(ready_at[job_id])
+            return
+        w = chain[position[job_id]]
+        if w.assignee_id is None:
+            if not takers:
+                give_up(job_id)
+                return
+            pool.add(job_id)
+            for eid in takers:
+                wake_up(eid, ready_at[job_id])
+        elif w.assignee_id in engs:
+            queue[w.assignee_id].add(job_id)
+            wake_up(w.assignee_id, ready_at[job_id])
+        else:
+            give_up(job_id)
+
+    for job_id in sorted(chains, key=priority.__getitem__):
+        enqueue(job_id)
+
+    while heap:
+        at, eid = heapq.heappop(heap)
+        if wake.get(eid) != at:
+            continue  # superseded by an earlier wake-up
+        del wake[eid]
+        st, policy = states[eid], engs[eid].policy
+        free = _free_at(st, windows[eid], policy, max(int(at), st.t))
+        mine = queue[eid] | pool if engs[eid].takes_unassigned else queue[eid]
+        if free is None:
+            for job_id in sorted(queue[eid], key=priority.__getitem__):
+                queue[eid].discard(job_id)
+                give_up(job_id)
+            continue
+        ready = [j for j in mine if ready_at[j] <= free]
+        if not ready:
+            if mine:
+                wake_up(eid, min(ready_at[j] for j in mine))
+            continue
+        job_id = min(ready, key=priority.__getitem__)
+        w = chains[job_id][position[job_id]]
+        minutes = int(w.remaining_minutes)
+        choices = [eid] if w.assignee_id is not None else takers
+        best: tuple[int, int] | None = None
+        for cand in choices:
+            trial = states[cand].copy()
             placed = _place(
-                states[eid],
-                windows[eid],
-                engs[eid].policy,
-                ready=ready,
+                trial,
+                windows[cand],
+                engs[cand].policy,
+                ready=ready_at[job_id],
                 minutes=minutes,
                 fresh_needed=w.fresh_ears,
-                out=raw[eid],
+                out=None,
             )
-            assert placed is not None
-            for k in range(before, len(raw[eid])):
-                owners[eid].append((k, job_id, w.stage_id))
-            stage_start[w.stage_id] = _to_dt(placed[0])
-            stage_finish[w.stage_id] = _to_dt(placed[1])
-            stage_engineer[w.stage_id] = eid
-            if w.assignee_id is None:
-                proposed[w.stage_id] = eid
-            ready = placed[1]
-        job_finish[job_id] = _to_dt(ready) if ready is not None else None
+            if placed is not None and (best is None or placed[1] < best[0]):
+                best = (placed[1], cand)
+        if w.assignee_id is None:
+            pool.discard(job_id)
+        else:
+            queue[eid].discard(job_id)
+        if best is None:
+            give_up(job_id)
+            wake_up(eid, int(at))
+            continue
+        chosen = best[1]
+        before = len(raw[chosen])
+        placed = _place(
+            states[chosen],
+            windows[chosen],
+            engs[chosen].policy,
+            ready=ready_at[job_id],
+            minutes=minutes,
+            fresh_needed=w.fresh_ears,
+            out=raw[chosen],
+        )
+        assert placed is not None
+        for k in range(before, len(raw[chosen])):
+            owners[chosen].append((k, job_id, w.stage_id))
+        stage_start[w.stage_id] = _to_dt(placed[0])
+        stage_finish[w.stage_id] = _to_dt(placed[1])
+        stage_engineer[w.stage_id] = chosen
+        if w.assignee_id is None:
+            proposed[w.stage_id] = chosen
+        ready_at[job_id] = placed[1]
+        position[job_id] += 1
+        enqueue(job_id)
+        wake_up(chosen, states[chosen].t)
+        if chosen != eid:
+            wake_up(eid, int(at))
+
+    for job_id, chain in chains.items():
+        if position[job_id] < len(chain):
+            give_up(job_id)  # only engineers past the horizon could have taken it
 
     timelines: dict[int, list[Block]] = {}
     for eid, blocks in raw.items():

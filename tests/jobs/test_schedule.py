@@ -294,3 +294,27 @@ def test_the_plan_is_deterministic(scenario) -> None:
     a = plan(work=work, engineers=engineers, now=now, horizon_days=60)
     b = plan(work=list(reversed(work)), engineers=engineers, now=now, horizon_days=60)
     assert a.stage_finish == b.stage_finish
+
+
+def test_an_engineer_waiting_on_another_fills_the_wait_with_other_work() -> None:
+    # Job A (due first): 60 min on engineer 2, then 60 min on engineer 1. Job B (due later):
+    # 60 min on engineer 1, who does it while waiting for A instead of after it.
+    a = job_work([60, 60], due=MONDAY_9 + timedelta(days=1), start_id=1)
+    a = [
+        StageWork(**{**a[0].__dict__, "assignee_id": 2}),
+        StageWork(**{**a[1].__dict__, "assignee_id": 1}),
+    ]
+    b = job_work([40], due=MONDAY_9 + timedelta(days=2), assignee=1, start_id=10)
+    result = plan(
+        work=a + b, engineers=[EngineerIn(1, UTC_DAY), EngineerIn(2, UTC_DAY)], now=MONDAY_9
+    )
+    assert result.stage_start[10] == MONDAY_9
+    assert result.stage_start[2] == result.stage_finish[1]
+
+
+def test_nobody_able_to_work_leaves_the_work_unplanned() -> None:
+    idle = WorkCalendar(tz="UTC", weekdays=frozenset())
+    result = plan(work=job_work([30, 30]), engineers=[EngineerIn(1, idle)], now=MONDAY_9)
+    assert result.unplanned == {1, 2}
+    assert list(result.job_finish.values()) == [None]
+    assert result.timelines == {1: []}
