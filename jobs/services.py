@@ -74,7 +74,7 @@ _WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVI
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def studio_calendar(policy: StudioPolicy | None = None) -> clock.WorkCalendar:
+def studio_calendar(*, policy: StudioPolicy | None = None) -> clock.WorkCalendar:
     """The studio's working calendar (hours, weekdays, days off) for the delivery clock."""
     policy = policy or StudioPolicy.current()
     return clock.WorkCalendar(
@@ -201,7 +201,7 @@ def _start_clock(
     job.paused_at = None
     job.paused_total = timedelta(0)
     job.due_at = clock.due_at(
-        studio_calendar(policy),
+        studio_calendar(policy=policy),
         accepted_at=at,
         promise_days=promise_days,
         working_days=_working_days(policy),
@@ -232,7 +232,7 @@ def _resume_clock(job: Job, *, at: datetime, actor: User | None) -> None:
     if job.paused_at is None or job.accepted_at is None:
         return
     policy = StudioPolicy.current()
-    calendar = studio_calendar(policy)
+    calendar = studio_calendar(policy=policy)
     working = _working_days(policy)
     job.paused_total += clock.paused_length(calendar, job.paused_at, at, working_days=working)
     job.paused_at = None
@@ -270,10 +270,17 @@ def _create_round_stages(job: Job, *, policy: StudioPolicy) -> None:
     )
 
 
-def _accept(job: Job, *, at: datetime, actor: User | None) -> None:
+def _accept(job: Job, *, at: datetime, actor: User | None, held: bool = False) -> None:
     policy = StudioPolicy.current()
-    _set_status(job, JobStatus.ACCEPTED, actor=actor, at=at)
+    if held:
+        # Accepted while a manager holds the job: the clock starts and pauses at once, and the
+        # job resumes as accepted.
+        job.status_before_hold = JobStatus.ACCEPTED
+    else:
+        _set_status(job, JobStatus.ACCEPTED, actor=actor, at=at)
     _start_clock(job, policy=policy, at=at, promise_days=policy.promise_days, actor=actor)
+    if held:
+        _pause_clock(job, at=at)
     if not job.stages.filter(revision_round=job.revision_round).exists():
         _create_round_stages(job, policy=policy)
 
@@ -329,7 +336,13 @@ def job_record_verdict(
         raise WorkflowError(f"Unknown verdict {verdict!r}.")
     with transaction.atomic():
         locked = _lock(job)
-        _require_status(locked, {JobStatus.ANALYSING}, "take an intake verdict")
+        # A manager may hold a job while intake runs; the verdict still lands, and the job
+        # stays on hold until resumed, into the state the verdict chose.
+        held = (
+            locked.status == JobStatus.ON_HOLD and locked.status_before_hold == JobStatus.ANALYSING
+        )
+        if not held:
+            _require_status(locked, {JobStatus.ANALYSING}, "take an intake verdict")
         now = timezone.now()
         _event(
             locked,
@@ -344,10 +357,24 @@ def job_record_verdict(
         if verdict == Verdict.ACCEPTED or (
             verdict == Verdict.ACCEPTED_WITH_WARNINGS and not needs_acknowledgement
         ):
-            _accept(locked, at=now, actor=by)
+            _accept(locked, at=now, actor=by, held=held)
         else:
             locked.acknowledged_at = None
-            _set_status(locked, JobStatus.AWAITING_CLIENT, actor=by, at=now)
+            if held:
+                locked.status_before_hold = JobStatus.AWAITING_CLIENT
+            else:
+                _set_status(locked, JobStatus.AWAITING_CLIENT, actor=by, at=now)
+        if held:
+            _event(
+                locked,
+                kind=EventKind.NOTE,
+                actor=by,
+                at=now,
+                subject="status_before_hold",
+                from_value=JobStatus.ANALYSING,
+                to_value=locked.status_before_hold,
+                note="verdict recorded while on hold; the job resumes from here",
+            )
         locked.save()
         job_id, report_id = locked.pk, report.pk if report is not None else None
 

@@ -270,3 +270,41 @@ def test_history_records_who_and_when_for_a_hold(client_user: User, manager: Use
         "mix changes coming",
         MONDAY_10,
     )
+
+
+def test_a_verdict_landing_during_a_hold_waits_for_the_resume(
+    client_user: User, manager: User, frozen
+) -> None:
+    from jobs.models import Verdict
+    from jobs.services import job_record_verdict
+    from tests.jobs.test_job_intake import analysing_job
+
+    job = analysing_job(client_user)
+    job_hold(job=job, by=manager, reason="label call first")
+    job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
+    job.refresh_from_db()
+    assert job.status == JobStatus.ON_HOLD
+    assert job.status_before_hold == JobStatus.ACCEPTED
+    assert job.paused_at == MONDAY_10
+    assert job.due_at == MONDAY_10 + timedelta(days=3)
+    frozen.shift(timedelta(hours=6))
+    job_resume(job=job, by=manager)
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED
+    assert job.due_at == MONDAY_10 + timedelta(days=3, hours=6)
+    assert Stage.objects.filter(job=job).count() == 6
+
+
+def test_a_reexport_landing_during_a_hold_resumes_to_the_client(
+    client_user: User, manager: User, frozen
+) -> None:
+    from jobs.models import Verdict
+    from jobs.services import job_record_verdict
+    from tests.jobs.test_job_intake import analysing_job
+
+    job = analysing_job(client_user)
+    job_hold(job=job, by=manager)
+    job_record_verdict(job=job, verdict=Verdict.REEXPORT_REQUESTED)
+    job_resume(job=job, by=manager)
+    assert job.status == JobStatus.AWAITING_CLIENT
+    assert job.due_at is None
