@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from jobs.models import CLOSED, Job, Stage, User
+from jobs.models import CLOSED, Job, JobStatus, Stage, User
 from jobs.planning import engineer_timeline
 from jobs.schedule import WORK
 
@@ -87,7 +87,8 @@ def calendar_text(name: str, events: Iterable[list[str]]) -> str:
 
 
 def _host() -> str:
-    return getattr(settings, "SITE_URL", "headroom").split("//")[-1].split("/")[0] or "headroom"
+    host = getattr(settings, "SITE_URL", "").split("//")[-1].split("/")[0].split(":")[0]
+    return host or "headroom"
 
 
 def engineer_events(user: User, *, now: datetime | None = None) -> list[list[str]]:
@@ -122,7 +123,8 @@ def due_date_events() -> list[list[str]]:
     host = _host()
     jobs = (
         Job.objects.filter(due_at__isnull=False)
-        .exclude(status__in=[s.value for s in CLOSED])
+        # Delivered work has met its date; closed work has none left.
+        .exclude(status__in=[*(s.value for s in CLOSED), JobStatus.DELIVERED])
         .select_related("organisation")
     )
     return [

@@ -73,3 +73,17 @@ def test_text_is_escaped_and_folded() -> None:
     folded = _fold("SUMMARY:" + "é" * 80)
     assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
     assert folded.replace("\r\n ", "") == "SUMMARY:" + "é" * 80
+
+
+def test_delivered_jobs_leave_the_due_date_feed(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    from jobs.services import job_deliver
+    from tests.jobs.helpers import upload_master, work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer)
+    upload_master(job, engineer)
+    assert "SUMMARY:Due:" in feed(manager).content.decode()
+    job_deliver(job=job, by=engineer)
+    assert "SUMMARY:Due:" not in feed(manager).content.decode()
