@@ -4,7 +4,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/headroom
-TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run test test-quick lint install install-dev system-deps clean
 
@@ -43,11 +42,10 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy studio jobs analysis
 
-# The whole suite on PostgreSQL and Redis (real Celery workers for the task tests).
+# The whole suite on PostgreSQL; the task tests start real Celery workers on Redis
+# (127.0.0.1:6379, a database and queue of their own per run: see tests/worker.py).
 test: $(VENV)/.installed-dev system-deps lint
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
-	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # A quick second profile: SQLite and in-process tasks, no services, no browser or worker tests.
 test-quick: $(VENV)/.installed-dev

@@ -7,6 +7,15 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_in_process() -> None:
+    """In-process tests run tasks eagerly whatever CELERY_BROKER_URL says; the worker tests
+    (tests/worker.py) point the app at Redis themselves and put it back afterwards."""
+    from studio.celery import app
+
+    app.conf.task_always_eager = True
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: object, tmp_path: Path) -> None:
     media = tmp_path / "media"
