@@ -26,6 +26,7 @@ from jobs.models import (
     FileKind,
     Job,
     JobEvent,
+    ListeningSession,
     Role,
     Stage,
     StageStatus,
@@ -111,6 +112,12 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
         .annotate(n=Count("files", filter=Q(files__kind=FileKind.STEM, files__is_current=True)))
         .values_list("pk", "n")
     )
+    # Time listened in sessions still running counts as done, though not yet on the stage.
+    listening: dict[int, int] = defaultdict(int)
+    for stage_id, started in ListeningSession.objects.filter(
+        ended_at__isnull=True, stage_id__in=list(stages)
+    ).values_list("stage_id", "started_at"):
+        listening[stage_id] += max(0, int((now - started).total_seconds()))
     work = [
         StageWork(
             stage_id=s.pk,
@@ -118,7 +125,9 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
             kind=s.kind,
             order=s.position,
             remaining_minutes=max(
-                0, policy.estimate_minutes(s.kind, stems.get(s.job_id, 0)) - s.work_seconds // 60
+                0,
+                policy.estimate_minutes(s.kind, stems.get(s.job_id, 0))
+                - (s.work_seconds + listening[s.pk]) // 60,
             ),
             due_at=jobs[s.job_id].due_at,
             assignee_id=s.assignee_id,

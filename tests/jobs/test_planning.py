@@ -184,3 +184,39 @@ def test_engineer_timeline_lists_blocks_until_a_moment(
     first_hour = engineer_timeline(engineer=engineer, until=MONDAY_10 + timedelta(hours=1))
     assert 0 < len(first_hour) < len(everything)
     assert all(b.start < MONDAY_10 + timedelta(hours=1) for b in first_hour)
+
+
+def test_a_running_session_counts_as_work_done(client_user: User, engineer: User, frozen) -> None:
+    from jobs.services import stage_start
+    from jobs.sessions import session_start
+
+    job = accepted_job(client_user)
+    listening = stages_of(job)[0]
+    stage_assign(stage=listening, by=engineer, engineer=engineer)
+    stage_start(stage=listening, by=engineer)
+    session_start(stage=listening, by=engineer)
+    frozen.shift(timedelta(minutes=20))
+    by_kind = {w.kind: w for w in plan_inputs().work}
+    assert by_kind["listening"].remaining_minutes == 30 - 20
+
+
+def test_refresh_queries_do_not_grow_with_the_number_of_jobs(
+    client_user: User, engineer: User, frozen
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        # The first refresh writes every prediction; the second, after time moved, too.
+        frozen.shift(timedelta(minutes=5))
+        with CaptureQueriesContext(connection) as ctx:
+            plan_refresh()
+        return len(ctx.captured_queries)
+
+    accepted_job(client_user)
+    plan_refresh()
+    few = count()
+    for _ in range(6):
+        accepted_job(client_user)
+    plan_refresh()
+    assert count() == few
