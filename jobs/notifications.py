@@ -64,6 +64,8 @@ def notify_verdict(*, job_id: UUID | str, report_id: int | None = None) -> int:
             lines.append("Please acknowledge the warnings, or upload fixed files, to go ahead.")
         else:
             lines.append("Please export the files again as described above and re-upload them.")
+    elif job.status == "declined":
+        lines.append("The studio will not take this job on; the job page has the details.")
     elif job.due_at is not None:
         lines.append(f"Work has started. Due: {job.due_at:%Y-%m-%d %H:%M} UTC.")
     lines += ["", _job_url(job)]

@@ -180,6 +180,17 @@ def _on_commit(fn: Callable[[], None]) -> None:
     transaction.on_commit(fn)
 
 
+def _tell_client_the_verdict(job: Job, report: IntakeReport | None = None) -> None:
+    job_id, report_id = job.pk, report.pk if report is not None else None
+
+    def send() -> None:
+        from jobs.notifications import notify_verdict
+
+        notify_verdict(job_id=job_id, report_id=report_id)
+
+    _on_commit(send)
+
+
 def _replan_soon() -> None:
     """The plan depends on every stage, assignee and clock, so any such move re-plans once it is
     committed (in the worker, or in process when there is no broker)."""
@@ -376,14 +387,7 @@ def job_record_verdict(
                 note="verdict recorded while on hold; the job resumes from here",
             )
         locked.save()
-        job_id, report_id = locked.pk, report.pk if report is not None else None
-
-        def send() -> None:
-            from jobs.notifications import notify_verdict
-
-            notify_verdict(job_id=job_id, report_id=report_id)
-
-        _on_commit(send)
+        _tell_client_the_verdict(locked, report)
     _replan_soon()
     _sync(locked, job)
     return locked
@@ -443,6 +447,7 @@ def job_override_verdict(*, job: Job, by: User, verdict: str, reason: str) -> Jo
         else:
             _accept(locked, at=now, actor=by)
         locked.save()
+        _tell_client_the_verdict(locked)
     _replan_soon()
     _sync(locked, job)
     return locked
@@ -477,6 +482,7 @@ def job_decline(*, job: Job, by: User, reason: str) -> Job:
         _set_status(locked, JobStatus.DECLINED, actor=by, at=now, note=reason)
         locked.closed_at = now
         locked.save()
+        _tell_client_the_verdict(locked)
     _sync(locked, job)
     return locked
 

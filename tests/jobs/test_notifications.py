@@ -64,3 +64,19 @@ def test_a_failure_midway_leaves_nothing_half_applied(
     assert JobEvent.objects.count() == events
     assert not Stage.objects.filter(job=job).exists()
     assert mailoutbox == []
+
+
+def test_a_managers_override_and_decline_reach_the_client(
+    client_user: User, manager: User, frozen, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    from jobs.services import job_accept, job_decline
+
+    accepted = analysing_job(client_user)
+    declined = analysing_job(client_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_accept(job=accepted, by=manager, reason="noise is intended")
+        job_decline(job=declined, by=manager, reason="not our genre")
+    assert [m.subject.rsplit(": ", 1)[1] for m in mailoutbox] == ["Accepted", "Declined"]
+    assert "Work has started" in mailoutbox[0].body
+    assert "will not take this job on" in mailoutbox[1].body
+    assert "not our genre" not in mailoutbox[1].body  # the manager's reason stays internal
