@@ -220,3 +220,19 @@ def test_refresh_queries_do_not_grow_with_the_number_of_jobs(
         accepted_job(client_user)
     plan_refresh()
     assert count() == few
+
+
+def test_predictions_are_cleared_when_nobody_can_do_the_work(
+    client_user: User, engineer: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    plan_refresh()
+    engineer.is_active = False
+    engineer.save()
+    plan_refresh()
+    job.refresh_from_db()
+    stage = stages_of(job)[0]
+    assert job.predicted_finish_at is None
+    assert job.deadline_status == "at_risk"
+    assert stage.predicted_finish_at is None
+    assert stage.proposed_assignee_id is None
