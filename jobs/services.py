@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -196,9 +197,11 @@ def _replan_soon() -> None:
     committed (in the worker, or in process when there is no broker)."""
 
     def queue() -> None:
-        from jobs.tasks import plan_refresh_task
+        from jobs.tasks import REPLAN_QUEUED, plan_refresh_task
 
-        plan_refresh_task.delay()
+        # A burst of moves needs one re-plan, not one each: queue only if none is waiting.
+        if cache.add(REPLAN_QUEUED, "1", timeout=60):
+            plan_refresh_task.delay()
 
     transaction.on_commit(queue)
 

@@ -7,13 +7,19 @@ twice at once (the plan is recomputed from scratch; alerts are claimed before th
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
 
 from jobs.planning import deadline_alerts_send, plan_refresh
+
+# Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
+REPLAN_QUEUED = "jobs:replan-queued"
 
 
 @shared_task(name="jobs.plan_refresh")
 def plan_refresh_task() -> int:
     """Re-plan every engineer's work; returns the number of stages planned."""
+    # Cleared before planning, so a move made while this runs queues the next re-plan.
+    cache.delete(REPLAN_QUEUED)
     return len(plan_refresh().stage_finish)
 
 

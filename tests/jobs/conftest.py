@@ -21,6 +21,18 @@ def _fast_passwords(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _no_replan_pending() -> Iterator[None]:
+    # The "re-plan queued" mark lives in the cache, which outlives a test; start each one clean.
+    from django.core.cache import cache
+
+    from jobs.tasks import REPLAN_QUEUED
+
+    cache.delete(REPLAN_QUEUED)
+    yield
+    cache.delete(REPLAN_QUEUED)
+
+
 @pytest.fixture
 def frozen() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(MONDAY_10, tick=False) as traveller:

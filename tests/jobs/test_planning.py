@@ -236,3 +236,29 @@ def test_predictions_are_cleared_when_nobody_can_do_the_work(
     assert job.deadline_status == "at_risk"
     assert stage.predicted_finish_at is None
     assert stage.proposed_assignee_id is None
+
+
+def test_a_burst_of_moves_queues_one_replan(
+    client_user: User,
+    engineer: User,
+    manager: User,
+    frozen,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+) -> None:
+    from django.core.cache import cache
+
+    from jobs.tasks import REPLAN_QUEUED, plan_refresh_task
+
+    queued: list[int] = []
+    monkeypatch.setattr(plan_refresh_task, "delay", lambda: queued.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = accepted_job(client_user)
+        for stage in stages_of(job):
+            stage_assign(stage=stage, by=manager, engineer=engineer)
+    assert queued == [1]
+    plan_refresh_task.run()  # the worker starts on it: the next move queues again
+    assert cache.get(REPLAN_QUEUED) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        stage_assign(stage=stages_of(job)[0], by=manager, engineer=None)
+    assert queued == [1, 1]
