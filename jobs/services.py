@@ -248,17 +248,17 @@ def _resume_clock(job: Job, *, at: datetime, actor: User | None) -> None:
     policy = StudioPolicy.current()
     calendar = studio_calendar(policy=policy)
     working = _working_days(policy)
-    job.paused_total += clock.paused_length(calendar, job.paused_at, at, working_days=working)
+    pause = clock.paused_length(calendar, job.paused_at, at, working_days=working)
+    job.paused_total += pause
     job.paused_at = None
     old_due = job.due_at
-    job.due_at = clock.due_at(
-        calendar,
-        accepted_at=job.accepted_at,
-        promise_days=job.promise_days or policy.promise_days,
-        paused=job.paused_total,
-        working_days=working,
-    )
-    if job.due_at != old_due:
+    # Move the due date by the pause rather than recomputing it from acceptance, so a policy
+    # edited since (clock mode, days off) does not shift a date the client was already given.
+    if old_due is not None:
+        job.due_at = (
+            clock.add_working_time(calendar, old_due, pause) if working else old_due + pause
+        )
+    if job.due_at is not None and job.due_at != old_due:
         _event(
             job,
             kind=EventKind.DEADLINE,

@@ -308,3 +308,15 @@ def test_a_reexport_landing_during_a_hold_resumes_to_the_client(
     job_resume(job=job, by=manager)
     assert job.status == JobStatus.AWAITING_CLIENT
     assert job.due_at is None
+
+
+def test_a_policy_change_during_a_hold_does_not_move_the_given_date(
+    client_user: User, manager: User, frozen
+) -> None:
+    job = accepted_job(client_user)
+    due = job.due_at
+    job_hold(job=job, by=manager)
+    StudioPolicy.objects.update_or_create(pk=1, defaults={"promise_days": 5})
+    frozen.shift(timedelta(hours=1))
+    job_resume(job=job, by=manager)
+    assert job.due_at == due + timedelta(hours=1)
