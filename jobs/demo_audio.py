@@ -45,6 +45,7 @@ def stem(instrument: str, *, seconds: float = SECONDS, seed: int = 0) -> np.ndar
         left = chord * (0.6 + 0.4 * np.sin(2 * np.pi * 0.25 * t))
         right = chord * (0.6 + 0.4 * np.cos(2 * np.pi * 0.25 * t))
     data = np.stack([left, right], axis=1)
+    data -= data.mean(axis=0)  # no DC offset: a clean export
     data *= 0.4 / np.max(np.abs(data))  # -8 dBFS
     return data.astype(np.float32)
 
@@ -60,6 +61,7 @@ def mix(stems: list[np.ndarray], gain: float = 1.0) -> np.ndarray:
 def master(stems: list[np.ndarray]) -> np.ndarray:
     """A louder, limited version: soft-clipped and brought to about -1.2 dBFS."""
     total = np.tanh(np.sum(stems, axis=0) * 2.0)
+    total -= total.mean(axis=0)
     return (total * (0.87 / np.max(np.abs(total)))).astype(np.float32)
 
 
@@ -72,3 +74,12 @@ def wav(data: np.ndarray, *, subtype: str = "PCM_24", rate: int = RATE) -> bytes
     buf = io.BytesIO()
     sf.write(buf, data, rate, subtype=subtype, format="WAV")
     return buf.getvalue()
+
+
+def minor_clips(data: np.ndarray, times_s: tuple[float, ...]) -> np.ndarray:
+    """A few short runs of full-scale samples: minor clipping the client is asked about."""
+    out = data.copy()
+    for at in times_s:
+        start = int(at * RATE)
+        out[start : start + 4, :] = 1.0
+    return out

@@ -54,7 +54,9 @@ try:
         }
 
     _broker = env_str("CELERY_BROKER_URL", "")
-    CELERY_BROKER_URL = redis_url("CELERY_BROKER_URL", _broker) if _broker else "memory://"
+    CELERY_BROKER_URL = (
+        redis_url("CELERY_BROKER_URL", _broker) if _broker else "memory://localhost/"
+    )
     # With no broker the embedded default runs every task in process, after commit.
     CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not _broker)
 

@@ -141,7 +141,10 @@ def test_the_database_itself_refuses_to_rewrite_history() -> None:
     job = make_job()
     event = JobEvent.objects.create(job=job, kind="note", note="first")
     table = JobEvent._meta.db_table
-    for sql in (f"UPDATE {table} SET note = 'x'", f"DELETE FROM {table}"):
+    statements = [f"UPDATE {table} SET note = 'x'"]
+    if connection.vendor == "postgresql":  # SQLite keeps DELETE for flush: see the migration
+        statements.append(f"DELETE FROM {table}")
+    for sql in statements:
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql)
     assert JobEvent.objects.get(pk=event.pk).note == "first"

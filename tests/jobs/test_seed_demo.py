@@ -1,4 +1,5 @@
-"""The demo studio: every job state, real audio, and a second run changes nothing."""
+"""The demo studio: every job state, real audio measured by the real pipeline, and a second run
+changes nothing."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 import soundfile as sf
 from django.core.management import call_command
 
-from jobs.models import AudioFile, Job, JobStatus, Role, User
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
+from jobs.models import AudioFile, DeadlineStatus, Job, JobEvent, JobStatus, Role, User, Verdict
 
-pytestmark = pytest.mark.django_db
+# Committed for real: the intake tasks are queued on commit, as in `make run`.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
@@ -25,6 +28,15 @@ def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
         with audio.file.open("rb") as fh:
             info = sf.info(fh)
         assert info.frames > 0 and info.channels == 2
+
+    # Verdicts come from measuring the demo audio, not from the seed's say-so.
+    clipped = Job.objects.get(track_title="Glass Harbour")
+    report = IntakeReport.objects.filter(job=clipped).latest()
+    assert report.verdict == Verdict.REEXPORT_REQUESTED
+    assert report.findings.filter(code="clipping", severity="error").exists()
+    assert FileAnalysis.objects.filter(status=AnalysisStatus.DONE).count() >= 40
+    assert set(Job.objects.values_list("deadline_status", flat=True)) == set(DeadlineStatus.values)
+    assert JobEvent.objects.filter(job__track_title="Tidal", to_value="approved").exists()
 
     jobs, files = Job.objects.count(), AudioFile.objects.count()
     call_command("seed_demo", stdout=io.StringIO())

@@ -73,7 +73,7 @@ def test_a_manager_logs_in_and_sees_every_demo_job(served: str, page) -> None:  
     body = page.inner_text("table.jobs")
     for title in ("Paper Planes", "Glass Harbour", "Northern Line", "Tidal"):
         assert title in body
-    assert page.locator("table.jobs tbody tr").count() == 14
+    assert page.locator("table.jobs tbody tr").count() == 15
     page.click("text=Paper Planes")
     page.wait_for_selector("h2:has-text('Stages')")
     assert "Lead Vocals - Paper Planes.wav" in page.inner_text("table.files")

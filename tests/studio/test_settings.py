@@ -72,7 +72,7 @@ def test_it_refuses_bad_configuration_with_one_line(name: str, value: str, expec
 def test_with_no_variables_it_runs_on_the_embedded_default() -> None:
     engine, broker, eager, storage = print_settings().split()
     assert engine == "django.db.backends.sqlite3"
-    assert broker == "memory://"
+    assert broker.startswith("memory://")
     assert eager == "True"
     assert storage == "django.core.files.storage.FileSystemStorage"
 

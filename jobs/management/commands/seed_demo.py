@@ -1,22 +1,29 @@
 """`python manage.py seed_demo`: a demo studio with a manager, two engineers, two clients and
-jobs in every state, each with real audio made by numpy. Running it again changes nothing."""
+jobs in every state, each with real audio made by numpy. Every job goes through the real code:
+files are measured by the intake pipeline (tasks in process on the embedded default), verdicts
+come from those measurements, and every later move goes through the workflow services, so the
+history is the one the product writes. Two jobs then have their clock moved back a few days, said
+in their history, so the board shows an at-risk and an overdue job. Running it again changes
+nothing."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import F
+from django.test.utils import override_settings
 from django.utils import timezone
 
-from jobs import demo_audio
+from analysis.services import intake_start
+from jobs import demo_audio, services
 from jobs.models import (
-    DEFAULT_CHECKLISTS,
     STAGE_ORDER,
     AudioFile,
     EngineerProfile,
@@ -28,11 +35,11 @@ from jobs.models import (
     Organisation,
     Role,
     Stage,
-    StageStatus,
     StudioPolicy,
     User,
     Verdict,
 )
+from jobs.planning import plan_refresh
 
 DEMO_PASSWORD = "headroom-demo"
 LOGINS = [
@@ -42,74 +49,72 @@ LOGINS = [
     ("nova", Role.CLIENT, "Nia Vance", "Nova Records"),
     ("echo", Role.CLIENT, "Elliot Cho", "Echo Park Collective"),
 ]
+STAGE_NOTES = {
+    "listening": "Warm low end in the reference; keep the vocal forward as in the rough mix.",
+    "cleanup": "Every stem soloed; a click at 0:02 on the keys removed.",
+    "level_balancing": "Bass down 1 dB against the kick.",
+    "eq_enhancement": "Cut 300 Hz on the guitars, light tape saturation on the bus.",
+    "glue_final_level": "2 dB of bus compression; -10 LUFS integrated, -1.0 dBTP.",
+    "delivery": "Compared against the reference and the rough mix.",
+}
 
 
 @dataclass
 class DemoJob:
     title: str
-    artist: str
     client: str
-    status: str
-    verdict: str = ""
-    accepted_days_ago: float | None = None
-    stages_done: int = 0  # stages finished in the current round
-    defect: str = ""  # "clipped_bass" or "short_keys": a stem exported wrong
-    masters: bool = False
-    revision_round: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    status: str  # where the job ends up
+    verdict: str = ""  # what intake must say of the demo audio (checked)
+    defect: str = ""  # "clipped", "minor_clips", "short_stem", "no_vision": an export mistake
+    stages_done: int = 0
+    backdate_days: float = 0.0
 
 
 JOBS = [
-    DemoJob("Midnight Drive", "Nia Vance", "nova", JobStatus.DRAFT),
-    DemoJob("Carousel", "Nia Vance", "nova", JobStatus.SUBMITTED),
-    DemoJob("Lanterns", "Elliot Cho", "echo", JobStatus.ANALYSING),
+    DemoJob("Midnight Drive", "nova", JobStatus.DRAFT),
+    DemoJob("Carousel", "nova", JobStatus.SUBMITTED),
+    DemoJob("Lanterns", "echo", JobStatus.ANALYSING),
     DemoJob(
-        "Glass Harbour",
-        "Elliot Cho",
-        "echo",
-        JobStatus.AWAITING_CLIENT,
-        Verdict.REEXPORT_REQUESTED,
-        defect="clipped_bass",
+        "Glass Harbour", "echo", JobStatus.AWAITING_CLIENT, Verdict.REEXPORT_REQUESTED, "clipped"
     ),
-    DemoJob("Slow Bloom", "Elliot Cho", "echo", JobStatus.ACCEPTED, Verdict.ACCEPTED, 0.2),
+    DemoJob(
+        "Blue Hour",
+        "nova",
+        JobStatus.AWAITING_CLIENT,
+        Verdict.ACCEPTED_WITH_WARNINGS,
+        "minor_clips",
+    ),
+    DemoJob("Slow Bloom", "echo", JobStatus.ACCEPTED, Verdict.ACCEPTED),
     DemoJob(
         "Paper Planes",
-        "Nia Vance",
         "nova",
         JobStatus.IN_PROGRESS,
         Verdict.ACCEPTED_WITH_WARNINGS,
-        1.0,
+        "minor_clips",
         stages_done=2,
     ),
-    DemoJob("Copper Sky", "Nia Vance", "nova", JobStatus.IN_PROGRESS, Verdict.ACCEPTED, 2.6, 1),
-    DemoJob("Undertow", "Elliot Cho", "echo", JobStatus.IN_PROGRESS, Verdict.ACCEPTED, 3.5, 4),
     DemoJob(
-        "Northern Line",
-        "Nia Vance",
+        "Copper Sky",
         "nova",
-        JobStatus.DELIVERED,
+        JobStatus.IN_PROGRESS,
         Verdict.ACCEPTED,
-        2.0,
-        6,
-        masters=True,
+        stages_done=1,
+        backdate_days=2.8,
     ),
     DemoJob(
-        "Open Water",
-        "Elliot Cho",
+        "Undertow",
         "echo",
-        JobStatus.REVISION_REQUESTED,
+        JobStatus.IN_PROGRESS,
         Verdict.ACCEPTED,
-        4.0,
-        0,
-        masters=True,
-        revision_round=1,
+        stages_done=4,
+        backdate_days=3.5,
     ),
-    DemoJob(
-        "Tidal", "Elliot Cho", "echo", JobStatus.APPROVED, Verdict.ACCEPTED, 6.0, 6, masters=True
-    ),
-    DemoJob("Static Hearts", "Nia Vance", "nova", JobStatus.ON_HOLD, Verdict.ACCEPTED, 1.5, 1),
-    DemoJob("Fever Dream", "Elliot Cho", "echo", JobStatus.DECLINED, Verdict.DECLINED),
-    DemoJob("Last Light", "Nia Vance", "nova", JobStatus.CANCELLED),
+    DemoJob("Northern Line", "nova", JobStatus.DELIVERED, Verdict.ACCEPTED, stages_done=6),
+    DemoJob("Open Water", "echo", JobStatus.REVISION_REQUESTED, Verdict.ACCEPTED, stages_done=6),
+    DemoJob("Tidal", "echo", JobStatus.APPROVED, Verdict.ACCEPTED, stages_done=6),
+    DemoJob("Static Hearts", "nova", JobStatus.ON_HOLD, Verdict.ACCEPTED, stages_done=1),
+    DemoJob("Fever Dream", "echo", JobStatus.DECLINED, Verdict.REEXPORT_REQUESTED, "no_vision"),
+    DemoJob("Last Light", "nova", JobStatus.CANCELLED),
 ]
 
 
@@ -117,10 +122,12 @@ class Command(BaseCommand):
     help = "Create the demo studio (idempotent) and print the demo logins."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("celery").setLevel(logging.WARNING)  # one line per task is noise here
         if User.objects.filter(username="manager").exists():
             self.stdout.write("Demo studio already present.")
         else:
-            with transaction.atomic():
+            # The verdict and delivery emails of the demo are not worth printing.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
                 self._seed()
             self.stdout.write(self.style.SUCCESS(f"Demo studio created: {len(JOBS)} jobs."))
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r}):")
@@ -131,7 +138,7 @@ class Command(BaseCommand):
 
     def _seed(self) -> None:
         StudioPolicy.current()
-        users: dict[str, User] = {}
+        self.users: dict[str, User] = {}
         for username, role, name, org_name in LOGINS:
             org = Organisation.objects.get_or_create(name=org_name)[0] if org_name else None
             first, last = name.split(" ", 1)
@@ -149,169 +156,142 @@ class Command(BaseCommand):
             user.save()
             if role == Role.ENGINEER:
                 EngineerProfile.objects.create(user=user)
-            users[username] = user
-        engineers = [users["ada"], users["ben"]]
-        now = timezone.now()
+            self.users[username] = user
+        self.reference = demo_audio.master(
+            [demo_audio.stem(name, seed=99) for name in demo_audio.INSTRUMENTS]
+        )
         for index, spec in enumerate(JOBS):
-            self._job(spec, users, engineers[index % 2], now, seed=index)
+            self._job(spec, engineer=self.users["ada" if index % 2 == 0 else "ben"], seed=index)
+        plan_refresh()
 
-    def _job(
-        self, spec: DemoJob, users: dict[str, User], engineer: User, now: datetime, seed: int
-    ) -> None:
-        client = users[spec.client]
-        manager = users["manager"]
+    def _job(self, spec: DemoJob, *, engineer: User, seed: int) -> None:
+        client, manager = self.users[spec.client], self.users["manager"]
         assert client.organisation is not None
-        created = now - timedelta(days=(spec.accepted_days_ago or 0) + 0.5)
         job = Job.objects.create(
             organisation=client.organisation,
             created_by=client,
             track_title=spec.title,
-            artist=spec.artist,
-            created_at=created,
-            reference_notes="Bass-to-vocal balance of the reference; keep the vocal upfront.",
+            artist=client.get_full_name(),
+            reference_notes=""
+            if spec.defect == "no_vision"
+            else "The bass-to-vocal balance of the reference; keep the vocal upfront.",
         )
-        self._event(job, client, EventKind.STATUS, "", JobStatus.DRAFT, created)
+        JobEvent.objects.create(job=job, actor=client, kind=EventKind.STATUS, to_value=job.status)
         stems = {name: demo_audio.stem(name, seed=seed) for name in demo_audio.INSTRUMENTS}
-        for name, data in stems.items():
-            if spec.defect == "clipped_bass" and name == "Bass":
-                data = demo_audio.hard_clip(data, 12)
-            self._file(job, client, FileKind.STEM, f"{name} - {spec.title}.wav", data)
-        if spec.status != JobStatus.DECLINED:  # the declined job shows no direction at all
-            self._file(
-                job,
-                client,
-                FileKind.ROUGH_MIX,
-                f"{spec.title} rough mix.wav",
-                demo_audio.mix(list(stems.values())),
-            )
-            self._file(
-                job,
-                client,
-                FileKind.REFERENCE,
-                "Reference - Night Swim.wav",
-                self._reference(),
-            )
-        else:
-            job.reference_notes = ""
+        self._hand_in(job, client, stems, spec.defect)
         if spec.status == JobStatus.DRAFT:
-            job.save()
             return
 
-        job.submitted_at = created + timedelta(minutes=20)
-        self._event(
-            job, client, EventKind.STATUS, JobStatus.DRAFT, JobStatus.SUBMITTED, job.submitted_at
-        )
-        if spec.status in (JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.CANCELLED):
-            job.status = spec.status
-            if spec.status == JobStatus.CANCELLED:
-                job.closed_at = job.submitted_at + timedelta(hours=1)
-                self._event(
-                    job,
-                    manager,
-                    EventKind.STATUS,
-                    JobStatus.SUBMITTED,
-                    spec.status,
-                    job.closed_at,
-                    "Client withdrew the track",
-                )
-            job.save()
+        services.job_submit(job=job, by=client)
+        if spec.status == JobStatus.SUBMITTED:
+            return
+        if spec.status == JobStatus.CANCELLED:
+            services.job_cancel(job=job, by=manager, reason="The artist withdrew the track.")
+            return
+        if spec.status == JobStatus.ANALYSING:
+            services.job_start_analysis(job=job)
             return
 
-        job.verdict = spec.verdict
-        self._event(
-            job, None, EventKind.VERDICT, "", spec.verdict, job.submitted_at + timedelta(minutes=1)
-        )
+        intake_start(job=job)  # measured in process; the verdict is recorded when it finishes
+        job.refresh_from_db()
+        if job.verdict != spec.verdict:
+            raise CommandError(
+                f"Demo job {spec.title!r}: intake said {job.verdict!r}, expected {spec.verdict!r}"
+            )
         if spec.status == JobStatus.AWAITING_CLIENT:
-            job.status = spec.status
-            job.save()
             return
         if spec.status == JobStatus.DECLINED:
-            job.status = spec.status
-            job.verdict_overridden_by = manager
-            job.verdict_reason = "Highly experimental, no rough mix or reference: not our fit."
-            job.closed_at = job.submitted_at + timedelta(hours=2)
-            job.save()
-            return
-
-        assert spec.accepted_days_ago is not None
-        job.accepted_at = now - timedelta(days=spec.accepted_days_ago)
-        job.promise_days = 3
-        job.due_at = job.accepted_at + timedelta(days=3)
-        job.revision_round = spec.revision_round
-        self._event(
-            job, None, EventKind.STATUS, JobStatus.ANALYSING, JobStatus.ACCEPTED, job.accepted_at
-        )
-        self._event(job, None, EventKind.DEADLINE, "", job.due_at.isoformat(), job.accepted_at)
-        rounds = range(spec.revision_round + 1)
-        for rnd in rounds:
-            done = 6 if rnd < spec.revision_round else spec.stages_done
-            self._stages(job, engineer, rnd, done, job.accepted_at + timedelta(days=rnd))
-        if spec.masters:
-            self._file(
-                job,
-                engineer,
-                FileKind.MASTER,
-                f"{spec.title} (master).wav",
-                demo_audio.master(list(stems.values())),
-                revision_round=0,
+            services.job_decline(
+                job=job,
+                by=manager,
+                reason="Highly experimental, with no rough mix or reference: not our fit.",
             )
-        job.status = spec.status
-        if spec.status == JobStatus.ON_HOLD:
-            job.status_before_hold = JobStatus.IN_PROGRESS
-            job.paused_at = now - timedelta(hours=6)
-        if spec.status in (JobStatus.DELIVERED, JobStatus.APPROVED):
-            job.delivered_at = job.accepted_at + timedelta(days=2)
+            return
+        if job.status == JobStatus.AWAITING_CLIENT:  # minor clipping: the client proceeds
+            services.job_acknowledge(job=job, by=client)
+
+        self._work(job, engineer, manager, spec.stages_done)
+        if spec.stages_done == 6:
+            self._master(job, engineer, stems)
+            services.job_deliver(job=job, by=engineer)
         if spec.status == JobStatus.APPROVED:
-            job.closed_at = job.accepted_at + timedelta(days=2, hours=5)
-        if spec.status == JobStatus.REVISION_REQUESTED:
-            job.delivered_at = job.accepted_at + timedelta(days=2)
-            job.due_at = now + timedelta(days=2)
-        if job.due_at < now and job.status in (JobStatus.IN_PROGRESS, JobStatus.ACCEPTED):
-            job.deadline_status = "overdue"
-        elif spec.stages_done <= 1 and spec.accepted_days_ago > 2:
-            job.deadline_status = "at_risk"
-        self._event(
+            services.job_approve(job=job, by=client)
+        elif spec.status == JobStatus.REVISION_REQUESTED:
+            services.job_request_revision(
+                job=job, by=client, note="Could the vocal sit 1 dB higher in the chorus?"
+            )
+        elif spec.status == JobStatus.ON_HOLD:
+            services.job_hold(job=job, by=manager, reason="The label is re-cutting the vocal.")
+        if spec.backdate_days:
+            self._backdate(job, spec.backdate_days)
+        job.refresh_from_db()
+        if job.status != spec.status:
+            raise CommandError(f"Demo job {spec.title!r} ended {job.status!r}, not {spec.status!r}")
+
+    def _work(self, job: Job, engineer: User, manager: User, stages_done: int) -> None:
+        stages = {
+            s.kind: s for s in Stage.objects.filter(job=job, revision_round=job.revision_round)
+        }
+        for kind in STAGE_ORDER:
+            services.stage_assign(stage=stages[kind], by=manager, engineer=engineer)
+        for position, kind in enumerate(STAGE_ORDER):
+            stage = Stage.objects.get(pk=stages[kind].pk)
+            if position < stages_done:
+                services.stage_start(stage=stage, by=engineer)
+                services.stage_finish(stage=stage, by=engineer, notes=STAGE_NOTES[kind])
+            elif position == stages_done and position > 0:
+                services.stage_start(stage=stage, by=engineer)
+                break
+
+    def _backdate(self, job: Job, days: float) -> None:
+        """Move the clock back, as if the job had been accepted `days` ago, and say so."""
+        shift = timedelta(days=days)
+        Job.objects.filter(pk=job.pk).update(
+            accepted_at=F("accepted_at") - shift, due_at=F("due_at") - shift
+        )
+        Stage.objects.filter(job=job, started_at__isnull=False).update(
+            started_at=F("started_at") - shift
+        )
+        Stage.objects.filter(job=job, finished_at__isnull=False).update(
+            finished_at=F("finished_at") - shift
+        )
+        job.refresh_from_db()
+        JobEvent.objects.create(
+            job=job,
+            kind=EventKind.DEADLINE,
+            to_value=job.due_at.isoformat() if job.due_at else "",
+            note=f"Demo data: the clock was moved back {days:g} days to show a tight deadline.",
+        )
+
+    def _hand_in(self, job: Job, client: User, stems: dict[str, np.ndarray], defect: str) -> None:
+        for name, data in stems.items():
+            if defect == "clipped" and name == "Bass":
+                data = demo_audio.hard_clip(data, 12)
+            if defect == "minor_clips" and name == "Drums":
+                data = demo_audio.minor_clips(data, (1.0, 2.5))
+            if defect == "no_vision" and name == "Keys":
+                data = data[: len(data) - demo_audio.RATE // 2]  # exported half a second short
+            self._file(job, client, FileKind.STEM, f"{name} - {job.track_title}.wav", data)
+        if defect == "no_vision":
+            return
+        self._file(
+            job,
+            client,
+            FileKind.ROUGH_MIX,
+            f"{job.track_title} rough mix.wav",
+            demo_audio.mix(list(stems.values())),
+        )
+        self._file(job, client, FileKind.REFERENCE, "Reference - Night Swim.wav", self.reference)
+
+    def _master(self, job: Job, engineer: User, stems: dict[str, np.ndarray]) -> None:
+        self._file(
             job,
             engineer,
-            EventKind.STATUS,
-            JobStatus.ACCEPTED,
-            job.status,
-            now - timedelta(hours=1),
+            FileKind.MASTER,
+            f"{job.track_title} (master).wav",
+            demo_audio.master(list(stems.values())),
+            revision_round=job.revision_round,
         )
-        job.save()
-
-    def _reference(self) -> np.ndarray:
-        if not hasattr(self, "_reference_audio"):
-            self._reference_audio = demo_audio.master(
-                [demo_audio.stem(name, seed=99) for name in demo_audio.INSTRUMENTS]
-            )
-        return self._reference_audio
-
-    def _stages(self, job: Job, engineer: User, rnd: int, done: int, start: datetime) -> None:
-        at = start
-        for position, kind in enumerate(STAGE_ORDER):
-            stage = Stage(
-                job=job,
-                kind=kind,
-                position=position,
-                revision_round=rnd,
-                assignee=engineer,
-                checklist=[
-                    {"item": item, "done": position < done} for item in DEFAULT_CHECKLISTS[kind]
-                ],
-            )
-            if position < done:
-                stage.status = StageStatus.DONE
-                stage.started_at, stage.finished_at = at, at + timedelta(hours=1)
-                stage.work_seconds = 3000
-                stage.notes = (
-                    "Done; nothing unusual." if position else "Warm low end, vocal forward."
-                )
-                at += timedelta(hours=2)
-            elif position == done and job.status != JobStatus.ACCEPTED and done < 6:
-                stage.status = StageStatus.IN_PROGRESS
-                stage.started_at = at
-            stage.save()
 
     def _file(
         self, job: Job, by: User, kind: str, name: str, data: np.ndarray, revision_round: int = 0
@@ -325,21 +305,8 @@ class Command(BaseCommand):
             size_bytes=len(content),
             uploaded_by=by,
             revision_round=revision_round,
+            uploaded_at=timezone.now(),
         )
         audio.file.save(name, ContentFile(content), save=False)
         audio.save()
         return audio
-
-    def _event(
-        self,
-        job: Job,
-        actor: User | None,
-        kind: str,
-        old: str,
-        new: str,
-        at: datetime,
-        note: str = "",
-    ) -> None:
-        JobEvent.objects.create(
-            job=job, actor=actor, kind=kind, from_value=old, to_value=new, at=at, note=note
-        )
