@@ -1,0 +1,35 @@
+"""Page queries do not grow with the number of jobs."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from jobs.models import JobStatus, Role
+from tests.factories import make_job, make_organisation, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def queries_for(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.CLIENT])
+def test_the_job_list_costs_the_same_for_10_and_200_jobs(role: str) -> None:
+    org = make_organisation()
+    owner = make_user(Role.CLIENT, organisation=org)
+    viewer = owner if role == Role.CLIENT else make_user(role)
+    client = Client()
+    client.force_login(viewer)
+    statuses = [JobStatus.DRAFT, JobStatus.IN_PROGRESS, JobStatus.AWAITING_CLIENT]
+    for i in range(10):
+        make_job(client=owner, status=statuses[i % 3])
+    small = queries_for(client, "/")
+    for i in range(190):
+        make_job(client=owner, status=statuses[i % 3])
+    assert queries_for(client, "/") == small
