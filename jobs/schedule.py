@@ -467,3 +467,17 @@ def plan(
         job_finish=job_finish,
         proposed=proposed,
     )
+
+
+def workload(result: Plan, *, until: datetime) -> dict[int, int]:
+    """Listening minutes planned per engineer before `until` (the manager's "who is overloaded"),
+    counting only the part of a block that falls before it."""
+    out: dict[int, int] = {}
+    for eid, blocks in result.timelines.items():
+        total = 0
+        for b in blocks:
+            if b.kind != WORK or b.start >= until:
+                continue
+            total += int((min(b.end, until) - b.start).total_seconds() // 60)
+        out[eid] = total
+    return out

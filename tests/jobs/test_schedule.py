@@ -318,3 +318,16 @@ def test_nobody_able_to_work_leaves_the_work_unplanned() -> None:
     assert result.unplanned == {1, 2}
     assert list(result.job_finish.values()) == [None]
     assert result.timelines == {1: []}
+
+
+def test_workload_counts_listening_before_a_moment() -> None:
+    from jobs.schedule import workload
+
+    result = plan(
+        work=job_work([120], assignee=1),
+        engineers=[EngineerIn(1, UTC_DAY), EngineerIn(2, UTC_DAY)],
+        now=MONDAY_9,
+    )
+    # 09:00-09:50 work, 09:50-10:00 break, 10:00-10:50 work: 70 minutes before 10:20.
+    assert workload(result, until=MONDAY_9 + timedelta(minutes=80)) == {1: 70, 2: 0}
+    assert workload(result, until=MONDAY_9 + timedelta(days=1)) == {1: 120, 2: 0}
