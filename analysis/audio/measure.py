@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 import os
+import queue
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -26,6 +30,9 @@ __all__ = ["analyze_file", "analyze_file_in_process", "measure_file"]
 WAVEFORM_BUCKETS = 1000
 MAX_EVENT_TIMES = 20
 BLOCK_UNITS = 100  # one block = 100 units of 10 ms = 1 s: small enough to stay in cache
+BLOCK_SAMPLES = 2**18  # at most this many samples (all channels) per block
+MIN_RATE, MAX_RATE = 8000, 768000  # outside this a header is damaged, not exotic
+MAX_CHANNELS = 64
 BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 LOSSY_SUBTYPES = {"ULAW", "ALAW", "IMA_ADPCM", "MS_ADPCM", "GSM610", "G721_32", "G723_24",
@@ -68,8 +75,11 @@ def measure_file(path: str | os.PathLike[str], *, thresholds: Thresholds | None 
             frames=frames, duration_s=frames / rate if rate > 0 else 0.0,
             bit_depth=BIT_DEPTH.get(subtype), is_float=is_float, lossy=lossy,
         )  # fmt: skip
-        if rate <= 0 or channels <= 0:
-            report.unreadable = "the header gives no sample rate or no channels"
+        if not MIN_RATE <= rate <= MAX_RATE:
+            report.unreadable = f"its header gives an impossible sample rate ({rate:,} Hz)"
+            return report
+        if not 1 <= channels <= MAX_CHANNELS:
+            report.unreadable = f"its header gives an impossible channel count ({channels})"
             return report
         if frames == 0:
             return report  # file_findings reports empty_file
@@ -93,6 +103,50 @@ def _bare_format(container: str, lossy: bool) -> AudioFormat:
     return AudioFormat(container, "", 0, 0, 0, 0.0, None, False, lossy)
 
 
+class _Reader:
+    """Decodes blocks on its own thread, a couple of blocks ahead of the measuring."""
+
+    def __init__(self, meter: _Meter) -> None:
+        self.meter = meter
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="decode", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        m = self.meter
+        try:
+            buf = np.empty((m.block, m.ch), dtype=m.read_dtype)
+            while not self.stopping.is_set():
+                raw = m.snd.read(m.block, dtype=m.read_dtype, always_2d=True, out=buf)
+                if raw.shape[0] == 0:
+                    break
+                self._put(m.convert(raw))
+        except Exception as exc:  # a decode error is a finding about the file, reported in order
+            self._put(exc)
+        finally:
+            self._put(None)  # always: the measuring thread waits for it
+
+    def _put(self, item: Any) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Any:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
 class _Meter:
     """One streaming pass over an open file; every accumulator is O(1) or O(seconds) in size."""
 
@@ -106,7 +160,9 @@ class _Meter:
         self.rate = fmt.sample_rate
         self.ch = fmt.channels
         self.unit = max(1, round(self.rate / 100))  # 10 ms
-        self.block = self.unit * BLOCK_UNITS
+        # About a second per block, fewer units for many channels or high rates, so a block
+        # (channels x frames float32) stays around 1 MB and in the cache.
+        self.block = self.unit * max(1, min(BLOCK_UNITS, BLOCK_SAMPLES // (self.unit * self.ch)))
         # Reading integer files: float32 represents every 8/16/24-bit code exactly (libsndfile
         # scales by a power of two), so full scale is compared exactly: positive full scale of
         # 24-bit is 8388607/8388608, which `abs(x) >= 1.0` would miss. 32-bit codes do not fit
@@ -128,155 +184,175 @@ class _Meter:
         self.neg_fs = -1.0
         self.is_float = fmt.is_float
 
-    def run(self) -> None:
-        r = self.report
         ch = self.ch
-        frames_declared = self.fmt.frames
         # Second-order sections in float32: as accurate as float64 here (1e-5 dB at 48 kHz,
         # 5e-4 dB at 192 kHz) and twice as fast; a single 4th-order float32 filter is not
         # (0.3 dB off at 48 kHz: its poles sit too close to z = 1).
-        sos = tf2sos(*k_weighting(self.rate)).astype(np.float32)
-        zi = np.zeros((sos.shape[0], ch, 2), dtype=np.float32)
-        weights = channel_weights(ch).astype(np.float32)
-        tp = TruePeakMeter(self.rate, ch, self.unit)
-        clips = RunTracker(ch)
-        flats = RunTracker(ch)
-        flat_peak = 0.0
-        flat_possible = True
-        energies: list[NDArray[np.float64]] = []
-        gram = np.zeros((ch, ch))
-        sums = np.zeros(ch)
-        full_scale = 0
-        invalid = 0
-        over = False
-        peak_pos = 0.0
-        peak_neg = 0.0
-        first_sound = -1
-        last_sound = -1
-        dual = ch == 2
-        nb = min(WAVEFORM_BUCKETS, frames_declared)
-        edges = (np.arange(nb + 1, dtype=np.int64) * frames_declared) // nb
-        wmax = np.full((ch, nb), -np.inf, dtype=np.float32)
-        wmin = np.full((ch, nb), np.inf, dtype=np.float32)
-        buf = np.empty((self.block, ch), dtype=self.read_dtype)
-        offset = 0
-        while True:
-            try:
-                raw = self.snd.read(self.block, dtype=self.read_dtype, always_2d=True, out=buf)
-            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-                r.truncated = r.truncated or (
-                    f"decoding failed at {offset / self.rate:.3f} s of "
-                    f"{frames_declared / self.rate:.3f} s ({_short_error(exc)})"
-                )
-                break
-            n = raw.shape[0]
-            if n == 0:
-                break
-            # Channel-major from here on: every reduction then runs along contiguous memory.
-            if self.read_dtype == "int32":
-                x, fs_mask = self._from_int32(raw.T)
-            elif self.read_dtype == "float64":
-                x, fs_mask = self._from_float64(raw.T)
-            else:
-                x, fs_mask = np.ascontiguousarray(raw.T), None
+        self.sos = tf2sos(*k_weighting(self.rate)).astype(np.float32)
+        self.zi = np.zeros((self.sos.shape[0], ch, 2), dtype=np.float32)
+        self.weights = channel_weights(ch).astype(np.float32)
+        self.tp = TruePeakMeter(self.rate, ch, self.unit)
+        self.clips = RunTracker(ch)
+        self.flats = RunTracker(ch)
+        self.flat_peak = 0.0
+        self.flat_possible = True
+        self.energies: list[NDArray[np.float64]] = []
+        self.gram = np.zeros((ch, ch))
+        self.sums = np.zeros(ch)
+        self.full_scale = 0
+        self.invalid = 0
+        self.over = False
+        self.peak_pos = 0.0
+        self.peak_neg = 0.0
+        self.first_sound = -1
+        self.last_sound = -1
+        self.dual = ch == 2
+        self.nb = min(WAVEFORM_BUCKETS, fmt.frames)
+        self.edges = (np.arange(self.nb + 1, dtype=np.int64) * fmt.frames) // self.nb
+        self.wmax = np.full((ch, self.nb), -np.inf, dtype=np.float32)
+        self.wmin = np.full((ch, self.nb), np.inf, dtype=np.float32)
 
-            # Waveform buckets and the block's extremes in one reduction.
-            lo_b = int(np.searchsorted(edges, offset, side="right")) - 1
-            hi_b = int(np.searchsorted(edges, offset + n, side="left"))
-            idx = np.clip(edges[max(lo_b, 0) : hi_b] - offset, 0, None)
-            idx = idx[idx < n]
-            if len(idx) == 0 or idx[0] != 0:
-                idx = np.concatenate([[0], idx])
+    def convert(self, raw: NDArray[Any]) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None]:
+        """Channel-major float32 (every reduction then runs along contiguous memory), always a
+        fresh array (the read buffer is reused), plus the full-scale mask where the float32
+        samples cannot tell (32-bit integer and 64-bit float files)."""
+        if self.read_dtype == "int32":
+            # int32 max rounds to 1.0 in float32: decide full scale on the codes first.
+            t = raw.T
+            mask = (t == np.iinfo(np.int32).max) | (t == np.iinfo(np.int32).min)
+            return np.array(t, dtype=np.float32, order="C") * np.float32(2.0**-31), mask
+        if self.read_dtype == "float64":
+            t = raw.T
+            return np.array(t, dtype=np.float32, order="C"), (t == 1.0) | (t == -1.0)
+        return np.array(raw.T, dtype=np.float32, order="C"), None
+
+    def _kweight(self, x: NDArray[np.float32]) -> NDArray[np.float64] | None:
+        """K-weighting with the filter state carried across blocks, then energy per 10 ms unit.
+        Runs on its own thread, one block at a time and in order."""
+        y, self.zi = sosfilt(self.sos, x, axis=1, zi=self.zi)
+        units = x.shape[1] // self.unit
+        if not units:
+            return None
+        yu = y[:, : units * self.unit].reshape(self.ch, units, self.unit)
+        return (self.weights @ np.einsum("cij,cij->ci", yu, yu)).astype(np.float64)
+
+    def run(self) -> None:
+        """Three stages overlap: decoding, K-weighting and everything else. libsndfile, sosfilt
+        and large numpy operations release the GIL, so on two cores the wall time approaches
+        the slowest stage instead of the sum. The queues are short: memory stays bounded."""
+        r = self.report
+        reader = _Reader(self)
+        kweigh = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kweight")
+        pending: deque[Future[NDArray[np.float64] | None]] = deque()
+
+        def collect(keep: int) -> None:
+            while len(pending) > keep:
+                e = pending.popleft().result()
+                if e is not None:
+                    self.energies.append(e)
+
+        offset = 0
+        try:
+            for item in reader:
+                if isinstance(item, BaseException):
+                    r.truncated = r.truncated or (
+                        f"decoding failed at {offset / self.rate:.3f} s of "
+                        f"{self.fmt.frames / self.rate:.3f} s ({_short_error(item)})"
+                    )
+                    break
+                x, fs_mask = item
+                pending.append(kweigh.submit(self._kweight, x))
+                self._measure(x, fs_mask, offset)
+                offset += x.shape[1]
+                collect(keep=3)
+            collect(keep=0)
+        finally:
+            reader.stop()
+            kweigh.shutdown(wait=True, cancel_futures=True)
+        self._finish(offset)
+
+    def _measure(
+        self, x: NDArray[np.float32], fs_mask: NDArray[np.bool_] | None, offset: int
+    ) -> None:
+        """Everything but the K-weighting, for one block (channels x frames)."""
+        ch = self.ch
+        n = x.shape[1]
+        edges = self.edges
+        # Waveform buckets and the block's extremes in one reduction.
+        lo_b = int(np.searchsorted(edges, offset, side="right")) - 1
+        hi_b = int(np.searchsorted(edges, offset + n, side="left"))
+        idx = np.clip(edges[max(lo_b, 0) : hi_b] - offset, 0, None)
+        idx = idx[idx < n]
+        if len(idx) == 0 or idx[0] != 0:
+            idx = np.concatenate([[0], idx])
+        seg_max = np.maximum.reduceat(x, idx, axis=1)
+        seg_min = np.minimum.reduceat(x, idx, axis=1)
+        bmax = seg_max.max(axis=1)
+        bmin = seg_min.min(axis=1)
+        if not (np.isfinite(bmax).all() and np.isfinite(bmin).all()):
+            # NaN/Inf are counted and measured as silence (in place: the K-weighting thread,
+            # which may already hold this block, must see the same clean samples).
+            bad = ~np.isfinite(x)
+            self.invalid += int(bad.sum())
+            x[bad] = 0.0
+            if fs_mask is not None:
+                fs_mask &= ~bad
             seg_max = np.maximum.reduceat(x, idx, axis=1)
             seg_min = np.minimum.reduceat(x, idx, axis=1)
             bmax = seg_max.max(axis=1)
             bmin = seg_min.min(axis=1)
-            if not (np.isfinite(bmax).all() and np.isfinite(bmin).all()):
-                bad = ~np.isfinite(x)
-                invalid += int(bad.sum())
-                x = np.where(bad, np.float32(0.0), x).astype(np.float32)
-                if fs_mask is not None:
-                    fs_mask &= ~bad
-                seg_max = np.maximum.reduceat(x, idx, axis=1)
-                seg_min = np.minimum.reduceat(x, idx, axis=1)
-                bmax = seg_max.max(axis=1)
-                bmin = seg_min.min(axis=1)
-            buckets = np.minimum(np.searchsorted(edges, idx + offset, side="right") - 1, nb - 1)
-            wmax[:, buckets] = np.maximum(wmax[:, buckets], seg_max)
-            wmin[:, buckets] = np.minimum(wmin[:, buckets], seg_min)
-            top = float(bmax.max())
-            bottom = float(bmin.min())
-            peak_pos = max(peak_pos, top)
-            peak_neg = min(peak_neg, bottom)
+        buckets = np.minimum(np.searchsorted(edges, idx + offset, side="right") - 1, self.nb - 1)
+        self.wmax[:, buckets] = np.maximum(self.wmax[:, buckets], seg_max)
+        self.wmin[:, buckets] = np.minimum(self.wmin[:, buckets], seg_min)
+        top = float(bmax.max())
+        bottom = float(bmin.min())
+        self.peak_pos = max(self.peak_pos, top)
+        self.peak_neg = min(self.peak_neg, bottom)
 
-            # Clipping: runs at the format's full-scale codes; beyond +/-1.0 (float) is "over".
+        # Clipping: runs at the format's full-scale codes; beyond +/-1.0 (float) is "over".
+        if self.is_float:
+            self.over = self.over or top > 1.0 or bottom < -1.0
+        if fs_mask is None and (top >= self.pos_fs or bottom <= self.neg_fs):
             if self.is_float:
-                over = over or top > 1.0 or bottom < -1.0
-            if fs_mask is None and (top >= self.pos_fs or bottom <= self.neg_fs):
-                if self.is_float:
-                    fs_mask = (x == 1.0) | (x == -1.0)
-                else:
-                    fs_mask = (x >= self.pos_fs) | (x <= self.neg_fs)
-            if fs_mask is not None and not fs_mask.any():
-                fs_mask = None
-            if fs_mask is not None:
-                full_scale += int(fs_mask.sum())
-            clips.feed(fs_mask, x, offset)
+                fs_mask = (x == 1.0) | (x == -1.0)
+            else:
+                fs_mask = (x >= self.pos_fs) | (x <= self.neg_fs)
+        if fs_mask is not None and not fs_mask.any():
+            fs_mask = None
+        if fs_mask is not None:
+            self.full_scale += int(fs_mask.sum())
+        self.clips.feed(fs_mask, x, offset)
 
-            # Flat tops at the file's own peak (while that peak stays below full scale). The
-            # running peak only grows and a higher one restarts the count, so at the end only
-            # runs at the file's final peak remain.
-            block_peak = max(top, -bottom)
-            if block_peak >= self.pos_fs or (self.is_float and block_peak >= 1.0):
-                flat_possible = False
-            if flat_possible:
-                if block_peak > flat_peak:
-                    flat_peak = block_peak
-                    flats = RunTracker(ch)
-                if block_peak == flat_peak and flat_peak > 0.0:
-                    p = np.float32(flat_peak)
-                    flats.feed((x == p) | (x == -p), x, offset)
-                else:
-                    flats.feed(None, x, offset)
+        # Flat tops at the file's own peak (while that peak stays below full scale). The running
+        # peak only grows and a higher one restarts the count, so at the end only runs at the
+        # file's final peak remain.
+        block_peak = max(top, -bottom)
+        if block_peak >= self.pos_fs or (self.is_float and block_peak >= 1.0):
+            self.flat_possible = False
+        if self.flat_possible:
+            if block_peak > self.flat_peak:
+                self.flat_peak = block_peak
+                self.flats = RunTracker(ch)
+            if block_peak == self.flat_peak and self.flat_peak > 0.0:
+                p = np.float32(self.flat_peak)
+                self.flats.feed((x == p) | (x == -p), x, offset)
+            else:
+                self.flats.feed(None, x, offset)
 
-            # DC, RMS and the stereo image from one small matrix product.
-            gram += (x @ x.T).astype(np.float64)
-            sums += x.sum(axis=1, dtype=np.float64)
-            if dual:
-                dual = bool(np.array_equal(x[0], x[1]))
+        # DC, RMS and the stereo image from one small matrix product.
+        self.gram += (x @ x.T).astype(np.float64)
+        self.sums += x.sum(axis=1, dtype=np.float64)
+        if self.dual:
+            self.dual = bool(np.array_equal(x[0], x[1]))
 
-            # Digital silence at the edges.
-            if top != 0.0 or bottom != 0.0:
-                if first_sound < 0:
-                    first_sound = offset + int(np.flatnonzero(x.any(axis=0))[0])
-                last_sound = offset + self._last_nonzero(x)
+        # Digital silence at the edges.
+        if top != 0.0 or bottom != 0.0:
+            if self.first_sound < 0:
+                self.first_sound = offset + int(np.flatnonzero(x.any(axis=0))[0])
+            self.last_sound = offset + self._last_nonzero(x)
 
-            # True peak: only chunks whose exact bound beats the sample peak are kept for later.
-            tp.feed(x, max(peak_pos / self.pos_fs, -peak_neg))
-
-            # K-weighting with the filter state carried across blocks, then energy per 10 ms.
-            y, zi = sosfilt(sos, x, axis=1, zi=zi)
-            units = n // self.unit
-            if units:
-                yu = y[:, : units * self.unit].reshape(ch, units, self.unit)
-                e = np.einsum("cij,cij->ci", yu, yu)
-                energies.append((weights @ e).astype(np.float64))
-            offset += n
-        self._finish(
-            offset, energies, gram, sums, full_scale, invalid, over, peak_pos, peak_neg,
-            first_sound, last_sound, dual, wmin, wmax, tp, clips, flats, flat_possible, flat_peak,
-        )  # fmt: skip
-
-    def _from_int32(self, raw: NDArray[Any]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-        # 32-bit codes do not fit in float32 (int32 max rounds to 1.0), so full scale is decided
-        # on the codes themselves before converting.
-        mask = (raw == np.iinfo(np.int32).max) | (raw == np.iinfo(np.int32).min)
-        x = np.ascontiguousarray(raw, dtype=np.float32) * np.float32(2.0**-31)
-        return x, mask
-
-    def _from_float64(self, raw: NDArray[Any]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-        mask = (raw == 1.0) | (raw == -1.0)
-        return np.ascontiguousarray(raw, dtype=np.float32), mask
+        # True peak: only chunks whose exact bound beats the sample peak are kept for later.
+        self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
 
     @staticmethod
     def _last_nonzero(x: NDArray[np.float32]) -> int:
@@ -289,13 +365,7 @@ class _Meter:
             end = start
         return -1
 
-    def _finish(
-        self, frames: int, energies: list[NDArray[np.float64]], gram: NDArray[np.float64],
-        sums: NDArray[np.float64], full_scale: int, invalid: int, over: bool, peak_pos: float,
-        peak_neg: float, first_sound: int, last_sound: int, dual: bool, wmin: NDArray[np.float32],
-        wmax: NDArray[np.float32], tp: Any, clips: RunTracker, flats: RunTracker,
-        flat_possible: bool, flat_peak: float,
-    ) -> None:  # fmt: skip
+    def _finish(self, frames: int) -> None:
         r = self.report
         rate = self.rate
         if frames < self.fmt.frames and r.truncated is None:
@@ -305,39 +375,38 @@ class _Meter:
             )
         if frames == 0:
             return
-        r.invalid_samples = invalid
-        r.over_full_scale = over
+        r.invalid_samples = self.invalid
+        r.over_full_scale = self.over
         if self.is_float:
-            peak = max(peak_pos, -peak_neg)
+            peak = max(self.peak_pos, -self.peak_neg)
         else:
             # Both full-scale codes read 0.00 dBFS: +8388607 is as full as -8388608.
-            peak = max(peak_pos / self.pos_fs, -peak_neg)
+            peak = max(self.peak_pos / self.pos_fs, -self.peak_neg)
         r.sample_peak_dbfs = db(peak)
         r.headroom_db = -r.sample_peak_dbfs if r.sample_peak_dbfs is not None else None
-        r.true_peak_dbtp = db(max(peak, tp.flush()))
+        r.true_peak_dbtp = db(max(peak, self.tp.flush()))
         count = float(frames)
-        ms = np.diag(gram) / count
+        ms = np.diag(self.gram) / count
         r.rms_dbfs_per_channel = [db(math.sqrt(v)) for v in ms]
         r.rms_dbfs = db(math.sqrt(float(ms.mean())))
-        r.dc_offset = [float(v) for v in sums / count]
+        r.dc_offset = [float(v) for v in self.sums / count]
 
-        clip_runs = clips.finish(frames)
-        events = merge_events(clip_runs)
+        events = merge_events(self.clips.finish(frames))
         r.clipping = Clipping(
-            full_scale_samples=full_scale,
+            full_scale_samples=self.full_scale,
             events=len(events),
             first_events_s=[round(s / rate, 3) for s in events[:MAX_EVENT_TIMES]],
         )
-        if flat_possible and flat_peak > 0.0:
-            runs = flats.finish(frames)
+        if self.flat_possible and self.flat_peak > 0.0:
+            runs = self.flats.finish(frames)
             if len(runs):
-                step = 2.0 * self.quantum
                 # A cornered flat top: both neighbours (where they exist) are more than two
-                # quantisation steps away from the plateau. A rounded crest of a slow wave steps
-                # off its plateau by one step, a clipped-then-attenuated one falls off a corner.
-                plateau = flat_peak
-                before = np.abs(np.abs(runs[:, 2]) - plateau)
-                after = np.abs(np.abs(runs[:, 3]) - plateau)
+                # quantisation steps away from the plateau. The rounded crest of a slow wave
+                # steps off its plateau by one step; a clipped-then-attenuated one falls off a
+                # corner.
+                step = 2.0 * self.quantum
+                before = np.abs(np.abs(runs[:, 2]) - self.flat_peak)
+                after = np.abs(np.abs(runs[:, 3]) - self.flat_peak)
                 cornered = (np.isnan(runs[:, 2]) | (before > step)) & (
                     np.isnan(runs[:, 3]) | (after > step)
                 )
@@ -347,24 +416,26 @@ class _Meter:
                     round(s / rate, 3) for s in flat_events[:MAX_EVENT_TIMES]
                 ]
 
-        if last_sound < 0:
+        if self.last_sound < 0:
             r.silence = Silence(
                 leading_s=frames / rate, trailing_s=frames / rate, fully_silent=True
             )
         else:
             r.silence = Silence(
-                leading_s=first_sound / rate, trailing_s=(frames - 1 - last_sound) / rate
+                leading_s=self.first_sound / rate, trailing_s=(frames - 1 - self.last_sound) / rate
             )
 
         if self.ch == 2:
-            denom = math.sqrt(gram[0, 0] * gram[1, 1])
-            corr = float(np.clip(gram[0, 1] / denom, -1.0, 1.0)) if denom > 0.0 else None
+            g = self.gram
+            denom = math.sqrt(g[0, 0] * g[1, 1])
+            corr = float(np.clip(g[0, 1] / denom, -1.0, 1.0)) if denom > 0.0 else None
             r.stereo = Stereo(
                 correlation=corr,
-                dual_mono=dual and last_sound >= 0,
+                dual_mono=self.dual and self.last_sound >= 0,
                 phase_inverted=corr is not None and corr < self.limits.phase_correlation,
             )
 
+        wmax, wmin = self.wmax, self.wmin
         wmax[~np.isfinite(wmax)] = 0.0
         wmin[~np.isfinite(wmin)] = 0.0
         if not self.is_float:
@@ -375,7 +446,7 @@ class _Meter:
             max=[[round(float(v), 5) for v in row] for row in wmax],
         )
 
-        energy = np.concatenate(energies) if energies else np.zeros(0)
+        energy = np.concatenate(self.energies) if self.energies else np.zeros(0)
         loud = from_energies(energy, self.unit)
         r.integrated_lufs = loud.integrated_lufs
         r.loudness_range_lu = loud.loudness_range_lu

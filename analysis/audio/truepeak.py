@@ -36,6 +36,8 @@ class TruePeakMeter:
         self._ranges: list[NDArray[np.int64]] = []  # per kept chunk: valid outputs [lo, hi)
         self._pending = 0
         self._first = True  # the next block is the file's first
+        self._xw: NDArray[np.float32] | None = None  # reused buffers: no allocation per block
+        self._work: NDArray[np.float32] | None = None
 
     def feed(self, x: NDArray[np.float32], sample_peak: float) -> None:
         """`x`: channels x frames; `sample_peak`: highest |sample| so far, this block included."""
@@ -46,38 +48,60 @@ class TruePeakMeter:
         s = self.chunk
         hist = flt.taps - 1
         nch = -(-n // s)
+        width = (nch + 1) * s
         self.chunks_total += nch * ch
         self.floor = max(self.floor, sample_peak, self.peak)
+        first, self._first = self._first, False
         # window for the outputs of chunk i: xw[:, i*s : i*s + s + hist]
-        xw = np.zeros((ch, (nch + 1) * s), dtype=np.float32)
+        if self._xw is None or self._xw.shape[1] < width:
+            self._xw = np.zeros((ch, width), dtype=np.float32)
+            self._work = np.empty((ch, width), dtype=np.float32)
+        xw = self._xw[:, :width]
+        work = self._work[:, :width]  # type: ignore[index]
         xw[:, :hist] = self.history
         xw[:, hist : hist + n] = x
-        self.history = xw[:, n : n + hist].copy()
+        xw[:, hist + n :] = 0.0
+        self.history = x[:, n - hist :].copy() if n >= hist else xw[:, n : n + hist].copy()
 
-        a = np.abs(xw).reshape(ch, nch + 1, s).max(axis=2)
+        np.abs(xw, out=work)
+        a = work.reshape(ch, nch + 1, s).max(axis=2)
         wmax = np.maximum(a[:, :-1], a[:, 1:])  # hist <= s: a window spans two chunks at most
         bound = wmax * np.float32(flt.l1 * SAFETY)
-        first, self._first = self._first, False
         if not (bound > self.floor).any():
             return
-        d2 = np.zeros_like(xw)
-        d2[:, : xw.shape[1] - 2] = np.abs(xw[:, 2:] - 2.0 * xw[:, 1:-1] + xw[:, :-2])
-        d2c = d2.reshape(ch, nch + 1, s).max(axis=2)
+        # second difference, in place: (x[i+2] - x[i+1]) - (x[i+1] - x[i])
+        np.subtract(xw[:, 1:], xw[:, :-1], out=work[:, :-1])
+        np.subtract(work[:, 1:-1], work[:, :-2], out=work[:, :-2])
+        work[:, -2:] = 0.0
+        np.abs(work, out=work)
+        d2c = work.reshape(ch, nch + 1, s).max(axis=2)
         d2w = np.maximum(d2c[:, :-1], d2c[:, 1:])
         tight = (wmax * np.float32(1.0 + flt.resid) + d2w * np.float32(flt.q_l1)) * SAFETY
         bound = np.minimum(bound, tight)
         cc, ii = np.nonzero(bound > self.floor)
         if len(ii) == 0:
             return
-        rows = ii[:, None] * s + np.arange(s + hist)[None, :]
-        self._windows.append(xw[cc[:, None], rows])
-        self._bounds.append(bound[cc, ii])
+        b = bound[cc, ii]
+        lo = np.where((ii == 0) & first, hist, 0)
+        hi = np.minimum(s, n - ii * s)
         # Only outputs whose whole window lies inside the file count: before the first sample
         # and after the last the signal is unknown, and taking it as silence would invent an
         # onset "click" (an abrupt start over-reads by up to 0.7 dB, in libebur128 as well).
-        lo = np.where((ii == 0) & first, hist, 0)
-        hi = np.minimum(s, n - ii * s)
-        self._ranges.append(np.stack([lo, hi], axis=1))
+        ranges = np.stack([lo, hi], axis=1)
+        # The block's most promising chunk right away: it lifts the floor to about the real
+        # peak so far, and most other candidates of this and later blocks fall below it.
+        top = int(np.argmax(b))
+        rows = np.arange(s + hist)
+        self._oversample(xw[cc[top], ii[top] * s + rows][None, :], ranges[top : top + 1])
+        self.floor = max(self.floor, self.peak)
+        keep = b > self.floor
+        keep[top] = False
+        if not keep.any():
+            return
+        cc, ii = cc[keep], ii[keep]
+        self._windows.append(xw[cc[:, None], ii[:, None] * s + rows[None, :]])
+        self._bounds.append(b[keep])
+        self._ranges.append(ranges[keep])
         self._pending += len(ii)
         if self._pending > MAX_PENDING:
             self.flush()

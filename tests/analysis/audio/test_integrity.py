@@ -179,3 +179,15 @@ def test_the_isolated_report_equals_the_in_process_one(tmp_path: Path) -> None:
     assert isolated.to_dict() == direct.to_dict()
     assert Report.from_dict(json.loads(json.dumps(isolated.to_dict()))) == isolated
     assert os.path.basename(isolated.findings[0].file or "") == "a.flac"
+
+
+def test_an_impossible_sample_rate_is_unreadable(tmp_path: Path) -> None:
+    # Found by the fuzz test: a damaged rate field (1.39 GHz) once made the decoder try to
+    # allocate a 15 GiB block. The header is reported instead.
+    path = good(tmp_path, "a.wav", "WAV", "PCM_16")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"fmt ") + 12
+    data[at : at + 4] = (1392516928).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    report = analyze_file(path)
+    assert codes(report) == {"unreadable_file"} and "sample rate" in report.findings[0].message
