@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import subprocess
 import sys
@@ -90,7 +89,13 @@ def libebur128(path: Path) -> tuple[float, float]:
 
 
 def rss_of_fresh_process(path: Path, isolated: bool) -> tuple[float, float]:
-    """Peak RSS (MB) and wall time of analysing `path` in a new interpreter, from wait4()."""
+    """Peak RSS (MB) and wall time of analysing `path` in a new interpreter.
+
+    Measured by /usr/bin/time (GNU time's %M: the most RSS the process, or a child it waited
+    for, ever had). Not by wait4() from this script: the child starts as a copy of this process
+    before its exec, and Linux counts the high-water mark of that copy (this script holds the
+    synthesised audio) in the child's ru_maxrss. GNU time forks from its own small process.
+    """
     func = "analyze_file" if isolated else "analyze_file_in_process"
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
@@ -98,13 +103,15 @@ def rss_of_fresh_process(path: Path, isolated: bool) -> tuple[float, float]:
         "assert r.integrated_lufs is not None, r.findings"
     )
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "maxrss_kb=%M", sys.executable, "-c", code],
+        capture_output=True, text=True,
+    )  # fmt: skip
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"the one-hour analysis failed (exit {proc.returncode})")
-    return usage.ru_maxrss / 1024.0, elapsed  # ru_maxrss is in KiB on Linux
+    if done.returncode != 0:
+        raise SystemExit(f"the one-hour analysis failed: {done.stderr.strip()[-500:]}")
+    kb = int(re.findall(r"maxrss_kb=(\d+)", done.stderr)[-1])
+    return kb / 1024.0, elapsed
 
 
 def main() -> None:
