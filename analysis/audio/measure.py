@@ -67,6 +67,8 @@ def measure_file(path: str | os.PathLike[str], *, thresholds: Thresholds | None 
         subtype = snd.subtype or ""
         is_float = subtype in FLOAT_SUBTYPES
         lossy = found.lossy or subtype in LOSSY_SUBTYPES
+        if subtype in LOSSY_SUBTYPES and not found.lossy:
+            report.detected_as = f"{found.description} holding {subtype} audio (lossy)"
         frames = max(int(snd.frames), 0)
         channels = int(snd.channels)
         rate = int(snd.samplerate)

@@ -35,12 +35,12 @@ def music_like(start_s: float, seconds: float, rate: int, *, seed: int = 7) -> N
     bar = np.floor(t / (4 * TEMPO_BEAT_S)).astype(np.int64)
     roots = np.array([55.0, 73.42, 82.41, 61.74])[bar % 4]
     phase = 2 * np.pi * roots * t
-    bass = 0.2 * sum(np.sin(k * phase) / k for k in range(1, 5))
+    bass = 0.2 * np.sum([np.sin(k * phase) / k for k in range(1, 5)], axis=0)
     # chords: three notes with a few harmonics, slow tremolo, spread across the image
     chord = np.zeros((n, 2))
     for i, ratio in enumerate((1.0, 1.26, 1.5)):
         f = roots * 4 * ratio
-        voice = sum(np.sin(2 * np.pi * k * f * t + i) / (k * k) for k in range(1, 4))
+        voice = np.sum([np.sin(2 * np.pi * k * f * t + i) / (k * k) for k in range(1, 4)], axis=0)
         pan = np.array([0.3 + 0.3 * i, 0.9 - 0.3 * i])
         chord += (
             0.07 * voice[:, None] * pan * (0.8 + 0.2 * np.sin(2 * np.pi * 0.3 * t + i))[:, None]
