@@ -263,8 +263,9 @@ class _Meter:
                     )
                     break
                 x, fs_mask = item
+                top, bottom = self._scan(x, fs_mask, offset)  # cleans NaN/Inf in place
                 pending.append(kweigh.submit(self._kweight, x))
-                self._measure(x, fs_mask, offset)
+                self._measure(x, fs_mask, offset, top, bottom)
                 offset += x.shape[1]
                 collect(keep=3)
             collect(keep=0)
@@ -273,11 +274,11 @@ class _Meter:
             kweigh.shutdown(wait=True, cancel_futures=True)
         self._finish(offset)
 
-    def _measure(
+    def _scan(
         self, x: NDArray[np.float32], fs_mask: NDArray[np.bool_] | None, offset: int
-    ) -> None:
-        """Everything but the K-weighting, for one block (channels x frames)."""
-        ch = self.ch
+    ) -> tuple[float, float]:
+        """Waveform buckets and the block's extremes; NaN/Inf are counted and set to zero (so
+        the other measures see them as silence), before the block goes to the K-weighting."""
         n = x.shape[1]
         edges = self.edges
         # Waveform buckets and the block's extremes in one reduction.
@@ -292,8 +293,6 @@ class _Meter:
         bmax = seg_max.max(axis=1)
         bmin = seg_min.min(axis=1)
         if not (np.isfinite(bmax).all() and np.isfinite(bmin).all()):
-            # NaN/Inf are counted and measured as silence (in place: the K-weighting thread,
-            # which may already hold this block, must see the same clean samples).
             bad = ~np.isfinite(x)
             self.invalid += int(bad.sum())
             x[bad] = 0.0
@@ -310,6 +309,18 @@ class _Meter:
         bottom = float(bmin.min())
         self.peak_pos = max(self.peak_pos, top)
         self.peak_neg = min(self.peak_neg, bottom)
+        return top, bottom
+
+    def _measure(
+        self,
+        x: NDArray[np.float32],
+        fs_mask: NDArray[np.bool_] | None,
+        offset: int,
+        top: float,
+        bottom: float,
+    ) -> None:
+        """Everything else but the K-weighting, for one clean block (channels x frames)."""
+        ch = self.ch
 
         # Clipping: runs at the format's full-scale codes; beyond +/-1.0 (float) is "over".
         if self.is_float:

@@ -4,6 +4,7 @@ and every problem ends as a finding in a Report, never as an exception in the ca
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -114,6 +115,10 @@ def test_nan_samples(tmp_path: Path) -> None:
     assert "invalid_samples" in codes(report)
     assert report.invalid_samples == 11
     assert report.sample_peak_dbfs == pytest.approx(-12.0, abs=0.01)
+    clean = measure_file(write(tmp_path / "c.wav", stereo(sine(440, -12.0, 2.0, RATE)), RATE))
+    assert report.integrated_lufs == pytest.approx(clean.integrated_lufs, abs=0.05)
+    # (the true peak is higher: the zeroed gap is a real discontinuity between samples)
+    assert report.true_peak_dbtp is not None and math.isfinite(report.true_peak_dbtp)
     json.dumps(report.to_dict(), allow_nan=False)
 
 
