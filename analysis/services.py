@@ -21,7 +21,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from analysis.audio.report import Report
-from analysis.intake import IntakeFile, JobInfo, intake_evaluate
+from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
 from analysis.intake.run import intake_file, measure
 from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
@@ -232,15 +232,7 @@ def intake_finish_if_ready(*, job_id: Any) -> IntakeReport | None:
     return intake_finish(job_id=job_id)
 
 
-def intake_finish(*, job_id: Any) -> IntakeReport | None:
-    """Run the job rules over the measured files and record the verdict, once: the job row is
-    locked and must still be analysing, so two workers finishing together make one report."""
-    from jobs.services import job_record_verdict
-
-    job = Job.objects.get(pk=job_id)
-    if job.status != JobStatus.ANALYSING or not intake_ready(job_id=job_id):
-        return None
-    analyses = _current_analyses(job_id)
+def _evaluate(job: Job, analyses: list[FileAnalysis]) -> IntakeResult:
     thresholds = current_thresholds()
     with ExitStack() as stack:
         files: list[IntakeFile] = []
@@ -260,33 +252,50 @@ def intake_finish(*, job_id: Any) -> IntakeReport | None:
                     thresholds=thresholds,
                 )
             )
-        result = intake_evaluate(
+        return intake_evaluate(
             files,
             job=JobInfo(
                 track_title=job.track_title, artist=job.artist, reference_notes=job.reference_notes
             ),
             thresholds=current_job_thresholds(),
         )
+
+
+def _store(job: Job, result: IntakeResult, analyses: list[FileAnalysis]) -> IntakeReport:
     by_name = {a.audio_file.original_name: a.audio_file for a in analyses}
+    report_row = IntakeReport.objects.create(
+        job=job, verdict=result.verdict, summary=result.summary
+    )
+    Finding.objects.bulk_create(
+        Finding(
+            report=report_row,
+            audio_file=by_name.get(f.file) if f.file else None,
+            code=f.code,
+            severity=f.severity,
+            message=f.message,
+            file_name=(f.file or "")[:400],
+            at_s=f.at_s if f.at_s is None or f.at_s >= 0 else None,
+        )
+        for f in result.findings
+    )
+    return report_row
+
+
+def intake_finish(*, job_id: Any) -> IntakeReport | None:
+    """Run the job rules over the measured files and record the verdict, once: the job row is
+    locked and must still be analysing, so two workers finishing together make one report."""
+    from jobs.services import job_record_verdict
+
+    job = Job.objects.get(pk=job_id)
+    if job.status != JobStatus.ANALYSING or not intake_ready(job_id=job_id):
+        return None
+    analyses = _current_analyses(job_id)
+    result = _evaluate(job, analyses)  # outside the lock: it reads audio for the alignment
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job_id)
         if locked.status != JobStatus.ANALYSING:
             return None
-        report_row = IntakeReport.objects.create(
-            job=locked, verdict=result.verdict, summary=result.summary
-        )
-        Finding.objects.bulk_create(
-            Finding(
-                report=report_row,
-                audio_file=by_name.get(f.file) if f.file else None,
-                code=f.code,
-                severity=f.severity,
-                message=f.message,
-                file_name=(f.file or "")[:400],
-                at_s=f.at_s if f.at_s is None or f.at_s >= 0 else None,
-            )
-            for f in result.findings
-        )
+        report_row = _store(locked, result, analyses)
         job_record_verdict(
             job=locked,
             verdict=result.verdict,
@@ -294,6 +303,34 @@ def intake_finish(*, job_id: Any) -> IntakeReport | None:
             report=report_row,
         )
     return report_row
+
+
+def intake_report_record(*, job: Job) -> IntakeReport:
+    """Measure every current file now, in this process, and record an intake report without
+    moving the job (its status and verdict stay as they are): for the demo studio's history and
+    for re-checking an old job against today's policy."""
+    now = timezone.now()
+    for audio in AudioFile.objects.filter(job=job, is_current=True, kind__in=INTAKE_KINDS):
+        analysis, _ = FileAnalysis.objects.get_or_create(audio_file=audio)
+        if analysis.status == AnalysisStatus.DONE:
+            continue
+        with local_path(audio.file) as path:
+            report = measure(
+                path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
+            )
+        report.path = audio.file.name
+        FileAnalysis.objects.filter(pk=analysis.pk).update(
+            status=AnalysisStatus.DONE,
+            report=report.to_dict(),
+            claimed_at=now,
+            finished_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            error="",
+        )
+    analyses = _current_analyses(job.pk)
+    result = _evaluate(job, analyses)
+    with transaction.atomic():
+        return _store(job, result, analyses)
 
 
 # --- reconciling -------------------------------------------------------------------------------

@@ -285,3 +285,59 @@ def test_a_reupload_after_a_reexport_goes_through_the_same_pipeline(
     assert measured_before <= set(FileAnalysis.objects.values_list("pk", "finished_at"))
     assert FileAnalysis.objects.get(audio_file=fixed).status == AnalysisStatus.DONE
     assert job.verdict == Verdict.ACCEPTED and job.status == JobStatus.ACCEPTED
+
+
+def test_a_report_can_be_recorded_without_moving_the_job() -> None:
+    from analysis.services import intake_report_record
+
+    job = _clean_job(seconds=1, status=JobStatus.ACCEPTED)
+    report = intake_report_record(job=job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED
+    assert report.verdict == Verdict.ACCEPTED
+    assert set(
+        FileAnalysis.objects.filter(audio_file__job=job).values_list("status", flat=True)
+    ) == {AnalysisStatus.DONE}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_finishing_together_make_one_report(monkeypatch) -> None:
+    """On PostgreSQL: two threads (two connections) judge the same job at the same moment."""
+    import threading
+
+    from django.db import connection
+
+    from tests.worker import require_postgres
+
+    require_postgres()
+    job = _clean_job(seconds=1)
+    job_submit(job=job, by=job.created_by)
+    monkeypatch.setattr(services, "_queue_files", lambda ids: None)  # we play the workers
+    ids = intake_start(job=job)
+    for i in ids:
+        file_claim(analysis_id=i)
+        a = FileAnalysis.objects.select_related("audio_file").get(pk=i)
+        from analysis.intake.run import measure
+
+        r = measure(a.audio_file.file.path, thresholds=services.current_thresholds())
+        FileAnalysis.objects.filter(pk=i).update(
+            status=AnalysisStatus.DONE, report=r.to_dict(), finished_at=timezone.now()
+        )
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+
+    def finish() -> None:
+        try:
+            barrier.wait()
+            results.append(intake_finish(job_id=job.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert IntakeReport.objects.filter(job=job).count() == 1
+    assert sum(r is not None for r in results) == 1
+    assert JobEvent.objects.filter(job=job, kind=EventKind.VERDICT).count() == 1
