@@ -56,17 +56,18 @@ def local_path(field_file: FieldFile) -> Iterator[str]:
     """A path on local disk for the stored file: the file itself on local storage, a temporary
     copy streamed in 1 MiB pieces from S3-like storage (removed afterwards)."""
     storage = field_file.storage
+    name = field_file.name or ""
     try:
-        path: str | None = storage.path(field_file.name)
+        path: str | None = storage.path(name)
     except NotImplementedError:
         path = None
     if path is not None:
         if not os.path.exists(path):
-            raise FileNotFoundError(f"stored file {field_file.name} is missing")
+            raise FileNotFoundError(f"stored file {name} is missing")
         yield path
         return
     with tempfile.NamedTemporaryFile(prefix="headroom-", suffix=".audio") as tmp:
-        with storage.open(field_file.name, "rb") as src:
+        with storage.open(name, "rb") as src:
             shutil.copyfileobj(src, tmp, 1024 * 1024)
         tmp.flush()
         yield tmp.name

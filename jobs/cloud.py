@@ -396,7 +396,7 @@ def cloud_link_submit(*, job: Job, url: str, kind: str, by: User) -> str:
         raise CloudLinkError("Links can be added while the job is a draft or waiting on you.")
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(cloud_link=url[:1000])
-        cloud_link_fetch_task.delay_on_commit(str(job.pk), url, kind, by.pk)
+        cloud_link_fetch_task.delay_on_commit(str(job.pk), url, kind, by.pk)  # type: ignore[attr-defined]
     return url
 
 

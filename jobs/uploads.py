@@ -131,9 +131,9 @@ class CappedUploadHandler(FileUploadHandler):
     def handle_raw_input(
         self,
         input_data: IO[bytes],
-        META: dict[str, Any],
+        META: dict[str, str],
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         if self.budget is not None and content_length > self.budget + _SLACK:
@@ -181,6 +181,7 @@ class HashingFile(File):
 
     def __init__(self, file: IO[bytes], name: str) -> None:
         super().__init__(file, name)
+        self._src = file
         self._restart()
 
     def _restart(self) -> None:
@@ -190,10 +191,10 @@ class HashingFile(File):
     def seek(self, offset: int, whence: int = 0) -> int:
         if offset == 0 and whence == 0:
             self._restart()
-        return self.file.seek(offset, whence)
+        return self._src.seek(offset, whence)
 
     def read(self, size: int = -1) -> bytes:
-        data = self.file.read(size)
+        data = self._src.read(size)
         self.sha256.update(data)
         self.bytes_read += len(data)
         return data
@@ -208,10 +209,10 @@ class HashingFile(File):
 
     @property
     def size(self) -> int:  # type: ignore[override]
-        pos = self.file.tell()
-        self.file.seek(0, 2)
-        end = self.file.tell()
-        self.file.seek(pos)
+        pos = self._src.tell()
+        self._src.seek(0, 2)
+        end = self._src.tell()
+        self._src.seek(pos)
         return end
 
 

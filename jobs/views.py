@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from analysis.intake.naming import stem_importance
 from analysis.models import AnalysisStatus, IntakeReport
@@ -27,6 +28,10 @@ from jobs.services import NotAllowed, WorkflowError, job_acknowledge, job_submit
 from jobs.uploads import UPLOADABLE_STATUSES, UploadError, audio_file_add, upload_refusals
 
 INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 def _user(request: HttpRequest) -> User:
@@ -119,7 +124,7 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
 
 @require_POST
 @login_required
-def job_upload(request: HttpRequest, job_id: UUID) -> HttpResponse:
+def job_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     """Add files (stems, the rough mix, references). The cap handler has already skipped any
     file past a cap; each kept file is stored, hashed and typed by jobs.uploads."""
     job = job_for(_user(request), job_id)
@@ -188,7 +193,7 @@ def job_acknowledge_view(request: HttpRequest, job_id: UUID) -> HttpResponse:
 
 @require_GET
 @login_required
-def job_intake(request: HttpRequest, job_id: UUID) -> HttpResponse:
+def job_intake(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     """The intake report: verdict, findings with their fixes, per-file measurements. While the
     files are measured, htmx polls the `report` region."""
     job = job_for(_user(request), job_id)

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from analysis.audio.report import SEVERITY_ORDER, Finding, Report
 from analysis.intake import alignment
@@ -24,6 +25,7 @@ from analysis.intake.naming import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STEM = "stem"
 ROUGH_MIX = "rough_mix"
@@ -104,7 +106,7 @@ def _depth(f: IntakeFile) -> str:
     return f"{fmt.bit_depth}-bit"
 
 
-def _majority(values: Iterable[object]) -> object:
+def _majority(values: Iterable[T]) -> T:
     counts = Counter(values)
     # Most common; ties go to the first seen, so the answer does not depend on hash order.
     return max(counts, key=lambda v: counts[v])
