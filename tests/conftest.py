@@ -27,6 +27,8 @@ def _media_in_tmp(settings: object, tmp_path: Path) -> None:
             "OPTIONS": {"location": str(media)},
         },
     }
+    # Password hashing is deliberately slow; tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     # A per-test cache in memory: never the Redis database the Celery broker uses.
     settings.CACHES = {  # type: ignore[attr-defined]
         "default": {
