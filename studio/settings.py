@@ -68,6 +68,8 @@ try:
     _ssl_redirect = env_bool("SECURE_SSL_REDIRECT", True)
     _hsts_seconds = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     _trusted_origins = env_list("CSRF_TRUSTED_ORIGINS", [])
+    _reconcile_every = env_int("ANALYSIS_RECONCILE_EVERY_S", 60)
+    _deadlines_every = env_int("DEADLINES_CHECK_EVERY_S", 300)
     _soft_limit = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
     _hard_limit = env_int("CELERY_TASK_TIME_LIMIT", 660)
     if _hard_limit <= _soft_limit:
@@ -227,6 +229,12 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Intake's reconciler: re-queues files stuck in pending/running from the database state.
+    "analysis-reconcile": {"task": "analysis.reconcile", "schedule": float(_reconcile_every)},
+    # The workflow's deadline check: re-plan, then alert managers once per job at risk or overdue.
+    "jobs-deadlines-check": {"task": "jobs.deadlines_check", "schedule": float(_deadlines_every)},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
