@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
+from django.core.management import execute_from_command_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,9 +53,22 @@ def test_prints_one_report_per_file(tmp_path: Path) -> None:
     assert "NaN" not in done.stdout and "Infinity" not in done.stdout
 
 
-def test_bad_usage_exits_2_with_one_line(tmp_path: Path) -> None:
-    for args in ([], [str(tmp_path / "missing.wav"), "--json"], ["--bogus"]):
-        done = run(*args, tmp=tmp_path)
-        assert done.returncode == 2, (args, done.stderr)
-        assert done.stdout == ""
-        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+def test_a_missing_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = run(str(tmp_path / "missing.wav"), "--json", tmp=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"analyze: {tmp_path / 'missing.wav'}: no such file"
+    ]
+
+
+@pytest.mark.parametrize("args", [[], ["--bogus"], ["--kind", "nonsense", "x.wav"]])
+def test_bad_usage_exits_2_with_one_line(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In process (the same argv handling as manage.py, without paying for a new interpreter).
+    with pytest.raises(SystemExit) as stopped:
+        execute_from_command_line(["manage.py", "analyze", *args])
+    assert stopped.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
