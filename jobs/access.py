@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.http import Http404
 
-from jobs.models import AudioFile, Job, User
+from jobs.models import AudioFile, Job, Stage, User
 
 
 def jobs_visible_to(user: User) -> QuerySet[Job]:
@@ -35,3 +35,13 @@ def audio_file_for(user: User, file_id: UUID | str) -> AudioFile:
         )
     except (AudioFile.DoesNotExist, ValueError):
         raise Http404("No such file") from None
+
+
+def stage_for(user: User, stage_id: int | str) -> Stage:
+    """A stage of a job the user may see (its job and assignee loaded for the stage row)."""
+    try:
+        return Stage.objects.select_related("job", "assignee").get(
+            pk=stage_id, job__in=jobs_visible_to(user)
+        )
+    except (Stage.DoesNotExist, ValueError):
+        raise Http404("No such stage") from None

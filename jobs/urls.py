@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs import feeds, views
+from jobs import feeds, stage_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,4 +12,10 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/cloud-link/", views.job_cloud_link, name="job_cloud_link"),
     # The token is the credential (calendar apps cannot log in); a wrong one is a 404.
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
+    path("queue/", stage_views.queue, name="queue"),
+    path("stages/<int:stage_id>/start/", stage_views.stage_start_view, name="stage_start"),
+    path("stages/<int:stage_id>/finish/", stage_views.stage_finish_view, name="stage_finish"),
+    path("stages/<int:stage_id>/skip/", stage_views.stage_skip_view, name="stage_skip"),
+    path("stages/<int:stage_id>/reopen/", stage_views.stage_reopen_view, name="stage_reopen"),
+    path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
 ]

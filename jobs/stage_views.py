@@ -1,0 +1,232 @@
+"""Engineers' stage moves and their queue: thin views over the stage services in jobs.services.
+
+With htmx a move answers with the stage's row (`jobs/stage_row.html#row`); a refused move answers
+with the same row carrying the reason (403 for the wrong person, 400 for the wrong moment). A plain
+POST goes back to the job page with the outcome as a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from jobs.access import stage_for
+from jobs.models import JobStatus, Role, Stage, StageStatus, User
+from jobs.services import (
+    NotAllowed,
+    WorkflowError,
+    stage_assign,
+    stage_finish,
+    stage_reopen,
+    stage_skip,
+    stage_start,
+)
+
+STAGE_ROW = "jobs/stage_row.html#row"
+# Jobs whose stages can be worked on now; the queue also lists held jobs (without moves), so an
+# engineer sees the work that will come back.
+WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
+QUEUED_JOB_STATUSES = WORKABLE | {JobStatus.ON_HOLD}
+OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+FINISHED = (StageStatus.DONE, StageStatus.SKIPPED)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """One stage as its row shows it: which moves this viewer is offered (the services still
+    decide; an offered move can be refused if the stage changed meanwhile)."""
+
+    stage: Stage
+    can_take: bool = False
+    can_start: bool = False
+    can_finish: bool = False
+    can_skip: bool = False
+    can_reopen: bool = False
+    can_assign: bool = False
+    error: str = ""
+
+
+def _user(request: HtmxHttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _with_blocked(stages: QuerySet[Stage]) -> QuerySet[Stage]:
+    """Annotate `blocked`: an earlier stage of the same round is still open (one subquery, so a
+    list of stages costs one query however long it is)."""
+    earlier_open = Stage.objects.filter(
+        job=OuterRef("job"),
+        revision_round=OuterRef("revision_round"),
+        position__lt=OuterRef("position"),
+    ).exclude(status__in=FINISHED)
+    return stages.annotate(blocked=Exists(earlier_open))
+
+
+def _row(stage: Stage, user: User, error: str = "") -> StageRow:
+    job = stage.job
+    workable = job.status in WORKABLE and stage.revision_round == job.revision_round
+    mover = user.is_manager or (user.is_engineer and stage.assignee_id == user.pk)
+    blocked = bool(getattr(stage, "blocked", False))
+    return StageRow(
+        stage=stage,
+        can_take=workable and user.is_studio and stage.is_open and stage.assignee_id is None,
+        can_start=workable and mover and stage.status == StageStatus.PENDING and not blocked,
+        can_finish=workable
+        and mover
+        and stage.status == StageStatus.IN_PROGRESS
+        and job.status == JobStatus.IN_PROGRESS,
+        can_skip=workable and mover and stage.is_open and not blocked,
+        can_reopen=workable
+        and mover
+        and stage.status in FINISHED
+        and job.status == JobStatus.IN_PROGRESS,
+        can_assign=workable and user.is_manager and stage.is_open,
+        error=error,
+    )
+
+
+def _engineers(user: User) -> list[User]:
+    """Who a manager can give work to (only managers get the list)."""
+    if not user.is_manager:
+        return []
+    return list(
+        User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True).order_by(
+            "first_name", "username"
+        )
+    )
+
+
+def _render_row(
+    request: HtmxHttpRequest, stage_id: int, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    user = _user(request)
+    # Re-read after the move (or the refusal): the row shows what the database now holds. The
+    # caller has already checked access with stage_for.
+    stage = (
+        _with_blocked(Stage.objects.filter(pk=stage_id)).select_related("job", "assignee").first()
+    )
+    if stage is None:
+        raise Http404("No such stage")
+    context = {"row": _row(stage, user, error), "engineers": _engineers(user)}
+    return render(request, STAGE_ROW, context, status=status)
+
+
+def _move(
+    request: HtmxHttpRequest,
+    stage_id: int,
+    move: Callable[[Stage, User], Any],
+    done: str,
+) -> HttpResponse:
+    """Run one move for the viewer; everything a refusal can be ends as a 400 or 403."""
+    user = _user(request)
+    stage = stage_for(user, stage_id)  # 404 for a job the viewer may not see
+    try:
+        if not user.is_studio:
+            raise NotAllowed("Only the studio moves stages.")
+        move(stage, user)
+    except WorkflowError as exc:
+        status = 403 if isinstance(exc, NotAllowed) else 400
+        if request.htmx:
+            return _render_row(request, stage_id, error=exc.message, status=status)
+        if status == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+        return redirect("job_detail", job_id=stage.job_id)
+    if request.htmx:
+        return _render_row(request, stage_id)
+    messages.success(request, f"{stage.get_kind_display()}: {done}.")
+    return redirect("job_detail", job_id=stage.job_id)
+
+
+@require_POST
+@login_required
+def stage_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    return _move(request, stage_id, lambda s, u: stage_start(stage=s, by=u), "started")
+
+
+@require_POST
+@login_required
+def stage_finish_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Finish a stage; `notes` (the recall sheet) is saved when the form sends it."""
+    notes = request.POST.get("notes")
+    return _move(request, stage_id, lambda s, u: stage_finish(stage=s, by=u, notes=notes), "done")
+
+
+@require_POST
+@login_required
+def stage_skip_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _move(
+        request, stage_id, lambda s, u: stage_skip(stage=s, by=u, reason=reason), "skipped"
+    )
+
+
+@require_POST
+@login_required
+def stage_reopen_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _move(
+        request, stage_id, lambda s, u: stage_reopen(stage=s, by=u, reason=reason), "reopened"
+    )
+
+
+def _engineer_from(value: str, user: User) -> User:
+    """`me` or a studio member's id; anything else is a refusal the person can read."""
+    value = value.strip()
+    if value == "me":
+        return user
+    if not value.isdigit():
+        raise WorkflowError("Choose an engineer.")
+    try:
+        return User.objects.get(pk=int(value), role__in=[Role.ENGINEER, Role.MANAGER])
+    except User.DoesNotExist:
+        raise WorkflowError("No such engineer in the studio.") from None
+
+
+@require_POST
+@login_required
+def stage_assign_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Give the stage to an engineer (`engineer` is an id, or `me` to take it)."""
+    value = request.POST.get("engineer", "")
+
+    def assign(stage: Stage, by: User) -> Stage:
+        return stage_assign(stage=stage, by=by, engineer=_engineer_from(value, by))
+
+    return _move(request, stage_id, assign, "assigned")
+
+
+@require_GET
+@login_required
+def queue(request: HtmxHttpRequest) -> HttpResponse:
+    """The viewer's open stages of the current rounds, earliest due date first."""
+    user = _user(request)
+    if not user.is_studio:
+        raise PermissionDenied("The queue is the studio's.")
+    stages = (
+        _with_blocked(
+            Stage.objects.filter(
+                assignee=user,
+                status__in=OPEN,
+                revision_round=F("job__revision_round"),
+                job__status__in=QUEUED_JOB_STATUSES,
+            )
+        )
+        .select_related("job", "job__organisation", "assignee")
+        .order_by(F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position")
+    )
+    context = {"rows": [_row(s, user) for s in stages], "engineers": _engineers(user)}
+    template = "jobs/queue.html#queue" if request.htmx else "jobs/queue.html"
+    return render(request, template, context)
