@@ -201,7 +201,10 @@ def job_intake(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     template = (
         "analysis/intake_report.html#report" if request.htmx else "analysis/intake_report.html"
     )
-    return render(request, template, context)
+    response = render(request, template, context)
+    if request.htmx and request.GET.get("polling") and not context["polling"]:
+        response["HX-Refresh"] = "true"  # the verdict is in: reload so status and files show it
+    return response
 
 
 @require_POST

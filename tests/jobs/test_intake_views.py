@@ -168,3 +168,15 @@ def test_names_are_escaped_where_shown() -> None:
     FileAnalysis.objects.create(audio_file=audio)
     body = _login(job.created_by).get(reverse("job_detail", args=[job.pk])).content.decode()
     assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
+
+
+def test_the_page_reloads_when_the_verdict_arrives_while_polling() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.REEXPORT_REQUESTED)
+    c = _login(job.created_by)
+    url = reverse("job_intake", args=[job.pk])
+    polled = c.get(url + "?polling=1", HTTP_HX_REQUEST="true")
+    assert polled["HX-Refresh"] == "true"
+    assert "HX-Refresh" not in c.get(url, HTTP_HX_REQUEST="true")
+    job.status = JobStatus.ANALYSING
+    job.save()
+    assert "HX-Refresh" not in c.get(url + "?polling=1", HTTP_HX_REQUEST="true")
