@@ -341,3 +341,42 @@ def test_two_workers_finishing_together_make_one_report(monkeypatch) -> None:
     assert IntakeReport.objects.filter(job=job).count() == 1
     assert sum(r is not None for r in results) == 1
     assert JobEvent.objects.filter(job=job, kind=EventKind.VERDICT).count() == 1
+
+
+def _zip_bytes() -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Bass.wav", _wav(_noise(0.2, 1)))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "words"),
+    [
+        (_zip_bytes(), "unreadable_file", "ZIP"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" * 400, "lossy_format", "MP3"),
+        (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "unreadable_file", "HTML"),
+    ],
+)
+def test_a_disguised_upload_is_reported_not_trusted(
+    django_capture_on_commit_callbacks, client, content: bytes, code: str, words: str
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    job = _clean_job(seconds=1)
+    client.force_login(job.created_by)
+    upload = SimpleUploadedFile("Keys - Billie Jean.wav", content, "audio/wav")
+    client.post(reverse("job_upload", args=[job.pk]), {"files": [upload], "kind": "stem"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("job_submit", args=[job.pk]))
+    job.refresh_from_db()
+    finding = IntakeReport.objects.get(job=job).findings.get(code=code)
+    assert finding.file_name == "Keys - Billie Jean.wav" and words in finding.message
+    assert "WAV, AIFF or FLAC" in finding.message  # the fix
+    stored = job.files.get(original_name="Keys - Billie Jean.wav").file.name
+    assert not stored.endswith(".wav")
+    assert job.verdict in (Verdict.REEXPORT_REQUESTED, Verdict.ACCEPTED_WITH_WARNINGS)
+    page = client.get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert "<script>alert(1)" not in page
