@@ -240,10 +240,12 @@ def _evaluate(job: Job, analyses: list[FileAnalysis]) -> IntakeResult:
         for analysis in analyses:
             audio = analysis.audio_file
             report = Report.from_dict(analysis.report or {})
-            try:
-                path: str | None = stack.enter_context(local_path(audio.file))
-            except OSError:
-                path = None  # alignment skips it; its own report already says what it is
+            path: str | None = None
+            if audio.kind in (FileKind.STEM, FileKind.ROUGH_MIX):  # only these are aligned
+                try:
+                    path = stack.enter_context(local_path(audio.file))
+                except OSError:
+                    path = None  # alignment skips it; its own report says what it is
             files.append(
                 intake_file(
                     report,
