@@ -366,6 +366,20 @@ def analysis_reconcile(*, now: datetime | None = None) -> dict[str, int]:
         if same.update(status=AnalysisStatus.PENDING, claimed_at=None, queued_at=now):
             _queue_files([analysis.pk])
             counts["requeued"] += 1
+    # Files of an analysing job that never got an analysis row (a job moved there by hand).
+    orphans = AudioFile.objects.filter(
+        job__status=JobStatus.ANALYSING,
+        is_current=True,
+        kind__in=INTAKE_KINDS,
+        analysis__isnull=True,
+    )
+    for audio in orphans:
+        analysis, created = FileAnalysis.objects.get_or_create(
+            audio_file=audio, defaults={"queued_at": now}
+        )
+        if created:
+            _queue_files([analysis.pk])
+            counts["requeued"] += 1
     for job_id in Job.objects.filter(status=JobStatus.ANALYSING).values_list("pk", flat=True):
         if intake_ready(job_id=job_id):
             _queue_finish(job_id)

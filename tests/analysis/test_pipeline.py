@@ -380,3 +380,14 @@ def test_a_disguised_upload_is_reported_not_trusted(
     assert job.verdict in (Verdict.REEXPORT_REQUESTED, Verdict.ACCEPTED_WITH_WARNINGS)
     page = client.get(reverse("job_intake", args=[job.pk])).content.decode()
     assert "<script>alert(1)" not in page
+
+
+def test_the_reconciler_measures_files_of_an_analysing_job_that_have_no_row(
+    django_capture_on_commit_callbacks,
+) -> None:
+    job = _clean_job(seconds=1, status=JobStatus.ANALYSING)  # e.g. moved there by hand
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = analysis_reconcile()
+    assert counts["requeued"] == 5
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED and IntakeReport.objects.filter(job=job).count() == 1
