@@ -173,6 +173,14 @@ def file_analyse(*, analysis_id: int) -> str:
     "skipped" (someone else has it, or it is done) or "superseded" (our claim was taken over)."""
     attempt = file_claim(analysis_id=analysis_id)
     if attempt is None:
+        # A retry after the write (say the finishing step failed): finish the job now.
+        done_job = (
+            FileAnalysis.objects.filter(pk=analysis_id, status=AnalysisStatus.DONE)
+            .values_list("audio_file__job_id", flat=True)
+            .first()
+        )
+        if done_job is not None:
+            intake_finish_if_ready(job_id=done_job)
         return "skipped"
     analysis = FileAnalysis.objects.select_related("audio_file").get(pk=analysis_id)
     audio = analysis.audio_file

@@ -391,3 +391,35 @@ def test_the_reconciler_measures_files_of_an_analysing_job_that_have_no_row(
     assert counts["requeued"] == 5
     job.refresh_from_db()
     assert job.status == JobStatus.ACCEPTED and IntakeReport.objects.filter(job=job).count() == 1
+
+
+def test_a_retry_after_the_write_finishes_the_job(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    job = _clean_job(seconds=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        job_submit(job=job, by=job.created_by)
+        ids = intake_start(job=job)
+    real_finish = services.intake_finish_if_ready
+    calls = {"n": 0}
+
+    def flaky(*, job_id: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == len(ids):  # the last file's finishing step hits a database error
+            from django.db import OperationalError
+
+            raise OperationalError("connection lost")
+        return real_finish(job_id=job_id)
+
+    monkeypatch.setattr(services, "intake_finish_if_ready", flaky)
+    for i in ids[:-1]:
+        assert file_analyse(analysis_id=i) == "measured"
+    from django.db import OperationalError
+
+    with pytest.raises(OperationalError):
+        file_analyse(analysis_id=ids[-1])  # written, then the finish failed: Celery retries
+    job.refresh_from_db()
+    assert job.status == JobStatus.ANALYSING
+    assert file_analyse(analysis_id=ids[-1]) == "skipped"  # the retry
+    job.refresh_from_db()
+    assert job.status == JobStatus.ACCEPTED and IntakeReport.objects.filter(job=job).count() == 1
