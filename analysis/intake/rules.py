@@ -102,8 +102,8 @@ def _depth(f: IntakeFile) -> str:
     fmt = f.report.format
     assert fmt is not None
     if fmt.is_float:
-        return f"{fmt.bit_depth or 32}-bit float" if fmt.bit_depth else "32-bit float"
-    return f"{fmt.bit_depth}-bit"
+        return "64-bit float" if fmt.subtype.upper() == "DOUBLE" else "32-bit float"
+    return f"{fmt.bit_depth}-bit" if fmt.bit_depth else fmt.subtype
 
 
 def _majority(values: Iterable[T]) -> T:

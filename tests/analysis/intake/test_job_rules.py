@@ -285,3 +285,11 @@ def test_long_files_are_aligned_on_an_excerpt(tmp_path: Path, shift_ms: float) -
     assert result is not None
     assert result.offset_ms == pytest.approx(shift_ms, abs=0.3)
     assert result.correlation > 0.95
+
+
+def test_float_stems_among_integer_stems_are_a_bit_depth_mismatch(tmp_path: Path) -> None:
+    specs = clean_specs()
+    specs[2] = replace(specs[2], subtype="DOUBLE")
+    result = run(submission(tmp_path, *specs))
+    [f] = only(result, "bit_depth_mismatch")
+    assert f.file == "Drums - Billie Jean.wav" and "is 64-bit float" in f.message
