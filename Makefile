@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/headroom
 
-.PHONY: run test test-quick lint install install-dev system-deps clean
+.PHONY: run test test-quick lint bench install install-dev system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,13 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Chromium drives the page tests; ffmpeg is the reference in the benchmarks. Both from Debian.
+# Chromium drives the page tests; ffmpeg is the reference in the benchmarks and GNU time reads
+# their peak memory. All from Debian.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	[ -x /usr/bin/time ] || missing="$$missing time"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -50,6 +52,12 @@ test: $(VENV)/.installed-dev system-deps lint
 # A quick second profile: SQLite and in-process tasks, no services, no browser or worker tests.
 test-quick: $(VENV)/.installed-dev
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(VENV)/bin/pytest -m "not browser and not worker" $(PYTEST_ARGS)
+
+# Speed and memory against reference tools measured in the same run (not part of `make test`).
+bench: $(VENV)/.installed-dev system-deps
+	$(PY) bench/analysis.py
+	$(PY) bench/scheduler.py
+	$(PY) bench/intake.py
 
 clean:
 	rm -rf $(VENV) media headroom.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
