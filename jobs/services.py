@@ -302,6 +302,29 @@ def _accept(job: Job, *, at: datetime, actor: User | None, held: bool = False) -
 # --- intake ------------------------------------------------------------------------------------
 
 
+def job_create(
+    *, by: User, track_title: str, artist: str = "", notes: str = "", reference_notes: str = ""
+) -> Job:
+    """A client opens a job for one track; it stays a draft until the files are in and the
+    client submits it."""
+    if not by.is_client or by.organisation_id is None:
+        raise NotAllowed("Only a client can open a job for their own track.")
+    track_title = track_title.strip()
+    if not track_title:
+        raise WorkflowError("Give the track's title.")
+    with transaction.atomic():
+        job = Job.objects.create(
+            organisation_id=by.organisation_id,
+            created_by=by,
+            track_title=track_title[:200],
+            artist=artist.strip()[:200],
+            notes=notes.strip(),
+            reference_notes=reference_notes.strip(),
+        )
+        _event(job, kind=EventKind.STATUS, actor=by, at=job.created_at, to_value=job.status)
+    return job
+
+
 def job_submit(*, job: Job, by: User) -> Job:
     """Hand the job's current files to intake: draft or awaiting_client -> submitted."""
     with transaction.atomic():
@@ -872,6 +895,7 @@ __all__ = [
     "job_acknowledge",
     "job_approve",
     "job_cancel",
+    "job_create",
     "job_decline",
     "job_deliver",
     "job_hold",

@@ -4,6 +4,7 @@ from jobs import feeds, stage_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("jobs/new/", views.job_new, name="job_new"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<uuid:job_id>/files/", views.job_upload, name="job_upload"),
     path("jobs/<uuid:job_id>/submit/", views.job_submit_view, name="job_submit"),

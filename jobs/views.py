@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from analysis.intake.naming import stem_importance
@@ -24,7 +24,7 @@ from analysis.services import intake_start
 from jobs.access import job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import FileKind, Job, JobStatus, User
-from jobs.services import NotAllowed, WorkflowError, job_acknowledge, job_submit
+from jobs.services import NotAllowed, WorkflowError, job_acknowledge, job_create, job_submit
 from jobs.uploads import UPLOADABLE_STATUSES, UploadError, audio_file_add, upload_refusals
 
 INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
@@ -110,6 +110,33 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("due_at", "-created_at")
     )
     return render(request, "jobs/home.html", {"jobs": jobs})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def job_new(request: HttpRequest) -> HttpResponse:
+    """A client opens a job for one track, then adds files on the job's page."""
+    user = _user(request)
+    if not user.is_client:
+        raise PermissionDenied("Only clients open jobs.")
+    fields = {
+        name: request.POST.get(name, "")
+        for name in ("track_title", "artist", "notes", "reference_notes")
+    }
+    error = ""
+    if request.method == "POST":
+        try:
+            job = job_create(by=user, **fields)
+        except WorkflowError as exc:
+            error = exc.message
+        else:
+            return redirect("job_detail", job_id=job.pk)
+    return render(
+        request,
+        "jobs/job_new.html",
+        {"fields": fields, "error": error},
+        status=400 if error else 200,
+    )
 
 
 @require_GET

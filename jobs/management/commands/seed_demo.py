@@ -167,16 +167,14 @@ class Command(BaseCommand):
     def _job(self, spec: DemoJob, *, engineer: User, seed: int) -> None:
         client, manager = self.users[spec.client], self.users["manager"]
         assert client.organisation is not None
-        job = Job.objects.create(
-            organisation=client.organisation,
-            created_by=client,
+        job = services.job_create(
+            by=client,
             track_title=spec.title,
             artist=client.get_full_name(),
             reference_notes=""
             if spec.defect == "no_vision"
             else "The bass-to-vocal balance of the reference; keep the vocal upfront.",
         )
-        JobEvent.objects.create(job=job, actor=client, kind=EventKind.STATUS, to_value=job.status)
         stems = {name: demo_audio.stem(name, seed=seed) for name in demo_audio.INSTRUMENTS}
         self._hand_in(job, client, stems, spec.defect)
         if spec.status == JobStatus.DRAFT:
