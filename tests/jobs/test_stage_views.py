@@ -5,6 +5,7 @@ moves that show their reason; the queue's order and its query count."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import make_job, make_user
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -417,3 +419,53 @@ def test_the_queue_costs_the_same_for_10_and_200_stages(role: str, client_user: 
     Stage.objects.filter(job__track_title="Song 33", position__gte=4).delete()
     assert Stage.objects.filter(assignee=viewer).count() == 200
     assert _queue_queries(c) == small
+
+
+# --- in a real browser: htmx swaps the row, a refusal included -----------------------------------
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
+    live_server: Any, client_user: User, engineer: User
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    job = _in_progress_job(client_user, engineer, due_in_days=2, title="Browser Song")
+    listening, cleanup = stages_of(job)[:2]
+
+    def hold_the_job() -> None:
+        # On a thread of its own: Playwright's sync API runs an event loop in this one.
+        try:
+            Job.objects.filter(pk=job.pk).update(
+                status=JobStatus.ON_HOLD, status_before_hold=JobStatus.IN_PROGRESS
+            )
+        finally:
+            connection.close()
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            page.goto(live_server.url + "/login/")
+            page.fill("input[name=username]", engineer.username)
+            page.fill("input[name=password]", "correct horse battery staple")
+            page.click("button[type=submit]")
+            page.goto(live_server.url + "/queue/")
+            row = f"#stage-{listening.pk}"
+            page.click(f"{row} button:has-text('Start')")
+            page.wait_for_selector(f"{row} button:has-text('Finish')")
+            assert "In progress" in page.inner_text(row)
+            assert page.url.endswith("/queue/")  # swapped in place, no page load
+
+            # Meanwhile a manager holds the job: the offered Finish is refused, and says why.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(hold_the_job).result()
+            page.click(f"{row} button:has-text('Finish')")
+            page.wait_for_selector(f"{row} [role=alert]")
+            assert "cannot have a stage finished" in page.inner_text(f"{row} [role=alert]")
+            assert page.url.endswith("/queue/")
+        finally:
+            chromium.close()
+    listening.refresh_from_db()
+    cleanup.refresh_from_db()
+    assert (listening.status, cleanup.status) == (StageStatus.IN_PROGRESS, StageStatus.PENDING)
