@@ -720,9 +720,12 @@ def main() -> int:
             py = str(ROOT / ".venv/bin/python")
             subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
             # seed_demo measures its audio in process (no broker in this environment).
-            subprocess.run(
-                [py, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True
+            seeded = subprocess.run(
+                [py, "manage.py", "seed_demo"], cwd=ROOT, env=env, capture_output=True, text=True
             )
+            if seeded.returncode != 0:
+                print(f"seed_demo failed:\n{(seeded.stdout + seeded.stderr)[-4000:]}")
+                return 1
             os.environ.update(stack_env)
             import django
 
@@ -791,8 +794,14 @@ def main() -> int:
             # Logins before the clock starts, a few at a time: each is a deliberate ~0.3 s hash.
             for p in people:
                 p.results, p.deadline = logins, time.monotonic() + 120
-            with ThreadPoolExecutor(max_workers=4) as pool:
+            pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="login")
+            try:
                 logged_in = list(pool.map(lambda p: p.log_in(), people))
+            except BaseException:
+                stop.set()  # Ctrl-C: the logins still queued give up at once
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
             if not all(logged_in):
                 failed = [p.username for p, ok_ in zip(people, logged_in, strict=True) if not ok_]
                 print(f"log-in failed for {failed}:")
@@ -804,6 +813,7 @@ def main() -> int:
                 print(f"clients without jobs: {missing}")
                 return 1
 
+            print(f"all {len(people)} logged in; driving them for {args.duration:g} s")
             load_before = os.getloadavg()[0]
             cpu_before = CpuSample.take(web, worker, db_name)
             start = time.monotonic()
@@ -840,8 +850,9 @@ def main() -> int:
                 pass
             # Our queue, the broker's bookkeeping for it, and the cache (login counts, re-plan
             # mark); the database was empty when this run chose it.
-            keys = [queue, f"_kombu.binding.{queue}", "unacked", "unacked_index", "unacked_mutex"]
-            keys += _redis(redis_db, "--scan", "--pattern", ":1:*").split()
+            keys = [queue, "unacked", "unacked_index", "unacked_mutex"]
+            for pattern in (f"*{queue}*", "_kombu.binding*", ":1:*"):
+                keys += _redis(redis_db, "--scan", "--pattern", pattern).split()
             _redis(redis_db, "del", *keys)
             if created_db:
                 _psql(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
