@@ -120,6 +120,19 @@ def intake_start(*, job: Job) -> list[int]:
     return queued
 
 
+def master_measure_start(*, master: AudioFile) -> FileAnalysis:
+    """A master is measured as soon as it is stored, by the same pipeline as intake, but outside
+    it: one pending FileAnalysis, its task queued after commit. Call it inside the transaction
+    that adds the master. Its report carries the findings as a master (the delivery check)."""
+    if master.kind != FileKind.MASTER:
+        raise ValueError("only masters are measured outside intake")
+    analysis, _ = FileAnalysis.objects.get_or_create(
+        audio_file=master, defaults={"queued_at": timezone.now()}
+    )
+    _queue_files([analysis.pk])
+    return analysis
+
+
 # --- measuring one file ------------------------------------------------------------------------
 
 
@@ -175,7 +188,9 @@ def file_analyse(*, analysis_id: int) -> str:
     if attempt is None:
         # A retry after the write (say the finishing step failed): finish the job now.
         done_job = (
-            FileAnalysis.objects.filter(pk=analysis_id, status=AnalysisStatus.DONE)
+            FileAnalysis.objects.filter(
+                pk=analysis_id, status=AnalysisStatus.DONE, audio_file__kind__in=INTAKE_KINDS
+            )
             .values_list("audio_file__job_id", flat=True)
             .first()
         )
@@ -206,7 +221,8 @@ def file_analyse(*, analysis_id: int) -> str:
     )
     if not written:
         return "superseded"
-    intake_finish_if_ready(job_id=audio.job_id)
+    if audio.kind in INTAKE_KINDS:  # a master is judged on delivery, never by intake's rules
+        intake_finish_if_ready(job_id=audio.job_id)
     return "measured"
 
 
@@ -353,7 +369,10 @@ def analysis_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     truth: a broker that lost its queue loses nothing here."""
     now = now or timezone.now()
     counts = {"requeued": 0, "gave_up": 0, "finished": 0, "started": 0}
-    stuck = FileAnalysis.objects.filter(audio_file__job__status=JobStatus.ANALYSING).filter(
+    # Masters are measured while the job is in progress, so they are watched whatever its status.
+    stuck = FileAnalysis.objects.filter(
+        Q(audio_file__job__status=JobStatus.ANALYSING) | Q(audio_file__kind=FileKind.MASTER)
+    ).filter(
         Q(status=AnalysisStatus.PENDING, queued_at__lt=now - pending_timeout())
         | Q(status=AnalysisStatus.RUNNING, claimed_at__lt=now - running_timeout())
     )

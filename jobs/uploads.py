@@ -13,6 +13,7 @@ import hashlib
 import logging
 import uuid
 from typing import IO, Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files import File
@@ -24,11 +25,13 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from analysis.intake.naming import base_name, clean_display_name, normalise
+from analysis.services import master_measure_start
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, StudioPolicy
 
 log = logging.getLogger(__name__)
 
-UPLOAD_URL_NAME = "job_upload"
+# The views whose request bodies the cap handler budgets against the job's remaining space.
+UPLOAD_URL_NAMES = frozenset({"job_upload", "job_master_upload"})
 UPLOADABLE_STATUSES = frozenset({JobStatus.DRAFT, JobStatus.AWAITING_CLIENT})
 MAX_NAME = 255
 _SLACK = 64 * 1024  # multipart headers and form fields around the files
@@ -118,7 +121,7 @@ class CappedUploadHandler(FileUploadHandler):
         self.seen = 0
         self.total = 0
         match = getattr(request, "resolver_match", None)
-        if match is not None and match.url_name == UPLOAD_URL_NAME:
+        if match is not None and match.url_name in UPLOAD_URL_NAMES:
             self.max_file, job_cap = policy_caps()
             self.budget = job_cap - job_bytes_used(match.kwargs.get("job_id"))
 
@@ -223,8 +226,21 @@ def safe_original_name(name: str) -> str:
     return leaf[:MAX_NAME]
 
 
+def attachment_disposition(name: str) -> str:
+    """`Content-Disposition: attachment` under the client's name (RFC 6266): an ASCII
+    `filename` fallback for old clients and the exact name as `filename*` (RFC 8187). Neither
+    can name a directory or carry quotes, control or bidi-override characters."""
+    leaf = safe_original_name(name)
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%;' else "_" for ch in leaf)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(leaf, safe='')}"
+
+
 def _lineage_match(job: Job, kind: str, name: str) -> AudioFile | None:
     current = AudioFile.objects.filter(job=job, kind=kind, is_current=True)
+    if kind == FileKind.MASTER:
+        # A round's masters are what that round delivered: a new round starts new lineages,
+        # so the masters a client already received stay as they were.
+        current = current.filter(revision_round=job.revision_round)
     if kind == FileKind.ROUGH_MIX:
         return current.order_by("-uploaded_at").first()  # one rough mix: a new one replaces it
     key = normalise(base_name(name))
@@ -234,18 +250,36 @@ def _lineage_match(job: Job, kind: str, name: str) -> AudioFile | None:
     return None
 
 
+def _status_refusal(job: Job, kind: str) -> str:
+    """Why files of this kind cannot be added to the job now ("" when they can): clients hand
+    files in while the job is a draft or waiting on them; masters come while it is in progress."""
+    status = job.get_status_display().lower()
+    if kind == FileKind.MASTER:
+        if job.status != JobStatus.IN_PROGRESS:
+            return (
+                f"Masters can be uploaded while the job is in progress, not while it is {status}."
+            )
+        return ""
+    if job.status not in UPLOADABLE_STATUSES:
+        return (
+            f"Files can be added while the job is a draft or waiting on you, not while it is "
+            f"{status}."
+        )
+    return ""
+
+
 def audio_file_add(
     *, job: Job, content: IO[bytes], name: str, kind: str, by: Any, declared_size: int | None = None
 ) -> AudioFile:
     """Store one file for a job. A stem (or reference) with the name of a current one becomes its
-    next version and the old one is kept; the rough mix is one lineage. Raises UploadError."""
-    if kind not in (FileKind.STEM, FileKind.ROUGH_MIX, FileKind.REFERENCE):
+    next version and the old one is kept; the rough mix is one lineage; a master with the name of
+    a current master of the round is its next version. A master is queued for measuring after
+    the commit. Who may add which kind is the caller's check. Raises UploadError."""
+    if kind not in FileKind.values:
         raise UploadError("Choose whether the file is a stem, the rough mix or a reference.")
-    if job.status not in UPLOADABLE_STATUSES:
-        raise UploadError(
-            f"Files can be added while the job is a draft or waiting on you, not while it is "
-            f"{job.get_status_display().lower()}."
-        )
+    refusal = _status_refusal(job, kind)
+    if refusal:
+        raise UploadError(refusal)
     original = safe_original_name(name)
     max_file, max_job = policy_caps()
     wrapped = HashingFile(content, original)
@@ -271,8 +305,11 @@ def audio_file_add(
             raise UploadError(f"{original} changed while it was being stored; upload it again.")
         with transaction.atomic():
             locked = Job.objects.select_for_update().get(pk=job.pk)
-            if locked.status not in UPLOADABLE_STATUSES:
-                raise UploadError("The job was submitted meanwhile; this file was not added.")
+            if _status_refusal(locked, kind):
+                raise UploadError(
+                    f"The job became {locked.get_status_display().lower()} meanwhile; "
+                    f"{original} was not added."
+                )
             if job_bytes_used(job.pk) + wrapped.bytes_read > max_job:
                 raise UploadError(
                     f"{original} would take this job past its {filesizeformat(max_job)} limit."
@@ -301,6 +338,9 @@ def audio_file_add(
                 to_value=f"v{audio.version} {audio.get_kind_display().lower()}",
                 note="" if is_audio_type(detected) else f"content: {describe_type(detected)}",
             )
+            if kind == FileKind.MASTER:
+                # Measured at once (after the commit), by the same pipeline as intake.
+                master_measure_start(master=audio)
     except BaseException:
         audio.file.storage.delete(audio.file.name)
         raise

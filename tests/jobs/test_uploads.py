@@ -253,6 +253,13 @@ def test_files_cannot_be_added_once_submitted(media: Path) -> None:
 def test_an_unknown_kind_is_refused(job) -> None:
     with pytest.raises(UploadError, match="stem, the rough mix or a reference"):
         audio_file_add(
+            job=job, content=io.BytesIO(b"x"), name="B - X.wav", kind="mixtape", by=job.created_by
+        )
+
+
+def test_a_master_is_refused_before_the_work_is_in_progress(job) -> None:
+    with pytest.raises(UploadError, match="Masters can be uploaded while the job is in progress"):
+        audio_file_add(
             job=job, content=io.BytesIO(b"x"), name="B - X.wav", kind="master", by=job.created_by
         )
 
