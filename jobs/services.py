@@ -799,31 +799,58 @@ def job_cancel(*, job: Job, by: User, reason: str) -> Job:
     return locked
 
 
+def _require_deliverable(job: Job, by: User) -> list[AudioFile]:
+    """Everything `job_deliver` checks short of reading the bytes; returns the round's masters."""
+    from analysis.delivery import current_masters, delivery_refusals, master_checks
+
+    delivery = Stage.objects.filter(
+        job=job, revision_round=job.revision_round, kind="delivery"
+    ).first()
+    allowed = _is_manager(by) or (
+        by is not None and by.is_engineer and delivery is not None and delivery.assignee_id == by.pk
+    )
+    if not allowed:
+        raise NotAllowed("Only the delivery engineer or a manager can deliver a job.")
+    _require_status(job, {JobStatus.IN_PROGRESS}, "be delivered")
+    if delivery is None or delivery.status != StageStatus.DONE:
+        raise WrongState("Finish the delivery stage before delivering.")
+    masters = current_masters(job)
+    if not masters:
+        raise WrongState("Upload the master for this round before delivering.")
+    problems = delivery_refusals(master_checks(masters))
+    if problems:
+        raise WrongState("Not delivered: " + " ".join(problems))
+    return masters
+
+
 def job_deliver(*, job: Job, by: User) -> Job:
-    """Send the masters: the round's delivery stage is done and a current master of this round
-    exists. The client is told once the move is committed."""
+    """Send the masters: the round's delivery stage is done; the round has current masters, each
+    measured and passing the delivery check (no error finding: a true peak above the policy's
+    ceiling, clipping); and each one's stored bytes still hash to the SHA-256 recorded when it was
+    stored. No one, a manager included, can skip a check. The client is told once the move is
+    committed."""
+    from analysis.delivery import integrity_refusals
+
+    # The bytes are hashed outside the job's lock (reading gigabytes must not hold up every
+    # other move on the job); under the lock the checks run again and the masters must be the
+    # very ones that were hashed.
+    hashed = _require_deliverable(_lock_free(job), by)
+    problems = integrity_refusals(hashed)
+    if problems:
+        raise WrongState("Not delivered: " + " ".join(problems))
     with transaction.atomic():
         locked = _lock(job)
-        delivery = Stage.objects.filter(
-            job=locked, revision_round=locked.revision_round, kind="delivery"
-        ).first()
-        allowed = _is_manager(by) or (
-            by is not None
-            and by.is_engineer
-            and delivery is not None
-            and delivery.assignee_id == by.pk
-        )
-        if not allowed:
-            raise NotAllowed("Only the delivery engineer or a manager can deliver a job.")
-        _require_status(locked, {JobStatus.IN_PROGRESS}, "be delivered")
-        if delivery is None or delivery.status != StageStatus.DONE:
-            raise WrongState("Finish the delivery stage before delivering.")
-        if not AudioFile.objects.filter(
-            job=locked, kind=FileKind.MASTER, is_current=True, revision_round=locked.revision_round
-        ).exists():
-            raise WrongState("Upload the master for this round before delivering.")
+        masters = _require_deliverable(locked, by)
+        if {m.pk for m in masters} != {m.pk for m in hashed}:
+            raise WrongState("The masters changed while they were being checked; deliver again.")
         now = timezone.now()
-        _set_status(locked, JobStatus.DELIVERED, actor=by, at=now)
+        _set_status(
+            locked,
+            JobStatus.DELIVERED,
+            actor=by,
+            at=now,
+            note=", ".join(f"{m.original_name} v{m.version}" for m in masters)[:2000],
+        )
         locked.delivered_at = now
         locked.save()
         job_id = locked.pk
@@ -837,6 +864,14 @@ def job_deliver(*, job: Job, by: User) -> Job:
     _replan_soon()
     _sync(locked, job)
     return locked
+
+
+def _lock_free(job: Job) -> Job:
+    """The job as it is now, without a lock (for checks that are repeated under one)."""
+    try:
+        return Job.objects.get(pk=job.pk)
+    except Job.DoesNotExist:
+        raise WrongState("This job no longer exists.") from None
 
 
 def job_approve(*, job: Job, by: User) -> Job:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from jobs.models import FileKind, Job, Stage, StageStatus, User, Verdict
+import io
+
+import numpy as np
+import soundfile as sf
+
+from analysis.models import FileAnalysis
+from analysis.services import file_analyse
+from jobs.models import AudioFile, FileKind, Job, Stage, StageStatus, User, Verdict
 from jobs.services import (
     job_record_verdict,
     job_start_analysis,
@@ -42,11 +49,30 @@ def work_through(job: Job, engineer: User, *, upto: int = 6) -> list[Stage]:
     return stages
 
 
-def upload_master(job: Job, by: User) -> None:
-    make_audio_file(
+def master_wav(peak_dbfs: float, *, seconds: float = 1.0, rate: int = 48000) -> bytes:
+    """A limited master: a soft-clipped 997 Hz sine, stereo 24-bit, peaking at `peak_dbfs`
+    (at this frequency its true peak equals its sample peak within a hundredth of a dB)."""
+    t = np.arange(int(seconds * rate)) / rate
+    wave = np.tanh(4.0 * np.sin(2 * np.pi * 997.0 * t))
+    wave *= 10 ** (peak_dbfs / 20) / np.max(np.abs(wave))
+    buf = io.BytesIO()
+    sf.write(buf, np.stack([wave, wave], axis=1), rate, subtype="PCM_24", format="WAV")
+    return buf.getvalue()
+
+
+def upload_master(
+    job: Job, by: User, *, content: bytes | None = None, name: str = "Master - Billie Jean.wav"
+) -> AudioFile:
+    """A master of the current round, measured by the real pipeline (in this process) the way
+    an upload has it measured after the commit. The default sine passes the delivery check."""
+    master = make_audio_file(
         job,
         kind=FileKind.MASTER,
-        name="Master - Billie Jean.wav",
+        name=name,
+        content=content,
         uploaded_by=by,
         revision_round=job.revision_round,
     )
+    analysis = FileAnalysis.objects.create(audio_file=master)
+    assert file_analyse(analysis_id=analysis.pk) == "measured"
+    return master

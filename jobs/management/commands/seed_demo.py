@@ -21,7 +21,7 @@ from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from analysis.services import intake_start
+from analysis.services import intake_start, master_measure_start
 from jobs import demo_audio, services
 from jobs.models import (
     STAGE_ORDER,
@@ -282,7 +282,7 @@ class Command(BaseCommand):
         self._file(job, client, FileKind.REFERENCE, "Reference - Night Swim.wav", self.reference)
 
     def _master(self, job: Job, engineer: User, stems: dict[str, np.ndarray]) -> None:
-        self._file(
+        master = self._file(
             job,
             engineer,
             FileKind.MASTER,
@@ -290,6 +290,7 @@ class Command(BaseCommand):
             demo_audio.master(list(stems.values())),
             revision_round=job.revision_round,
         )
+        master_measure_start(master=master)  # measured in process, before it is delivered
 
     def _file(
         self, job: Job, by: User, kind: str, name: str, data: np.ndarray, revision_round: int = 0
