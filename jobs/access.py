@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from jobs.models import AudioFile, Job, Stage, User
+from jobs.models import AudioFile, FileKind, Job, Stage, User
 
 
 def jobs_visible_to(user: User) -> QuerySet[Job]:
@@ -28,11 +28,24 @@ def job_for(user: User, job_id: UUID | str) -> Job:
         raise Http404("No such job") from None
 
 
+def files_visible_to(user: User) -> QuerySet[AudioFile]:
+    """Files of the jobs the user may see. A client sees a master only once its round has been
+    delivered, and then only the versions that were delivered (the round's current ones): every
+    earlier round was delivered before its revision began; the current one once `delivered_at`
+    is set (it stays set after approval, a hold or a cancellation)."""
+    files = AudioFile.objects.filter(job__in=jobs_visible_to(user))
+    if user.is_authenticated and user.is_studio:
+        return files
+    delivered_master = Q(is_current=True) & (
+        Q(revision_round__lt=F("job__revision_round"))
+        | Q(revision_round=F("job__revision_round"), job__delivered_at__isnull=False)
+    )
+    return files.filter(~Q(kind=FileKind.MASTER) | delivered_master)
+
+
 def audio_file_for(user: User, file_id: UUID | str) -> AudioFile:
     try:
-        return AudioFile.objects.select_related("job").get(
-            pk=file_id, job__in=jobs_visible_to(user)
-        )
+        return files_visible_to(user).select_related("job").get(pk=file_id)
     except (AudioFile.DoesNotExist, ValueError):
         raise Http404("No such file") from None
 

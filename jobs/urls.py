@@ -11,6 +11,12 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/acknowledge/", views.job_acknowledge_view, name="job_acknowledge"),
     path("jobs/<uuid:job_id>/intake/", views.job_intake, name="job_intake"),
     path("jobs/<uuid:job_id>/cloud-link/", views.job_cloud_link, name="job_cloud_link"),
+    path("jobs/<uuid:job_id>/masters/", views.job_master_upload, name="job_master_upload"),
+    path("jobs/<uuid:job_id>/delivery/", views.job_delivery, name="job_delivery"),
+    path("jobs/<uuid:job_id>/deliver/", views.job_deliver_view, name="job_deliver"),
+    path("jobs/<uuid:job_id>/approve/", views.job_approve_view, name="job_approve"),
+    path("jobs/<uuid:job_id>/revision/", views.job_revision_view, name="job_revision"),
+    path("files/<uuid:file_id>/download/", views.file_download, name="file_download"),
     # The token is the credential (calendar apps cannot log in); a wrong one is a 404.
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("queue/", stage_views.queue, name="queue"),

@@ -13,19 +13,35 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from analysis.delivery import MasterCheck, current_masters, master_checks
 from analysis.intake.naming import stem_importance
-from analysis.models import AnalysisStatus, IntakeReport
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
 from analysis.services import intake_start
-from jobs.access import job_for, jobs_visible_to
+from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
-from jobs.models import FileKind, Job, JobStatus, User
-from jobs.services import NotAllowed, WorkflowError, job_acknowledge, job_create, job_submit
-from jobs.uploads import UPLOADABLE_STATUSES, UploadError, audio_file_add, upload_refusals
+from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.services import (
+    NotAllowed,
+    WorkflowError,
+    job_acknowledge,
+    job_approve,
+    job_create,
+    job_deliver,
+    job_request_revision,
+    job_submit,
+)
+from jobs.uploads import (
+    UPLOADABLE_STATUSES,
+    UploadError,
+    attachment_disposition,
+    audio_file_add,
+    upload_refusals,
+)
 
 INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
 
@@ -46,6 +62,18 @@ def _may_hand_in(user: User, job: Job) -> bool:
 def _require_hand_in(user: User, job: Job) -> None:
     if not _may_hand_in(user, job):
         raise PermissionDenied("Only the client or a manager can hand in files for this job.")
+
+
+def _may_master(user: User, job: Job) -> bool:
+    """The engineer on the round's delivery stage, or a manager, uploads and delivers masters."""
+    if user.is_manager:
+        return True
+    return (
+        user.is_engineer
+        and Stage.objects.filter(
+            job=job, revision_round=job.revision_round, kind=StageKind.DELIVERY, assignee=user
+        ).exists()
+    )
 
 
 def _files(job: Job) -> list[Any]:
@@ -101,6 +129,68 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
+def _measured(files: list[AudioFile]) -> list[dict[str, Any]]:
+    analyses = {a.audio_file_id: a for a in FileAnalysis.objects.filter(audio_file__in=files)}
+    rows = []
+    for f in files:
+        analysis = analyses.get(f.pk)
+        report = analysis.report if analysis is not None else None
+        rows.append({"file": f, "analysis": analysis, "report": report, "check": None})
+    return rows
+
+
+def _masters_shown(job: Job, user: User) -> list[AudioFile]:
+    """The studio sees the round's current masters; a client sees the masters of the latest
+    round delivered to them (none before the first delivery)."""
+    if user.is_studio:
+        return current_masters(job)
+    visible = list(
+        files_visible_to(user)
+        .filter(job=job, kind=FileKind.MASTER)
+        .order_by("-revision_round", "original_name")
+    )
+    return [m for m in visible if m.revision_round == visible[0].revision_round] if visible else []
+
+
+def _delivery_context(job: Job, user: User) -> dict[str, Any]:
+    """The delivery region: each master beside the rough mix and the references (loudness, true
+    peak, loudness range), the delivery check of each master, and the moves this viewer has."""
+    checks: list[MasterCheck] = master_checks(_masters_shown(job, user))
+    masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
+    others = [
+        f
+        for f in job.files.filter(
+            is_current=True, kind__in=[FileKind.ROUGH_MIX, FileKind.REFERENCE]
+        ).order_by("kind", "original_name")
+    ]
+    may_master = _may_master(user, job)
+    in_progress = job.status == JobStatus.IN_PROGRESS
+    return {
+        "job": job,
+        "master_rows": masters,
+        "comparison_rows": _measured(others),
+        "can_upload_master": may_master and in_progress,
+        "can_deliver": may_master and in_progress and bool(checks),
+        "can_respond": _may_respond(user, job) and job.status == JobStatus.DELIVERED,
+        "delivery_polling": in_progress and any(c.measuring for c in checks),
+    }
+
+
+def _may_respond(user: User, job: Job) -> bool:
+    """Approving or asking for a revision is the job's client's call."""
+    return user.is_client and user.organisation_id == job.organisation_id
+
+
+def _page_context(job: Job, user: User) -> dict[str, Any]:
+    stages = job.stages.filter(revision_round=job.revision_round).select_related("assignee")
+    return {
+        **_intake_context(job, user),
+        **_delivery_context(job, user),
+        "stages": stages,
+        "events": job.events.select_related("actor"),
+    }
+
+
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -143,20 +233,11 @@ def job_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
     job = job_for(_user(request), job_id)
-    stages = job.stages.filter(revision_round=job.revision_round).select_related("assignee")
-    events = job.events.select_related("actor")
-    context = {**_intake_context(job, _user(request)), "stages": stages, "events": events}
-    return render(request, "jobs/job_detail.html", context)
+    return render(request, "jobs/job_detail.html", _page_context(job, _user(request)))
 
 
-@require_POST
-@login_required
-def job_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
-    """Add files (stems, the rough mix, references). The cap handler has already skipped any
-    file past a cap; each kept file is stored, hashed and typed by jobs.uploads."""
-    job = job_for(_user(request), job_id)
-    _require_hand_in(_user(request), job)
-    kind = request.POST.get("kind", FileKind.STEM)
+def _store_uploads(request: HttpRequest, job: Job, kind: str) -> tuple[list[AudioFile], list[str]]:
+    """Each uploaded file through `audio_file_add`; what was added and what was refused."""
     problems = upload_refusals(request)
     added = []
     uploads = request.FILES.getlist("files")
@@ -171,15 +252,135 @@ def job_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
             )
         except UploadError as exc:
             problems.append(str(exc))
+    return added, problems
+
+
+def _after_upload(
+    request: HtmxHttpRequest,
+    job: Job,
+    added: list[AudioFile],
+    problems: list[str],
+    region: str,
+) -> HttpResponse:
     status = 200 if added or not problems else 400
     if request.htmx:
-        context = {**_intake_context(job, _user(request)), "added": added, "problems": problems}
-        return render(request, "jobs/job_detail.html#files", context, status=status)
+        context = {**_page_context(job, _user(request)), "added": added, "problems": problems}
+        return render(request, f"jobs/job_detail.html#{region}", context, status=status)
     for f in added:
         messages.success(request, f"Added {f.original_name} (v{f.version}).")
     for p in problems:
         messages.error(request, p)
     return redirect("job_detail", job_id=job.pk)
+
+
+@require_POST
+@login_required
+def job_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """Add files (stems, the rough mix, references). The cap handler has already skipped any
+    file past a cap; each kept file is stored, hashed and typed by jobs.uploads."""
+    job = job_for(_user(request), job_id)
+    _require_hand_in(_user(request), job)
+    kind = request.POST.get("kind", FileKind.STEM)
+    if kind == FileKind.MASTER:
+        raise PermissionDenied("Masters are uploaded by the studio, in the delivery section.")
+    added, problems = _store_uploads(request, job, kind)
+    return _after_upload(request, job, added, problems, "files")
+
+
+@require_POST
+@login_required
+def job_master_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """The delivery engineer or a manager uploads masters for the job's current round; each is
+    measured at once (the delivery check). A master with a current one's name is its next
+    version."""
+    job = job_for(_user(request), job_id)
+    if not _may_master(_user(request), job):
+        raise PermissionDenied("Only the delivery engineer or a manager uploads masters.")
+    added, problems = _store_uploads(request, job, FileKind.MASTER)
+    return _after_upload(request, job, added, problems, "delivery")
+
+
+@require_GET
+@login_required
+def job_delivery(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """The delivery region alone (htmx polls it while masters are measured); the whole job page
+    without htmx."""
+    job = job_for(_user(request), job_id)
+    if not request.htmx:
+        return redirect("job_detail", job_id=job.pk)
+    return render(request, "jobs/job_detail.html#delivery", _page_context(job, _user(request)))
+
+
+def _workflow_move(request: HtmxHttpRequest, job: Job, move: Any, success: str) -> HttpResponse:
+    """Run a workflow service; a refusal is shown in the delivery region (403 for the wrong
+    person, 400 for the wrong moment or a failed check), never a server error."""
+    try:
+        move()
+    except WorkflowError as exc:
+        status = 403 if isinstance(exc, NotAllowed) else 400
+        job.refresh_from_db()
+        context = {**_page_context(job, _user(request)), "delivery_error": exc.message}
+        template = "jobs/job_detail.html#delivery" if request.htmx else "jobs/job_detail.html"
+        return render(request, template, context, status=status)
+    messages.success(request, success)
+    return redirect("job_detail", job_id=job.pk)
+
+
+@require_POST
+@login_required
+def job_deliver_view(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """Send the round's masters to the client (the service checks them and their bytes)."""
+    job = job_for(_user(request), job_id)
+    user = _user(request)
+    return _workflow_move(
+        request,
+        job,
+        lambda: job_deliver(job=job, by=user),
+        "Delivered: the client has been told the masters are ready.",
+    )
+
+
+@require_POST
+@login_required
+def job_approve_view(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """The client approves the delivered masters; the job is closed."""
+    job = job_for(_user(request), job_id)
+    user = _user(request)
+    return _workflow_move(
+        request, job, lambda: job_approve(job=job, by=user), "Approved: thank you!"
+    )
+
+
+@require_POST
+@login_required
+def job_revision_view(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """The client asks for changes to the delivered masters (the note says what)."""
+    job = job_for(_user(request), job_id)
+    user = _user(request)
+    note = request.POST.get("note", "")
+    return _workflow_move(
+        request,
+        job,
+        lambda: job_request_revision(job=job, by=user, note=note),
+        "Revision requested: the studio starts a new round.",
+    )
+
+
+@require_GET
+@login_required
+def file_download(request: HttpRequest, file_id: UUID) -> HttpResponseBase:
+    """A file the user may see, streamed from storage as an attachment under the client-facing
+    name (made safe; never the stored name). Masters reach a client once their round is
+    delivered (jobs.access)."""
+    audio = audio_file_for(_user(request), file_id)
+    try:
+        stream = audio.file.storage.open(audio.file.name or "", "rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage") from None
+    response = FileResponse(stream, content_type="application/octet-stream")
+    response["Content-Disposition"] = attachment_disposition(audio.original_name)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST
