@@ -11,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from psycopg import errors as pg_errors
 
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
@@ -328,6 +329,51 @@ def test_a_move_on_a_finished_stage_is_a_400_not_a_500(job: Job, engineer: User)
         response = _htmx(c, reverse(name, args=[stage.pk]))
         assert response.status_code == 400, name
     assert _htmx(c, reverse("stage_start", args=[10**9])).status_code == 404
+
+
+def _fails_first(exc: Exception, move: Callable[..., Any]) -> Callable[..., Any]:
+    calls: list[int] = []
+
+    def flaky(**kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise exc
+        return move(**kw)
+
+    return flaky
+
+
+def _db_error(cause: Exception) -> OperationalError:
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+def test_a_move_chosen_as_a_deadlock_victim_is_tried_once_more(
+    job: Job, engineer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = _first_stage(job)
+    _assign(stage, engineer)
+    deadlock = _db_error(pg_errors.DeadlockDetected("deadlock detected"))
+    monkeypatch.setattr("jobs.stage_views.stage_start", _fails_first(deadlock, stage_start))
+    response = _htmx(_login(engineer), reverse("stage_start", args=[stage.pk]))
+    assert response.status_code == 200
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.IN_PROGRESS
+
+
+def test_other_database_errors_are_not_retried(
+    job: Job, engineer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = _first_stage(job)
+    _assign(stage, engineer)
+    lost = _db_error(pg_errors.AdminShutdown("terminating connection"))
+    monkeypatch.setattr("jobs.stage_views.stage_start", _fails_first(lost, stage_start))
+    c = _login(engineer)
+    c.raise_request_exception = False
+    assert _htmx(c, reverse("stage_start", args=[stage.pk])).status_code == 500
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.PENDING
 
 
 # --- the queue -----------------------------------------------------------------------------------
