@@ -834,6 +834,11 @@ def main() -> int:
                     f"tracebacks: {server_errors} in gunicorn's log, "
                     f"{worker_errors} in the worker's"
                 )
+                for proc in (web, worker):
+                    text = proc.output()
+                    if "Traceback" in text:
+                        first = text[max(0, text.index("Traceback") - 400) :]
+                        print(f"first traceback in {proc.name}'s log:\n{first[:5000]}")
                 ok = False
             replans = worker.output().count("jobs.plan_refresh") // 2
             print(f"re-plans run by the worker: ~{replans}")
