@@ -244,11 +244,20 @@ def _refresh(*, now: datetime | None) -> Plan:
         job.deadline_status = status
         changed_jobs.append(job)
 
-    _bulk_set(changed_stages, ["predicted_finish_at", "proposed_assignee"])
-    _bulk_set(changed_jobs, ["predicted_finish_at", "deadline_status"])
+    # Jobs before stages, each in id order: the moves in jobs/services.py lock a job and then
+    # its stage, so taking the locks in the same order here can never deadlock with them.
+    _bulk_set(sorted(changed_jobs, key=lambda j: j.pk), ["predicted_finish_at", "deadline_status"])
+    _bulk_set(
+        sorted(changed_stages, key=lambda s: s.pk), ["predicted_finish_at", "proposed_assignee"]
+    )
     if events:
         JobEvent.objects.bulk_create(events)
     return result
+
+
+def _lock_in_order(model: Any, ids: list[Any]) -> None:
+    if ids:
+        list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
 def _bulk_set(rows: list[Any], names: list[str], batch: int = 250) -> None:

@@ -197,11 +197,12 @@ def _replan_soon() -> None:
     committed (in the worker, or in process when there is no broker)."""
 
     def queue() -> None:
-        from jobs.tasks import REPLAN_QUEUED, plan_refresh_task
+        from jobs.tasks import REPLAN_DELAY_S, REPLAN_QUEUED, plan_refresh_task
 
-        # A burst of moves needs one re-plan, not one each: queue only if none is waiting.
+        # A burst of moves needs one re-plan, not one each: queue only if none is waiting, and
+        # wait a few seconds first, so the moves of one burst land in the same re-plan.
         if cache.add(REPLAN_QUEUED, "1", timeout=60):
-            plan_refresh_task.delay()
+            plan_refresh_task.apply_async(countdown=REPLAN_DELAY_S)
 
     transaction.on_commit(queue)
 

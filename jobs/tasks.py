@@ -13,6 +13,7 @@ from jobs.planning import deadline_alerts_send, plan_refresh
 
 # Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
 REPLAN_QUEUED = "jobs:replan-queued"
+REPLAN_DELAY_S = 5
 
 
 @shared_task(name="jobs.plan_refresh")

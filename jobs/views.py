@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -76,9 +77,39 @@ def _may_master(user: User, job: Job) -> bool:
     )
 
 
+# The measurements the pages show. The whole report (waveform, loudness over time) is tens of
+# kilobytes a file, so pages read only these keys of it from the database.
+SUMMARY_KEYS = (
+    "format",
+    "sample_peak_dbfs",
+    "true_peak_dbtp",
+    "headroom_db",
+    "integrated_lufs",
+    "loudness_range_lu",
+    "max_short_term_lufs",
+    "clipping",
+)
+
+
+def _summarised(queryset: Any, report: str) -> Any:
+    return queryset.defer(report).annotate(
+        **{f"summary_{key}": KeyTransform(key, report) for key in SUMMARY_KEYS}
+    )
+
+
+def _summary(row: Any) -> dict[str, Any] | None:
+    summary = {key: getattr(row, f"summary_{key}") for key in SUMMARY_KEYS}
+    return summary if summary["format"] is not None else None
+
+
 def _files(job: Job) -> list[Any]:
     files = list(
-        job.files.filter(is_current=True).exclude(kind=FileKind.MASTER).select_related("analysis")
+        _summarised(
+            job.files.filter(is_current=True)
+            .exclude(kind=FileKind.MASTER)
+            .select_related("analysis"),
+            "analysis__report",
+        )
     )
     kind_order = {FileKind.STEM: 0, FileKind.ROUGH_MIX: 1, FileKind.REFERENCE: 2}
     return sorted(
@@ -98,7 +129,7 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
             {
                 "file": f,
                 "analysis": analysis,
-                "report": analysis.report if analysis and analysis.report else None,
+                "report": _summary(f) if analysis else None,
             }
         )
     findings = list(report.findings.all()) if report else []
@@ -130,11 +161,14 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
 
 
 def _measured(files: list[AudioFile]) -> list[dict[str, Any]]:
-    analyses = {a.audio_file_id: a for a in FileAnalysis.objects.filter(audio_file__in=files)}
+    analyses = {
+        a.audio_file_id: a
+        for a in _summarised(FileAnalysis.objects.filter(audio_file__in=files), "report")
+    }
     rows = []
     for f in files:
         analysis = analyses.get(f.pk)
-        report = analysis.report if analysis is not None else None
+        report = _summary(analysis) if analysis is not None else None
         rows.append({"file": f, "analysis": analysis, "report": report, "check": None})
     return rows
 
