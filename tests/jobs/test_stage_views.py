@@ -515,3 +515,12 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
     listening.refresh_from_db()
     cleanup.refresh_from_db()
     assert (listening.status, cleanup.status) == (StageStatus.IN_PROGRESS, StageStatus.PENDING)
+
+
+def test_the_queue_links_the_engineers_own_calendar_feed() -> None:
+    engineer = make_user(Role.ENGINEER)
+    client = Client()
+    client.force_login(engineer)
+    body = client.get("/queue/").content.decode()
+    assert f"/calendar/{engineer.calendar_token}.ics" in body
+    assert client.get(f"/calendar/{engineer.calendar_token}.ics").status_code == 200
