@@ -248,17 +248,22 @@ def test_a_burst_of_moves_queues_one_replan(
 ) -> None:
     from django.core.cache import cache
 
-    from jobs.tasks import REPLAN_QUEUED, plan_refresh_task
+    from jobs.tasks import REPLAN_DELAY_S, REPLAN_QUEUED, plan_refresh_task
 
     queued: list[int] = []
-    monkeypatch.setattr(plan_refresh_task, "delay", lambda: queued.append(1))
+    # Queued with a short delay, so the moves of one burst land in the same re-plan.
+    monkeypatch.setattr(
+        plan_refresh_task,
+        "apply_async",
+        lambda countdown: queued.append(countdown),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         job = accepted_job(client_user)
         for stage in stages_of(job):
             stage_assign(stage=stage, by=manager, engineer=engineer)
-    assert queued == [1]
+    assert queued == [REPLAN_DELAY_S]
     plan_refresh_task.run()  # the worker starts on it: the next move queues again
     assert cache.get(REPLAN_QUEUED) is None
     with django_capture_on_commit_callbacks(execute=True):
         stage_assign(stage=stages_of(job)[0], by=manager, engineer=None)
-    assert queued == [1, 1]
+    assert queued == [REPLAN_DELAY_S, REPLAN_DELAY_S]
