@@ -21,7 +21,7 @@ from django_htmx.middleware import HtmxDetails
 
 from analysis.delivery import MasterCheck, current_masters, master_checks
 from analysis.intake.naming import stem_importance
-from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
+from analysis.models import AnalysisStatus, IntakeReport
 from analysis.services import intake_start
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
@@ -160,19 +160,6 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
-def _measured(files: list[AudioFile]) -> list[dict[str, Any]]:
-    analyses = {
-        a.audio_file_id: a
-        for a in _summarised(FileAnalysis.objects.filter(audio_file__in=files), "report")
-    }
-    rows = []
-    for f in files:
-        analysis = analyses.get(f.pk)
-        report = _summary(analysis) if analysis is not None else None
-        rows.append({"file": f, "analysis": analysis, "report": report, "check": None})
-    return rows
-
-
 def _masters_shown(job: Job, user: User) -> list[AudioFile]:
     """The studio sees the round's current masters; a client sees the masters of the latest
     round delivered to them (none before the first delivery)."""
@@ -186,23 +173,22 @@ def _masters_shown(job: Job, user: User) -> list[AudioFile]:
     return [m for m in visible if m.revision_round == visible[0].revision_round] if visible else []
 
 
-def _delivery_context(job: Job, user: User) -> dict[str, Any]:
+def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) -> dict[str, Any]:
     """The delivery region: each master beside the rough mix and the references (loudness, true
-    peak, loudness range), the delivery check of each master, and the moves this viewer has."""
+    peak, loudness range), the delivery check of each master, and the moves this viewer has.
+    The rough mix and references come from intake's `measurements`, already loaded."""
     checks: list[MasterCheck] = master_checks(_masters_shown(job, user))
     masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
-    others = [
-        f
-        for f in job.files.filter(
-            is_current=True, kind__in=[FileKind.ROUGH_MIX, FileKind.REFERENCE]
-        ).order_by("kind", "original_name")
-    ]
+    comparison = sorted(
+        (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
+        key=lambda m: (m["file"].kind, m["file"].original_name),
+    )
     may_master = _may_master(user, job)
     in_progress = job.status == JobStatus.IN_PROGRESS
     return {
         "job": job,
         "master_rows": masters,
-        "comparison_rows": _measured(others),
+        "comparison_rows": comparison,
         "can_upload_master": may_master and in_progress,
         "can_deliver": may_master and in_progress and bool(checks),
         "can_respond": _may_respond(user, job) and job.status == JobStatus.DELIVERED,
@@ -217,9 +203,10 @@ def _may_respond(user: User, job: Job) -> bool:
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
     stages = job.stages.filter(revision_round=job.revision_round).select_related("assignee")
+    intake = _intake_context(job, user)
     return {
-        **_intake_context(job, user),
-        **_delivery_context(job, user),
+        **intake,
+        **_delivery_context(job, user, intake["measurements"]),
         "stages": stages,
         "events": job.events.select_related("actor"),
     }
