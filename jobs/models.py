@@ -320,7 +320,7 @@ class Job(models.Model):
                 name="job_due_after_acceptance",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=[s.value for s in CLOCK_RUNNING])
+                condition=~Q(status__in=sorted(s.value for s in CLOCK_RUNNING))
                 | Q(accepted_at__isnull=False, due_at__isnull=False),
                 name="job_running_has_clock",
             ),

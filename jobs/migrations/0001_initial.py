@@ -865,7 +865,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(
                     models.Q(
-                        ("status__in", ["revision_requested", "in_progress", "accepted"]),
+                        ("status__in", ["accepted", "in_progress", "revision_requested"]),
                         _negated=True,
                     ),
                     models.Q(("accepted_at__isnull", False), ("due_at__isnull", False)),
