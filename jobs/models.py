@@ -71,6 +71,14 @@ class User(AbstractUser):
         """Engineers and managers see the studio's work; clients see only their own."""
         return self.role in (Role.ENGINEER, Role.MANAGER)
 
+    def is_client_of(self, job: Job) -> bool:
+        """A member of the organisation the job belongs to: its client."""
+        return (
+            self.role == Role.CLIENT
+            and self.organisation_id is not None
+            and self.organisation_id == job.organisation_id
+        )
+
 
 class ClockMode(models.TextChoices):
     CALENDAR = "calendar", "Calendar time"

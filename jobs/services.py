@@ -143,12 +143,7 @@ def _set_status(job: Job, status: str, *, actor: User | None, at: datetime, note
 
 
 def _is_client_of(user: User | None, job: Job) -> bool:
-    return (
-        user is not None
-        and user.is_client
-        and user.organisation_id is not None
-        and user.organisation_id == job.organisation_id
-    )
+    return user is not None and user.is_client_of(job)
 
 
 def _is_manager(user: User | None) -> bool:

@@ -57,7 +57,7 @@ def _user(request: HttpRequest) -> User:
 
 def _may_hand_in(user: User, job: Job) -> bool:
     """The job's client (any member of its organisation) or a manager hands files in."""
-    return user.is_manager or (user.is_client and user.organisation_id == job.organisation_id)
+    return user.is_manager or user.is_client_of(job)
 
 
 def _require_hand_in(user: User, job: Job) -> None:
@@ -198,7 +198,7 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
 
 def _may_respond(user: User, job: Job) -> bool:
     """Approving or asking for a revision is the job's client's call."""
-    return user.is_client and user.organisation_id == job.organisation_id
+    return user.is_client_of(job)
 
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
