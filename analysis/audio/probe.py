@@ -137,6 +137,16 @@ def _short(promised: int, held: int, what: str) -> str:
     )
 
 
+def _no_audio_chunk(probe: Probe, *, past_end: bool, missing: str) -> Probe:
+    """The chunk walk ended without the audio chunk: cut short before it, or never there."""
+    if past_end:
+        probe.truncated = "the file ends before its audio data begins: the upload was cut short"
+        probe.problem = probe.truncated
+    else:
+        probe.problem = missing
+    return probe
+
+
 def _walk_riff(f: object, size: int, head: bytes) -> Probe:
     kind = head[:4].decode("ascii")
     container = "RF64" if kind == "RF64" else "WAV"
@@ -164,12 +174,9 @@ def _walk_riff(f: object, size: int, head: bytes) -> Probe:
                 probe.truncated = _short(csz, held, "audio")
             return probe
         pos += 8 + csz + (csz & 1)
-    if pos > size:
-        probe.truncated = "the file ends before its audio data begins: the upload was cut short"
-        probe.problem = probe.truncated
-    else:
-        probe.problem = f"this {container} file has no audio data chunk"
-    return probe
+    return _no_audio_chunk(
+        probe, past_end=pos > size, missing=f"this {container} file has no audio data chunk"
+    )
 
 
 def _walk_aiff(f: object, size: int, head: bytes) -> Probe:
@@ -188,12 +195,9 @@ def _walk_aiff(f: object, size: int, head: bytes) -> Probe:
                 probe.truncated = _short(csz, held, "audio")
             return probe
         pos += 8 + csz + (csz & 1)
-    if pos > size:
-        probe.truncated = "the file ends before its audio data begins: the upload was cut short"
-        probe.problem = probe.truncated
-    else:
-        probe.problem = f"this {container} file has no sound data (SSND) chunk"
-    return probe
+    return _no_audio_chunk(
+        probe, past_end=pos > size, missing=f"this {container} file has no sound data (SSND) chunk"
+    )
 
 
 def _walk_flac(f: object, size: int, start: int) -> Probe:
