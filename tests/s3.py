@@ -3,42 +3,41 @@ boto3 exactly as production would use a real bucket."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.net import free_port, wait_listening
 
 BUCKET = "headroom-test"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def s3_client(endpoint: str) -> Any:
+    """boto3 on the loopback server, to look inside the bucket behind django-storages' back."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("moto_server did not start") from None
-            time.sleep(0.2)
+    wait_listening(server, port, timeout=30)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -49,15 +48,7 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3_storage(settings: object, s3_endpoint: str) -> str:
     """Point Django's default storage at a fresh bucket on the loopback S3 server."""
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_endpoint)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if BUCKET not in existing:
         client.create_bucket(Bucket=BUCKET)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 
-import boto3
 import pytest
 
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
@@ -15,7 +14,7 @@ from jobs.models import FileKind, Verdict
 from jobs.services import job_submit
 from jobs.uploads import audio_file_add
 from tests.factories import make_job, wav_bytes
-from tests.s3 import s3_endpoint, s3_storage
+from tests.s3 import s3_client, s3_endpoint, s3_storage
 
 __all__ = ["s3_endpoint", "s3_storage"]  # fixtures
 
@@ -36,13 +35,7 @@ def test_uploads_and_intake_work_on_s3(
         )
         for n, b in data.items()
     ]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = s3_client(s3_endpoint)
     for audio in added:
         body = s3.get_object(Bucket=s3_storage, Key=audio.file.name)["Body"].read()
         assert body == data[audio.original_name]

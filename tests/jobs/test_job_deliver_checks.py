@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from analysis.models import AnalysisStatus, FileAnalysis
@@ -19,7 +18,7 @@ from jobs.services import WrongState, job_deliver
 from jobs.uploads import audio_file_add
 from tests.factories import make_audio_file
 from tests.jobs.helpers import accepted_job, master_wav, upload_master, work_through
-from tests.s3 import s3_endpoint, s3_storage
+from tests.s3 import s3_client, s3_endpoint, s3_storage
 
 __all__ = ["s3_endpoint", "s3_storage"]  # fixtures
 
@@ -208,13 +207,7 @@ def test_on_s3_the_bytes_are_rehashed_from_the_bucket(
     s3_storage: str, s3_endpoint: str, ready, engineer: User
 ) -> None:
     master = upload_master(ready, engineer, content=master_wav(-1.5))
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = s3_client(s3_endpoint)
     s3.put_object(Bucket=s3_storage, Key=master.file.name, Body=master_wav(-1.6))
     with pytest.raises(WrongState, match="changed in storage"):
         job_deliver(job=ready, by=engineer)

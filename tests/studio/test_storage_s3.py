@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-import boto3
 import pytest
 
 from tests.factories import make_audio_file, make_job, wav_bytes
-from tests.s3 import s3_endpoint, s3_storage  # noqa: F401
+from tests.s3 import s3_client, s3_endpoint, s3_storage  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -26,13 +25,7 @@ def test_audio_files_are_stored_in_the_bucket_under_generated_names(
     assert ".." not in first.file.name and "Vocals" not in first.file.name
     assert first.file.name != second.file.name
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = s3_client(s3_endpoint)
     stored = s3.get_object(Bucket=s3_storage, Key=first.file.name)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == first.sha256
     with first.file.open("rb") as fh:
