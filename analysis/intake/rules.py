@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from analysis.audio.findings import fmt_time
 from analysis.audio.report import SEVERITY_ORDER, Finding, Report
 from analysis.intake import alignment
 from analysis.intake.naming import (
@@ -77,13 +78,6 @@ class IntakeResult:
     needs_acknowledgement: bool
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
-
-
-def fmt_time(seconds: float) -> str:
-    """m:ss.mmm, as the messages promise."""
-    ms_total = round(max(0.0, seconds) * 1000)
-    minutes, ms = divmod(ms_total, 60_000)
-    return f"{minutes}:{ms // 1000:02d}.{ms % 1000:03d}"
 
 
 def _usable(f: IntakeFile) -> bool:
