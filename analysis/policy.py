@@ -3,7 +3,6 @@ the documented defaults otherwise (so `analyze` and `check_intake` work on a fre
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -27,23 +26,15 @@ def _policy_row() -> Any | None:
         return None
 
 
-def _build(kind: type, values: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(kind)}
-    return kind(**{k: v for k, v in values.items() if k in names})
-
-
 def thresholds_from_policy(policy: Any | None) -> Thresholds:
     if policy is None:
         return Thresholds()
-    return _build(
-        Thresholds,
-        {
-            "allowed_clip_events": policy.allowed_clip_events,
-            "low_headroom_dbfs": policy.low_headroom_dbfs,
-            "dc_offset_dbfs": policy.dc_offset_dbfs,
-            "phase_correlation": policy.phase_inverted_correlation,
-            "true_peak_ceiling_dbtp": policy.delivery_true_peak_ceiling_dbtp,
-        },
+    return Thresholds(
+        allowed_clip_events=policy.allowed_clip_events,
+        low_headroom_dbfs=policy.low_headroom_dbfs,
+        dc_offset_dbfs=policy.dc_offset_dbfs,
+        phase_correlation=policy.phase_inverted_correlation,
+        true_peak_ceiling_dbtp=policy.delivery_true_peak_ceiling_dbtp,
     )
 
 

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from analysis.audio.findings import Thresholds
+
 
 class Role(models.TextChoices):
     CLIENT = "client", "Client"
@@ -126,11 +128,12 @@ class StudioPolicy(models.Model):
     fresh_ears_break_min = models.PositiveSmallIntegerField(default=15)
 
     # Intake thresholds
-    allowed_clip_events = models.PositiveSmallIntegerField(default=3)
-    low_headroom_dbfs = models.FloatField(default=-3.0)
-    dc_offset_dbfs = models.FloatField(default=-60.0)
-    phase_inverted_correlation = models.FloatField(default=-0.9)
-    delivery_true_peak_ceiling_dbtp = models.FloatField(default=-1.0)
+    # (the per-file defaults are the measuring code's, so the two cannot drift apart)
+    allowed_clip_events = models.PositiveSmallIntegerField(default=Thresholds.allowed_clip_events)
+    low_headroom_dbfs = models.FloatField(default=Thresholds.low_headroom_dbfs)
+    dc_offset_dbfs = models.FloatField(default=Thresholds.dc_offset_dbfs)
+    phase_inverted_correlation = models.FloatField(default=Thresholds.phase_correlation)
+    delivery_true_peak_ceiling_dbtp = models.FloatField(default=Thresholds.true_peak_ceiling_dbtp)
     stems_offset_tolerance_ms = models.FloatField(default=1.0)
     rough_mix_min_correlation = models.FloatField(default=0.8)
     max_file_bytes = models.BigIntegerField(default=4 * 1024**3)
