@@ -37,15 +37,15 @@ TEST_DELAY_ENV = "HEADROOM_TEST_ANALYSIS_DELAY_S"
 
 
 def pending_timeout() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ANALYSIS_PENDING_TIMEOUT_S", 300))
+    return timedelta(seconds=settings.ANALYSIS_PENDING_TIMEOUT_S)
 
 
 def running_timeout() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ANALYSIS_RUNNING_TIMEOUT_S", 900))
+    return timedelta(seconds=settings.ANALYSIS_RUNNING_TIMEOUT_S)
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "ANALYSIS_MAX_ATTEMPTS", 3))
+    return settings.ANALYSIS_MAX_ATTEMPTS
 
 
 # --- storage -----------------------------------------------------------------------------------

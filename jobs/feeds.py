@@ -87,7 +87,7 @@ def calendar_text(name: str, events: Iterable[list[str]]) -> str:
 
 
 def _host() -> str:
-    host = getattr(settings, "SITE_URL", "").split("//")[-1].split("/")[0].split(":")[0]
+    host = settings.SITE_URL.split("//")[-1].split("/")[0].split(":")[0]
     return host or "headroom"
 
 
@@ -156,6 +156,4 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def calendar_url(user: User) -> str:
-    return (
-        f"{getattr(settings, 'SITE_URL', '')}{reverse('calendar_feed', args=[user.calendar_token])}"
-    )
+    return f"{settings.SITE_URL}{reverse('calendar_feed', args=[user.calendar_token])}"

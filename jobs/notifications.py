@@ -16,7 +16,7 @@ from jobs.models import Job, Role, User
 
 
 def _job_url(job: Job) -> str:
-    return f"{getattr(settings, 'SITE_URL', '')}{reverse('job_detail', args=[job.pk])}"
+    return f"{settings.SITE_URL}{reverse('job_detail', args=[job.pk])}"
 
 
 def _client_addresses(job: Job) -> list[str]:
