@@ -1,6 +1,11 @@
 # Headroom's two everyday commands: `make run` (the app on the embedded default) and `make test`.
-PYTHON ?= python3
+# The first of python3.11, python3.12, python3.13 (or python3 if it is one of them) on PATH;
+# `make PYTHON=/path/to/python3.x` picks another.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null \
+  && { echo $$p; break; }; done)
 VENV ?= .venv
+PORT ?= 8000
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/headroom
@@ -8,6 +13,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/headroom
 .PHONY: run test test-quick lint bench install install-dev system-deps clean
 
 $(VENV)/.installed: pyproject.toml
+	@[ -n "$(PYTHON)" ] && $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null \
+	  || { echo "Headroom needs Python 3.11, 3.12 or 3.13 ($(or $(PYTHON),none found)): install one (e.g. apt-get install python3.11) or run make PYTHON=/path/to/python3.x"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e .
@@ -33,11 +40,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# The application on SQLite, tasks in process, files under ./media, with the demo studio.
+# The application on SQLite, tasks in process, files under ./media, with the demo studio, on
+# http://127.0.0.1:$(PORT) (`make run PORT=8123`); links in emails follow the port.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Headroom: http://127.0.0.1:$(PORT)/"
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
