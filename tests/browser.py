@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +36,17 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# Screenshots of the pages the browser tests visit, kept for people to look at (CI keeps the
+# folder as an artefact; it is outside git). HEADROOM_SCREENSHOTS moves it.
+_DEFAULT_SHOTS = Path(__file__).parents[1] / "screenshots"
+SCREENSHOTS = Path(os.environ.get("HEADROOM_SCREENSHOTS") or _DEFAULT_SHOTS)
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a full-page PNG of `page` as SCREENSHOTS/name.png and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
