@@ -262,7 +262,7 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
         User,
         Verdict,
     )
-    from jobs.planning import plan_refresh
+    from jobs.plan_store import plan_refresh
 
     password = make_password(PASSWORD)  # one hash for every extra user: setup stays quick
 

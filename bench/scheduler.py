@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs.clock import WorkCalendar
-from jobs.schedule import BreakPolicy, EngineerIn, StageWork, plan
+from jobs.planner import BreakPolicy, EngineerIn, StageWork, plan
 
 KINDS = [
     "listening",
@@ -194,7 +194,7 @@ def bench_db() -> None:
     runner = get_runner(settings)(verbosity=0, interactive=False)
     old = runner.setup_databases()
     try:
-        from jobs.planning import plan_refresh
+        from jobs.plan_store import plan_refresh
 
         seed_open_jobs(jobs=200, engineers=10)
         t0 = time.perf_counter()

@@ -101,7 +101,7 @@ def resume_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: An
 
 @admin.action(description="Re-plan the studio now")
 def replan(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
-    from jobs.planning import plan_refresh
+    from jobs.plan_store import plan_refresh
 
     result = plan_refresh()
     modeladmin.message_user(request, f"Planned {len(result.stage_finish)} open stages.")

@@ -1,7 +1,8 @@
 """The delivery clock's maths: working time in a studio's calendar and due dates.
 
-Pure Python, no ORM: the services load a `WorkCalendar` from the policy and pass it in, so the
-rules can be tested (and reused by the scheduler) without a database.
+Plain layer: pure Python importing nothing from Django or the models. The services load a
+`WorkCalendar` from the policy and pass it in, so the rules can be tested (and reused by the
+planner) without a database.
 """
 
 from __future__ import annotations

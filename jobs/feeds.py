@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from jobs.models import CLOSED, Job, JobStatus, Stage, User
-from jobs.planning import engineer_timeline
-from jobs.schedule import WORK
+from jobs.plan_store import engineer_timeline
+from jobs.planner import WORK
 
 _PRODID = "-//Headroom//Studio schedule//EN"
 

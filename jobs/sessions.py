@@ -29,8 +29,8 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
-from jobs.planning import break_policy
-from jobs.schedule import BreakPolicy
+from jobs.plan_store import break_policy
+from jobs.planner import BreakPolicy
 from jobs.services import NotAllowed, WrongState
 
 

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from jobs.models import Job, Stage, User
-from jobs.planning import plan_compute, plan_refresh
-from jobs.schedule import WORK
+from jobs.plan_store import plan_compute, plan_refresh
+from jobs.planner import WORK
 
 
 class Command(BaseCommand):

@@ -39,7 +39,7 @@ from jobs.models import (
     User,
     Verdict,
 )
-from jobs.planning import plan_refresh
+from jobs.plan_store import plan_refresh
 
 DEMO_PASSWORD = "headroom-demo"
 LOGINS = [

@@ -1,10 +1,11 @@
-"""The scheduler: lays out every engineer's coming working days from open stage work.
+"""The planner: lays out every engineer's coming working days from open stage work.
 
-A pure function of plain dataclasses (no ORM; `jobs/planning.py` loads the inputs and writes the
-results). Work goes earliest due date first; a job's stages run in order, even across engineers;
-listening comes in blocks no longer than the continuous-listening limit with a break after each
-(every Nth break a long one), never past the daily listening cap, and stages that need fresh ears
-start only at the start of a day or after a break of at least the fresh-ears length.
+Plain layer: a pure function of plain dataclasses, importing nothing from Django or the models
+(`jobs/plan_store.py` loads its inputs from the database and writes its answer back). Work goes
+earliest due date first; a job's stages run in order, even across engineers; listening comes in
+blocks no longer than the continuous-listening limit with a break after each (every Nth break a
+long one), never past the daily listening cap, and stages that need fresh ears start only at the
+start of a day or after a break of at least the fresh-ears length.
 
 Time is counted in whole minutes since the Unix epoch inside the planner, because it runs on every
 change and has to plan hundreds of jobs in well under a second.

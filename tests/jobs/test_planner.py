@@ -1,4 +1,4 @@
-"""The scheduler as a pure function: examples, then property tests of the ear-break rules."""
+"""The planner as a pure function: examples, then property tests of the ear-break rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.clock import WorkCalendar
-from jobs.schedule import (
+from jobs.planner import (
     BREAK,
     LONG,
     WORK,
@@ -321,7 +321,7 @@ def test_nobody_able_to_work_leaves_the_work_unplanned() -> None:
 
 
 def test_workload_counts_listening_before_a_moment() -> None:
-    from jobs.schedule import workload
+    from jobs.planner import workload
 
     result = plan(
         work=job_work([120], assignee=1),

@@ -1,8 +1,9 @@
-"""The scheduler's database side: load open work and engineers, run the pure plan, write back.
+"""The planner's database side: load open work and engineers, run the plan, store its answer.
 
-`jobs/schedule.py` knows nothing of models; this module turns rows into its dataclasses and the
-plan's answer into predicted finishes, proposed engineers and deadline statuses (with history).
-The managers' deadline alerts live here too, because they read what the plan just wrote.
+Services layer. `jobs/planner.py` knows nothing of models; this module turns rows into its
+dataclasses and the plan's answer into predicted finishes, proposed engineers and deadline
+statuses (with history). The managers' deadline alerts live here too, because they read what
+the plan just wrote.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
-from jobs.schedule import (
+from jobs.planner import (
     Block,
     BreakPolicy,
     EngineerIn,

@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, JobStatus, User
-from jobs.planning import deadline_alerts_send, plan_inputs, plan_refresh
+from jobs.plan_store import deadline_alerts_send, plan_inputs, plan_refresh
 from jobs.services import stage_assign
 from jobs.tasks import deadlines_check
 from tests.factories import make_audio_file, make_user
@@ -177,7 +177,7 @@ def test_a_finished_stage_drops_its_prediction(client_user: User, engineer: User
 def test_engineer_timeline_lists_blocks_until_a_moment(
     client_user: User, engineer: User, frozen
 ) -> None:
-    from jobs.planning import engineer_timeline
+    from jobs.plan_store import engineer_timeline
 
     accepted_job(client_user)
     everything = engineer_timeline(engineer=engineer)
