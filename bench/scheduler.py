@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jobs.clock import WorkCalendar
-from jobs.planner import BreakPolicy, EngineerIn, StageWork, plan
+from jobs.planner import EarBreakPolicy, EngineerIn, StageWork, plan
 
 KINDS = [
     "listening",
@@ -50,7 +50,7 @@ def inputs(
                 start=clock_time(rng.choice([8, 9, 10])),
                 end=clock_time(rng.choice([16, 17, 18])),
             ),
-            policy=BreakPolicy().stricter(
+            policy=EarBreakPolicy().stricter(
                 max_block=rng.choice([None, 45]), daily_cap=rng.choice([None, 300])
             ),
         )

@@ -38,7 +38,7 @@ from jobs.models import (
 )
 from jobs.planner import (
     Block,
-    BreakPolicy,
+    EarBreakPolicy,
     EngineerIn,
     Plan,
     StageWork,
@@ -60,9 +60,11 @@ class PlanInputs:
     stages: dict[int, Stage]
 
 
-def break_policy(policy: StudioPolicy, profile: EngineerProfile | None = None) -> BreakPolicy:
+def ear_break_policy(
+    policy: StudioPolicy, profile: EngineerProfile | None = None
+) -> EarBreakPolicy:
     """The ear-break rules for one engineer: the studio's, tightened by their own profile."""
-    studio = BreakPolicy(
+    studio = EarBreakPolicy(
         max_block=policy.max_continuous_listening_min,
         short_break=policy.short_break_min,
         long_break=policy.long_break_min,
@@ -163,7 +165,7 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
                 studio_days_off=studio_off,
                 own_days_off=frozenset(own_off[u.pk]),
             ),
-            policy=break_policy(policy, profiles.get(u.pk)),
+            policy=ear_break_policy(policy, profiles.get(u.pk)),
             takes_unassigned=u.is_engineer and u.is_active,
         )
         for u in people

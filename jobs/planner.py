@@ -28,7 +28,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class BreakPolicy:
+class EarBreakPolicy:
     """The ear-break rules, in minutes."""
 
     max_block: int = 50
@@ -38,9 +38,9 @@ class BreakPolicy:
     daily_cap: int = 360
     fresh_ears_break: int = 15
 
-    def stricter(self, *, max_block: int | None, daily_cap: int | None) -> BreakPolicy:
+    def stricter(self, *, max_block: int | None, daily_cap: int | None) -> EarBreakPolicy:
         """An engineer may only tighten the studio's limits, never loosen them."""
-        return BreakPolicy(
+        return EarBreakPolicy(
             max_block=min(self.max_block, max_block or self.max_block),
             short_break=self.short_break,
             long_break=self.long_break,
@@ -54,7 +54,7 @@ class BreakPolicy:
 class EngineerIn:
     id: int
     calendar: WorkCalendar
-    policy: BreakPolicy = field(default_factory=BreakPolicy)
+    policy: EarBreakPolicy = field(default_factory=EarBreakPolicy)
     # Managers can be assigned work, but the planner proposes only engineers for unassigned work.
     takes_unassigned: bool = True
 
@@ -190,7 +190,7 @@ _Raw = tuple[int, int, str, str]
 def _place(
     st: _State,
     windows: _Windows,
-    policy: BreakPolicy,
+    policy: EarBreakPolicy,
     *,
     ready: int,
     minutes: int,
@@ -259,7 +259,7 @@ def _place(
     return start_at, t
 
 
-def _free_at(st: _State, windows: _Windows, policy: BreakPolicy, t: int) -> int | None:
+def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> int | None:
     """The first minute from `t` on at which the engineer could be listening (inside their
     hours, with some of today's cap left), or None past the horizon."""
     i = st.wi

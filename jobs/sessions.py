@@ -29,8 +29,8 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
-from jobs.plan_store import break_policy
-from jobs.planner import BreakPolicy
+from jobs.plan_store import ear_break_policy
+from jobs.planner import EarBreakPolicy
 from jobs.services import NotAllowed, WrongState
 
 
@@ -59,9 +59,9 @@ class Compliance:
         return self.taken / answered if answered else None
 
 
-def _policy_for(engineer: User) -> BreakPolicy:
+def _ear_break_policy_for(engineer: User) -> EarBreakPolicy:
     profile = EngineerProfile.objects.filter(user=engineer).first()
-    return break_policy(StudioPolicy.current(), profile)
+    return ear_break_policy(StudioPolicy.current(), profile)
 
 
 def _lock_session(session: ListeningSession) -> ListeningSession:
@@ -95,7 +95,7 @@ def session_start(*, stage: Stage, by: User) -> ListeningSession:
             raise WrongState("You already have a listening session running.") from None
 
 
-def _listening_since(session: ListeningSession, policy: BreakPolicy) -> datetime:
+def _listening_since(session: ListeningSession, policy: EarBreakPolicy) -> datetime:
     """When the ears last rested: the session start, or earlier if the engineer hopped from
     another session without a break in between, or the end of the last break taken."""
     since = session.started_at
@@ -147,7 +147,7 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
     """When the next break is due for this session, by the engineer's policy."""
     now = now or timezone.now()
     engineer = session.engineer
-    policy = _policy_for(engineer)
+    policy = _ear_break_policy_for(engineer)
     pending = (
         EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED)
         .order_by("-prompted_at")
@@ -220,7 +220,7 @@ def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta
 
 def listening_cap_reached(*, engineer: User, now: datetime | None = None) -> bool:
     return listening_today(engineer=engineer, now=now) >= timedelta(
-        minutes=_policy_for(engineer).daily_cap
+        minutes=_ear_break_policy_for(engineer).daily_cap
     )
 
 

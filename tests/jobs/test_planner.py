@@ -15,7 +15,7 @@ from jobs.planner import (
     BREAK,
     LONG,
     WORK,
-    BreakPolicy,
+    EarBreakPolicy,
     EngineerIn,
     Plan,
     StageWork,
@@ -74,7 +74,7 @@ def test_glue_waits_for_fresh_ears() -> None:
 
 
 def test_the_daily_cap_moves_work_to_the_next_working_day() -> None:
-    policy = BreakPolicy(daily_cap=100)
+    policy = EarBreakPolicy(daily_cap=100)
     friday = datetime(2026, 3, 6, 9, tzinfo=UTC)
     result = plan(
         work=job_work([150], assignee=1), engineers=[EngineerIn(1, UTC_DAY, policy)], now=friday
@@ -151,7 +151,7 @@ calendars = st.builds(
     days_off=st.frozensets(st.dates(date(2026, 3, 1), date(2026, 3, 20)), max_size=4),
 )
 policies = st.builds(
-    BreakPolicy,
+    EarBreakPolicy,
     max_block=st.integers(20, 90),
     short_break=st.integers(5, 15),
     long_break=st.integers(20, 40),
