@@ -289,185 +289,228 @@ def plan(
     assigned to them and the unassigned ones. Assigned work stays with its engineer; unassigned
     work goes to whichever engineer would finish it earliest (that is the proposal). Deciding in
     time order means an engineer waiting on another's stage fills the wait with other work."""
-    start = _to_min(now)
-    horizon = start + horizon_days * 24 * 60
-    engs = {e.id: e for e in engineers}
-    windows = {e.id: _Windows(e.calendar, _to_dt(start), horizon) for e in engs.values()}
-    states = {eid: _State(start) for eid in engs}
-    raw: dict[int, list[_Raw]] = {eid: [] for eid in engs}
-    owners: dict[int, list[tuple[int, object, int]]] = {eid: [] for eid in engs}
-    takers = sorted(eid for eid, e in engs.items() if e.takes_unassigned)
+    run = _Run(work=list(work), engineers=list(engineers), now=now, horizon_days=horizon_days)
+    run.start_every_job()
+    run.serve_until_done()
+    run.give_up_the_rest()
+    return Plan(
+        now=now,
+        timelines=run.timelines,
+        stage_start=run.stage_start,
+        stage_finish=run.stage_finish,
+        stage_engineer=run.stage_engineer,
+        job_finish=run.job_finish,
+        proposed=run.proposed,
+    )
 
-    far = datetime.max.replace(tzinfo=UTC)
+
+def _by_urgency(work: list[StageWork]) -> tuple[list[object], list[list[StageWork]]]:
+    """The jobs, most urgent first (earliest due date, jobs without one last, then a stable
+    tie-break), with each job's open stages in their order."""
     chains: dict[object, list[StageWork]] = {}
     for w in work:
         chains.setdefault(w.job_id, []).append(w)
-    for chain in chains.values():
-        chain.sort(key=lambda s: s.order)
-    # Priority of a job: earliest due date first, jobs without one last, then a stable tie-break.
+    far = datetime.max.replace(tzinfo=UTC)
     priority = {
         job_id: (min((w.due_at or far) for w in chain), str(job_id))
         for job_id, chain in chains.items()
     }
+    job_ids = sorted(chains, key=priority.__getitem__)
+    return job_ids, [sorted(chains[j], key=lambda s: s.order) for j in job_ids]
 
-    stage_start: dict[int, datetime | None] = {}
-    stage_finish: dict[int, datetime | None] = {}
-    stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
-    job_finish: dict[object, datetime | None] = {}
-    proposed: dict[int, int] = {}
 
-    position: dict[object, int] = dict.fromkeys(chains, 0)
-    ready_at: dict[object, int] = dict.fromkeys(chains, start)
-    # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool.
-    queue: dict[int, set[object]] = {eid: set() for eid in engs}
-    pool: set[object] = set()
+class _Run:
+    """One planning pass: where every job and every engineer's day stand, the wake-ups still to
+    serve, and the answer so far. Jobs are numbered most urgent first, so the most urgent of
+    several is simply the lowest number."""
 
-    def give_up(job_id: object) -> None:
+    def __init__(
+        self,
+        *,
+        work: list[StageWork],
+        engineers: list[EngineerIn],
+        now: datetime,
+        horizon_days: int,
+    ) -> None:
+        start = _to_min(now)
+        horizon = start + horizon_days * 24 * 60
+        self.engs = {e.id: e for e in engineers}
+        self.windows = {
+            e.id: _Windows(e.calendar, _to_dt(start), horizon) for e in self.engs.values()
+        }
+        self.states = {eid: _State(start) for eid in self.engs}
+        self.takers = sorted(eid for eid, e in self.engs.items() if e.takes_unassigned)
+        self.job_ids, self.chains = _by_urgency(work)
+        # Where each job stands: the index of its next stage, and when that stage may start.
+        self.position = [0] * len(self.job_ids)
+        self.ready_at = [start] * len(self.job_ids)
+        # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool.
+        self.queue: dict[int, set[int]] = {eid: set() for eid in self.engs}
+        self.pool: set[int] = set()
+        # When each engineer next looks for work (the heap may hold superseded entries).
+        self.wake: dict[int, int] = {}
+        self.heap: list[tuple[int, int]] = []
+        # The answer.
+        self.timelines: dict[int, list[Block]] = {eid: [] for eid in self.engs}
+        self.stage_start: dict[int, datetime | None] = {}
+        self.stage_finish: dict[int, datetime | None] = {}
+        self.stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
+        self.job_finish: dict[object, datetime | None] = {}
+        self.proposed: dict[int, int] = {}
+
+    def start_every_job(self) -> None:
+        for job in range(len(self.job_ids)):
+            self.enqueue(job)
+
+    def serve_until_done(self) -> None:
+        heap, wake = self.heap, self.wake
+        while heap:
+            at, eid = heapq.heappop(heap)
+            if wake.get(eid) != at:
+                continue  # superseded by an earlier wake-up
+            del wake[eid]
+            self.serve(eid, at)
+
+    def give_up_the_rest(self) -> None:
+        for job, chain in enumerate(self.chains):
+            if self.position[job] < len(chain):
+                self.give_up(job)  # only engineers past the horizon could have taken it
+
+    def wake_up(self, eid: int, at: int) -> None:
+        earlier = self.wake.get(eid)
+        if earlier is None or at < earlier:
+            self.wake[eid] = at
+            heapq.heappush(self.heap, (at, eid))
+
+    def give_up(self, job: int) -> None:
         # This stage cannot be placed (nobody to do it, or past the horizon): neither can the rest.
-        for w in chains[job_id][position[job_id] :]:
-            stage_start[w.stage_id] = stage_finish[w.stage_id] = None
-        position[job_id] = len(chains[job_id])
-        job_finish[job_id] = None
+        chain = self.chains[job]
+        for w in chain[self.position[job] :]:
+            self.stage_start[w.stage_id] = self.stage_finish[w.stage_id] = None
+        self.position[job] = len(chain)
+        self.job_finish[self.job_ids[job]] = None
 
-    wake: dict[int, float] = {}
-    heap: list[tuple[float, int]] = []
-
-    def wake_up(eid: int, at: int) -> None:
-        if at < wake.get(eid, float("inf")):
-            wake[eid] = at
-            heapq.heappush(heap, (at, eid))
-
-    def enqueue(job_id: object) -> None:
+    def enqueue(self, job: int) -> None:
         """Put the job's next stage where the engineers who may do it will find it."""
-        chain = chains[job_id]
-        while position[job_id] < len(chain):
-            w = chain[position[job_id]]
-            if w.remaining_minutes > 0:
-                break
-            # Nothing left to do but close it: it finishes as soon as it may start.
-            stage_start[w.stage_id] = stage_finish[w.stage_id] = _to_dt(ready_at[job_id])
-            position[job_id] += 1
-        if position[job_id] == len(chain):
-            job_finish[job_id] = _to_dt(ready_at[job_id])
-            return
-        w = chain[position[job_id]]
-        if w.assignee_id is None:
-            if not takers:
-                give_up(job_id)
+        w = self._next_stage_with_work(job)
+        ready = self.ready_at[job]
+        if w is None:
+            self.job_finish[self.job_ids[job]] = _to_dt(ready)
+        elif w.assignee_id is None:
+            if not self.takers:
+                self.give_up(job)
                 return
-            pool.add(job_id)
-            for eid in takers:
-                wake_up(eid, ready_at[job_id])
-        elif w.assignee_id in engs:
-            queue[w.assignee_id].add(job_id)
-            wake_up(w.assignee_id, ready_at[job_id])
+            self.pool.add(job)
+            for eid in self.takers:
+                self.wake_up(eid, ready)
+        elif w.assignee_id in self.engs:
+            self.queue[w.assignee_id].add(job)
+            self.wake_up(w.assignee_id, ready)
         else:
-            give_up(job_id)
+            self.give_up(job)
 
-    for job_id in sorted(chains, key=priority.__getitem__):
-        enqueue(job_id)
+    def _next_stage_with_work(self, job: int) -> StageWork | None:
+        chain, position = self.chains[job], self.position
+        while position[job] < len(chain):
+            w = chain[position[job]]
+            if w.remaining_minutes > 0:
+                return w
+            # Nothing left to do but close it: it finishes as soon as it may start.
+            self.stage_start[w.stage_id] = self.stage_finish[w.stage_id] = _to_dt(
+                self.ready_at[job]
+            )
+            position[job] += 1
+        return None
 
-    while heap:
-        at, eid = heapq.heappop(heap)
-        if wake.get(eid) != at:
-            continue  # superseded by an earlier wake-up
-        del wake[eid]
-        st, policy = states[eid], engs[eid].policy
-        free = _free_at(st, windows[eid], policy, max(int(at), st.t))
-        mine = queue[eid] | pool if engs[eid].takes_unassigned else queue[eid]
+    def serve(self, eid: int, at: int) -> None:
+        """The engineer looks for work at `at`: the most urgent stage ready for them goes to
+        whoever may do it and would finish it first."""
+        st = self.states[eid]
+        free = _free_at(st, self.windows[eid], self.engs[eid].policy, max(at, st.t))
         if free is None:
-            for job_id in sorted(queue[eid], key=priority.__getitem__):
-                queue[eid].discard(job_id)
-                give_up(job_id)
-            continue
-        ready = [j for j in mine if ready_at[j] <= free]
-        if not ready:
-            if mine:
-                wake_up(eid, min(ready_at[j] for j in mine))
-            continue
-        job_id = min(ready, key=priority.__getitem__)
-        w = chains[job_id][position[job_id]]
-        minutes = int(w.remaining_minutes)
-        choices = [eid] if w.assignee_id is not None else takers
+            # Past the horizon for this engineer, and nobody else may do their assigned work.
+            for stuck in sorted(self.queue[eid]):
+                self.give_up(stuck)
+            self.queue[eid].clear()
+            return
+        job = self._most_urgent_ready(eid, free)
+        if job is None:
+            return
+        w = self.chains[job][self.position[job]]
+        if w.assignee_id is None:
+            chosen = self._first_to_finish(job, w, self.takers)
+            self.pool.discard(job)
+        else:
+            chosen = self._first_to_finish(job, w, [eid])
+            self.queue[eid].discard(job)
+        if chosen is None:
+            self.give_up(job)
+            self.wake_up(eid, at)
+            return
+        self._assign(chosen, job, w)
+        if chosen != eid:
+            self.wake_up(eid, at)
+
+    def _most_urgent_ready(self, eid: int, free: int) -> int | None:
+        """The most urgent job whose next stage the engineer may take at `free`; if none is
+        ready yet, the engineer looks again when the first of theirs becomes ready."""
+        mine = self.queue[eid] | self.pool if self.engs[eid].takes_unassigned else self.queue[eid]
+        ready_at = self.ready_at
+        job = min((j for j in mine if ready_at[j] <= free), default=None)
+        if job is None and mine:
+            self.wake_up(eid, min(ready_at[j] for j in mine))
+        return job
+
+    def _first_to_finish(self, job: int, w: StageWork, choices: list[int]) -> int | None:
+        """Of the engineers who may do the stage, the one who would finish it first (trying it
+        on a copy of each one's day), or None if nobody can before the horizon."""
         best: tuple[int, int] | None = None
         for cand in choices:
-            trial = states[cand].copy()
-            placed = _place(
-                trial,
-                windows[cand],
-                engs[cand].policy,
-                ready=ready_at[job_id],
-                minutes=minutes,
-                fresh_needed=w.fresh_ears,
-                out=None,
-            )
+            placed = self._lay(cand, self.states[cand].copy(), job, w, out=None)
             if placed is not None and (best is None or placed[1] < best[0]):
                 best = (placed[1], cand)
-        if w.assignee_id is None:
-            pool.discard(job_id)
-        else:
-            queue[eid].discard(job_id)
-        if best is None:
-            give_up(job_id)
-            wake_up(eid, int(at))
-            continue
-        chosen = best[1]
-        before = len(raw[chosen])
-        placed = _place(
-            states[chosen],
-            windows[chosen],
-            engs[chosen].policy,
-            ready=ready_at[job_id],
-            minutes=minutes,
-            fresh_needed=w.fresh_ears,
-            out=raw[chosen],
-        )
+        return None if best is None else best[1]
+
+    def _assign(self, eid: int, job: int, w: StageWork) -> None:
+        """Lay the stage on the engineer's day for good and hand the job's next stage on."""
+        raw: list[_Raw] = []
+        placed = self._lay(eid, self.states[eid], job, w, out=raw)
         assert placed is not None
-        for k in range(before, len(raw[chosen])):
-            owners[chosen].append((k, job_id, w.stage_id))
-        stage_start[w.stage_id] = _to_dt(placed[0])
-        stage_finish[w.stage_id] = _to_dt(placed[1])
-        stage_engineer[w.stage_id] = chosen
-        if w.assignee_id is None:
-            proposed[w.stage_id] = chosen
-        ready_at[job_id] = placed[1]
-        position[job_id] += 1
-        enqueue(job_id)
-        wake_up(chosen, states[chosen].t)
-        if chosen != eid:
-            wake_up(eid, int(at))
-
-    for job_id, chain in chains.items():
-        if position[job_id] < len(chain):
-            give_up(job_id)  # only engineers past the horizon could have taken it
-
-    timelines: dict[int, list[Block]] = {}
-    for eid, blocks in raw.items():
-        owner_of = {k: (job_id, sid) for k, job_id, sid in owners[eid]}
-        timeline = []
-        for k, (s, e, kind, bkind) in enumerate(blocks):
-            job_id, sid = owner_of[k]
-            timeline.append(
-                Block(
-                    engineer_id=eid,
-                    start=_to_dt(s),
-                    end=_to_dt(e),
-                    kind=kind,
-                    stage_id=sid if kind == WORK else None,
-                    job_id=job_id if kind == WORK else None,
-                    break_kind=bkind,
-                )
+        job_id = self.job_ids[job]
+        self.timelines[eid].extend(
+            Block(
+                engineer_id=eid,
+                start=_to_dt(s),
+                end=_to_dt(e),
+                kind=kind,
+                stage_id=w.stage_id if kind == WORK else None,
+                job_id=job_id if kind == WORK else None,
+                break_kind=bkind,
             )
-        timelines[eid] = timeline
-    return Plan(
-        now=now,
-        timelines=timelines,
-        stage_start=stage_start,
-        stage_finish=stage_finish,
-        stage_engineer=stage_engineer,
-        job_finish=job_finish,
-        proposed=proposed,
-    )
+            for s, e, kind, bkind in raw
+        )
+        self.stage_start[w.stage_id] = _to_dt(placed[0])
+        self.stage_finish[w.stage_id] = _to_dt(placed[1])
+        self.stage_engineer[w.stage_id] = eid
+        if w.assignee_id is None:
+            self.proposed[w.stage_id] = eid
+        self.ready_at[job] = placed[1]
+        self.position[job] += 1
+        self.enqueue(job)
+        self.wake_up(eid, self.states[eid].t)
+
+    def _lay(
+        self, eid: int, st: _State, job: int, w: StageWork, *, out: list[_Raw] | None
+    ) -> tuple[int, int] | None:
+        return _place(
+            st,
+            self.windows[eid],
+            self.engs[eid].policy,
+            ready=self.ready_at[job],
+            minutes=int(w.remaining_minutes),
+            fresh_needed=w.fresh_ears,
+            out=out,
+        )
 
 
 def workload(result: Plan, *, until: datetime) -> dict[int, int]:
