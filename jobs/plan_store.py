@@ -247,19 +247,22 @@ def _refresh(*, now: datetime | None) -> Plan:
         job.deadline_status = status
         changed_jobs.append(job)
 
-    # Jobs before stages, each in id order: the moves in jobs/services.py lock a job and then
-    # its stage, so taking the locks in the same order here can never deadlock with them.
-    _bulk_set(sorted(changed_jobs, key=lambda j: j.pk), ["predicted_finish_at", "deadline_status"])
-    _bulk_set(
-        sorted(changed_stages, key=lambda s: s.pk), ["predicted_finish_at", "proposed_assignee"]
-    )
+    # Jobs before stages, each in id order: the stage moves lock a job and then its stages, so
+    # taking the locks in the same order here can never deadlock with them. A stage's job is
+    # locked too, even when only the stage changes. The locks come first because the UPDATEs
+    # below take theirs in whatever order the database joins the rows.
+    _lock_in_order(Job, {j.pk for j in changed_jobs} | {s.job_id for s in changed_stages})
+    _lock_in_order(Stage, {s.pk for s in changed_stages})
+    _bulk_set(changed_jobs, ["predicted_finish_at", "deadline_status"])
+    _bulk_set(changed_stages, ["predicted_finish_at", "proposed_assignee"])
     if events:
         JobEvent.objects.bulk_create(events)
     return result
 
 
-def _lock_in_order(model: Any, ids: list[Any]) -> None:
-    if ids:
+def _lock_in_order(model: type[Job] | type[Stage], ids: set[Any]) -> None:
+    # SQLite has no row locks (a write locks the whole database), so there is nothing to order.
+    if ids and connection.features.has_select_for_update:
         list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 

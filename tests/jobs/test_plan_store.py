@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
+from django.db import connection
 
-from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, JobStatus, User
+from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, JobStatus, Stage, User
 from jobs.plan_store import deadline_alerts_send, plan_inputs, plan_refresh
 from jobs.services import stage_assign
 from jobs.tasks import deadlines_check
@@ -267,3 +268,29 @@ def test_a_burst_of_moves_queues_one_replan(
     with django_capture_on_commit_callbacks(execute=True):
         stage_assign(stage=stages_of(job)[0], by=manager, engineer=None)
     assert queued == [REPLAN_DELAY_S, REPLAN_DELAY_S]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_replan_locks_jobs_before_stages_in_id_order(
+    client_user: User, engineer: User, frozen
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    job = accepted_job(client_user)
+    other = accepted_job(client_user)
+    plan_refresh()
+    # Only a stage's proposal is out of date: its job is locked all the same, and first.
+    Stage.objects.filter(pk=stages_of(job)[2].pk).update(proposed_assignee=None)
+    with CaptureQueriesContext(connection) as ctx:
+        plan_refresh()
+    sql = [q["sql"] for q in ctx.captured_queries]
+    locks = [i for i, s in enumerate(sql) if "FOR UPDATE" in s]
+    writes = [i for i, s in enumerate(sql) if s.startswith(("UPDATE", "WITH"))]
+    assert [sql[i].split(" FROM ")[1].split()[0] for i in locks] == [
+        '"jobs_studiopolicy"',
+        '"jobs_job"',
+        '"jobs_stage"',
+    ]
+    assert job.pk.hex in sql[locks[1]] and other.pk.hex not in sql[locks[1]]
+    assert all(" ORDER BY " in sql[i] for i in locks[1:])
+    assert writes and locks[-1] < min(writes)
