@@ -1,18 +1,25 @@
 """Emails to clients and managers, through Django's mail framework.
 
 Services call these after their transaction commits (with ids, so a rolled-back move sends
-nothing); the deadline alerts come from the beat task in jobs/tasks.py.
+nothing); the managers' deadline alerts are sent by the beat task in jobs/tasks.py, from the
+deadline statuses the last re-plan stored.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.models import Job, Role, User
+from jobs.plan_store import running_jobs
+
+# The deadline statuses that warn the managers, each with the field that claims its alert.
+_DEADLINE_ALERTS = (("overdue", "overdue_alerted_at"), ("at_risk", "at_risk_alerted_at"))
 
 
 def _job_url(job: Job) -> str:
@@ -106,3 +113,29 @@ def notify_deadline(*, job_id: UUID | str, kind: str) -> int:
         f"Status: {job.get_status_display()}\n{_job_url(job)}\n"
     )
     return _send(f"[Headroom] {job} is {word}", body, _manager_addresses())
+
+
+def deadline_alerts_send(*, now: datetime | None = None) -> list[tuple[object, str]]:
+    """Email the managers once per job when it becomes at risk and once when it becomes
+    overdue. The alert is claimed with a conditional UPDATE before sending, so two beat runs at
+    once still send one email; a failed send releases the claim for the next run."""
+    now = now or timezone.now()
+    todo = [
+        (pk, kind, field)
+        for kind, field in _DEADLINE_ALERTS
+        for pk in running_jobs()
+        .filter(deadline_status=kind, **{f"{field}__isnull": True})
+        .values_list("pk", flat=True)
+    ]
+    sent: list[tuple[object, str]] = []
+    for pk, kind, field in todo:
+        claimed = Job.objects.filter(pk=pk, **{f"{field}__isnull": True}).update(**{field: now})
+        if not claimed:
+            continue
+        try:
+            notify_deadline(job_id=pk, kind=kind)
+        except Exception:
+            Job.objects.filter(pk=pk).update(**{field: None})
+            raise
+        sent.append((pk, kind))
+    return sent

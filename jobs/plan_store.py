@@ -2,8 +2,7 @@
 
 Services layer. `jobs/planner.py` knows nothing of models; this module turns rows into its
 dataclasses and the plan's answer into predicted finishes, proposed engineers and deadline
-statuses (with history). The managers' deadline alerts live here too, because they read what
-the plan just wrote.
+statuses (with history).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from jobs.clock import WorkCalendar
@@ -47,7 +46,6 @@ from jobs.planner import (
 )
 
 _OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
-_RUNNING = [s.value for s in CLOCK_RUNNING]
 
 
 @dataclass
@@ -98,13 +96,18 @@ def engineer_calendar(
     )
 
 
+def running_jobs() -> QuerySet[Job]:
+    """The jobs whose delivery clocks run (accepted, not paused): the ones the plan covers."""
+    return Job.objects.filter(
+        status__in=sorted(s.value for s in CLOCK_RUNNING), paused_at__isnull=True
+    )
+
+
 def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
     """Everything the planner needs, in a handful of queries whatever the number of jobs."""
     now = now or timezone.now()
     policy = StudioPolicy.current()
-    jobs = {
-        j.pk: j for j in Job.objects.filter(status__in=_RUNNING, paused_at__isnull=True).order_by()
-    }
+    jobs = {j.pk: j for j in running_jobs().order_by()}
     stages = {
         s.pk: s
         for s in Stage.objects.filter(
@@ -303,36 +306,3 @@ def _bulk_set(rows: list[Any], names: list[str], batch: int = 250) -> None:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-
-
-def deadline_alerts_send(*, now: datetime | None = None) -> list[tuple[object, str]]:
-    """Email the managers once per job when it becomes at risk and once when it becomes
-    overdue. The alert is claimed with a conditional UPDATE before sending, so two beat runs at
-    once still send one email; a failed send releases the claim for the next run."""
-    from jobs.notifications import notify_deadline
-
-    now = now or timezone.now()
-    sent: list[tuple[object, str]] = []
-    running = Job.objects.filter(status__in=_RUNNING, paused_at__isnull=True)
-    todo = [
-        (pk, "overdue", "overdue_alerted_at")
-        for pk in running.filter(
-            deadline_status="overdue", overdue_alerted_at__isnull=True
-        ).values_list("pk", flat=True)
-    ] + [
-        (pk, "at_risk", "at_risk_alerted_at")
-        for pk in running.filter(
-            deadline_status="at_risk", at_risk_alerted_at__isnull=True
-        ).values_list("pk", flat=True)
-    ]
-    for pk, kind, field in todo:
-        claimed = Job.objects.filter(pk=pk, **{f"{field}__isnull": True}).update(**{field: now})
-        if not claimed:
-            continue
-        try:
-            notify_deadline(job_id=pk, kind=kind)
-        except Exception:
-            Job.objects.filter(pk=pk).update(**{field: None})
-            raise
-        sent.append((pk, kind))
-    return sent

@@ -1,7 +1,8 @@
 """Celery tasks of the workflow: re-plan after changes, and the beat task that warns managers.
 
-Thin on purpose: each calls one function in jobs/plan_store.py, which is safe to run twice or
-twice at once (the plan is recomputed from scratch; alerts are claimed before they are sent).
+Thin on purpose: each calls functions of jobs/plan_store.py and jobs/notifications.py that are
+safe to run twice or twice at once (the plan is recomputed from scratch; alerts are claimed
+before they are sent).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.cache import cache
 
-from jobs.plan_store import deadline_alerts_send, plan_refresh
+from jobs.notifications import deadline_alerts_send
+from jobs.plan_store import plan_refresh
 
 # Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
 REPLAN_QUEUED = "jobs:replan-queued"

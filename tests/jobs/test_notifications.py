@@ -1,13 +1,21 @@
-"""Client emails go out only after the move commits; a refused or failed move sends nothing."""
+"""Client emails go out only after the move commits; a refused or failed move sends nothing.
+Managers hear once per job when it becomes at risk and once when it becomes overdue."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from analysis.models import Finding, IntakeReport
 from jobs.models import JobEvent, JobStatus, Stage, User, Verdict
+from jobs.notifications import deadline_alerts_send
+from jobs.plan_store import plan_refresh
 from jobs.services import WrongState, job_record_verdict
+from jobs.tasks import deadlines_check
 from tests.factories import make_user
+from tests.jobs.conftest import MONDAY_10
+from tests.jobs.helpers import accepted_job
 from tests.jobs.test_job_intake import analysing_job
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +88,51 @@ def test_a_managers_override_and_decline_reach_the_client(
     assert "Work has started" in mailoutbox[0].body
     assert "will not take this job on" in mailoutbox[1].body
     assert "not our genre" not in mailoutbox[1].body  # the manager's reason stays internal
+
+
+def test_alerts_go_to_managers_once(client_user: User, manager: User, frozen, mailoutbox) -> None:
+    other_manager = make_user("manager")
+    job = accepted_job(client_user)  # no engineers: at risk
+    assert deadlines_check() == 1
+    assert len(mailoutbox) == 1
+    assert sorted(mailoutbox[0].to) == sorted([manager.email, other_manager.email])
+    assert "at risk" in mailoutbox[0].subject
+    assert deadlines_check() == 0
+    assert len(mailoutbox) == 1
+    job.refresh_from_db()
+    assert job.at_risk_alerted_at == MONDAY_10
+    frozen.shift(timedelta(days=4))
+    assert deadlines_check() == 1
+    assert "overdue" in mailoutbox[1].subject
+    assert deadlines_check() == 0
+    assert len(mailoutbox) == 2
+
+
+def test_no_alert_for_a_job_on_track_or_on_hold(
+    client_user: User, engineer: User, manager: User, frozen, mailoutbox
+) -> None:
+    from jobs.services import job_hold
+
+    accepted_job(client_user)
+    paused = accepted_job(client_user)
+    job_hold(job=paused, by=manager)
+    plan_refresh()
+    assert deadline_alerts_send() == []
+    assert mailoutbox == []
+    assert paused.status == JobStatus.ON_HOLD
+
+
+def test_a_failed_email_releases_the_claim(
+    client_user: User, manager: User, frozen, monkeypatch
+) -> None:
+    job = accepted_job(client_user)
+    plan_refresh()
+
+    def broken(**kw: object) -> int:
+        raise OSError("smtp down")
+
+    monkeypatch.setattr("jobs.notifications.notify_deadline", broken)
+    with pytest.raises(OSError):
+        deadline_alerts_send()
+    job.refresh_from_db()
+    assert job.at_risk_alerted_at is None

@@ -1,4 +1,4 @@
-"""The planner on the database: predicted finishes, proposals, the at-risk flag and alerts."""
+"""The planner on the database: predicted finishes, proposals, the at-risk flag, row locks."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from datetime import date, time, timedelta
 import pytest
 from django.db import connection
 
-from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, JobStatus, Stage, User
-from jobs.plan_store import deadline_alerts_send, plan_inputs, plan_refresh
+from jobs.models import EngineerDayOff, EngineerProfile, JobEvent, Stage, User
+from jobs.plan_store import plan_inputs, plan_refresh
 from jobs.services import stage_assign
-from jobs.tasks import deadlines_check
-from tests.factories import make_audio_file, make_user
+from tests.factories import make_audio_file
 from tests.jobs.conftest import MONDAY_10
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -100,54 +99,6 @@ def test_overdue_once_the_due_date_passes(client_user: User, engineer: User, fro
     plan_refresh()
     job.refresh_from_db()
     assert job.deadline_status == "overdue"
-
-
-def test_alerts_go_to_managers_once(client_user: User, manager: User, frozen, mailoutbox) -> None:
-    other_manager = make_user("manager")
-    job = accepted_job(client_user)  # no engineers: at risk
-    assert deadlines_check() == 1
-    assert len(mailoutbox) == 1
-    assert sorted(mailoutbox[0].to) == sorted([manager.email, other_manager.email])
-    assert "at risk" in mailoutbox[0].subject
-    assert deadlines_check() == 0
-    assert len(mailoutbox) == 1
-    job.refresh_from_db()
-    assert job.at_risk_alerted_at == MONDAY_10
-    frozen.shift(timedelta(days=4))
-    assert deadlines_check() == 1
-    assert "overdue" in mailoutbox[1].subject
-    assert deadlines_check() == 0
-    assert len(mailoutbox) == 2
-
-
-def test_no_alert_for_a_job_on_track_or_on_hold(
-    client_user: User, engineer: User, manager: User, frozen, mailoutbox
-) -> None:
-    from jobs.services import job_hold
-
-    accepted_job(client_user)
-    paused = accepted_job(client_user)
-    job_hold(job=paused, by=manager)
-    plan_refresh()
-    assert deadline_alerts_send() == []
-    assert mailoutbox == []
-    assert paused.status == JobStatus.ON_HOLD
-
-
-def test_a_failed_email_releases_the_claim(
-    client_user: User, manager: User, frozen, monkeypatch
-) -> None:
-    job = accepted_job(client_user)
-    plan_refresh()
-
-    def broken(**kw: object) -> int:
-        raise OSError("smtp down")
-
-    monkeypatch.setattr("jobs.notifications.notify_deadline", broken)
-    with pytest.raises(OSError):
-        deadline_alerts_send()
-    job.refresh_from_db()
-    assert job.at_risk_alerted_at is None
 
 
 def test_moves_replan_after_commit(
