@@ -3,7 +3,8 @@
 A session is one engineer listening on one stage. `break_due` says when the policy wants the
 next break; the page prompts it (`break_prompt`), the engineer takes or skips it, and stopping the
 session logs the listening time (breaks taken excluded) on the stage. Managers read
-`break_compliance`.
+`break_compliance`. Services layer; the engineer's `EarBreakPolicy` comes from
+`jobs/plan_store.py`, so the timer prompts the same breaks the planner plans.
 """
 
 from __future__ import annotations
