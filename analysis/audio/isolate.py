@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .findings import Thresholds, file_findings
+
+# Imported here, before any fork, so no child pays for importing numpy, scipy and soundfile.
+from .measure import measure_file
 from .report import Report
 
 # Test seam: analyze_file(..., fault="segfault" | "hang" | "memory") makes the child misbehave in
@@ -74,9 +77,6 @@ def analyze_file(
     except OSError as exc:
         return _failed(spath, f"cannot open: {exc.strerror or exc}", label, kind, t)
     seconds = lim.seconds_for(size)
-    from . import measure  # imported before the fork, so no child pays for the imports
-
-    del measure
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
@@ -135,8 +135,6 @@ def analyze_file_in_process(
 ) -> Report:
     """The same measurement without the child process: no protection against a decoder crash.
     For benchmarks and for callers that are themselves a disposable sandbox."""
-    from .measure import measure_file
-
     t = thresholds or Thresholds()
     report = measure_file(path, thresholds=t)
     report.findings = file_findings(report, kind=kind, name=name or Path(path).name, thresholds=t)
@@ -164,8 +162,6 @@ def _child(
         elif fault == "memory":
             _hog = bytearray(memory_bytes * 4)  # beyond RLIMIT_AS: MemoryError
             del _hog
-        from .measure import measure_file
-
         report = measure_file(path, thresholds=thresholds)
         sender.send({"report": report.to_dict()})
     except MemoryError:

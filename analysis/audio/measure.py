@@ -18,14 +18,11 @@ from scipy.signal import sosfilt, tf2sos
 
 from .filters import channel_weights, k_weighting
 from .findings import Thresholds
-from .isolate import analyze_file, analyze_file_in_process
 from .loudness import from_energies
 from .probe import probe
 from .report import AudioFormat, Clipping, Report, Silence, Stereo, Waveform
 from .runs import RunTracker, merge_events
 from .truepeak import TruePeakMeter
-
-__all__ = ["analyze_file", "analyze_file_in_process", "measure_file"]
 
 WAVEFORM_BUCKETS = 1000
 MAX_EVENT_TIMES = 20
