@@ -1,6 +1,11 @@
-"""Intake's writes: queue the measurement of a submission, measure one file (claimed by a
-conditional UPDATE), run the job rules once when the last file is measured, and reconcile work
-that got stuck. Tasks in analysis/tasks.py are thin wrappers over these functions."""
+"""Intake's writes: hand a job in and queue the measurement of its files, add a master and queue
+its measurement, measure one file (claimed by a conditional UPDATE), run the job rules once when
+the last file is measured, and reconcile work that got stuck. Tasks in analysis/tasks.py are thin
+wrappers over these functions.
+
+The writes that cross both apps live here, not in jobs: `jobs` below its views never imports
+this module (docs/architecture.md, "Layers"), so the views call `intake_submit` and `master_add`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -25,7 +31,9 @@ from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
 from analysis.intake.run import intake_file, measure
 from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
-from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus
+from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
+from jobs.services import job_record_verdict, job_start_analysis, job_submit
+from jobs.uploads import audio_file_add
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,11 @@ INTAKE_KINDS = (FileKind.STEM, FileKind.ROUGH_MIX, FileKind.REFERENCE)
 # Test seam (documented in tests/worker.py): seconds to sleep after claiming a file, so a fault
 # test can kill a worker in the middle of an analysis. Never set in production.
 TEST_DELAY_ENV = "HEADROOM_TEST_ANALYSIS_DELAY_S"
+
+# The tasks that run these services (analysis/tasks.py) are queued by their registered names:
+# that module imports this one, so importing it back would make a cycle.
+MEASURE_TASK = "analysis.analyse_file"
+FINISH_TASK = "analysis.intake_finish"
 
 
 def pending_timeout() -> timedelta:
@@ -77,23 +90,18 @@ def local_path(field_file: FieldFile) -> Iterator[str]:
 
 
 def _queue_files(ids: list[int]) -> None:
-    from analysis.tasks import analyse_file
-
+    task = current_app.tasks[MEASURE_TASK]
     for analysis_id in ids:
-        analyse_file.delay_on_commit(analysis_id)
+        task.delay_on_commit(analysis_id)  # type: ignore[attr-defined]
 
 
 def _queue_finish(job_id: Any) -> None:
-    from analysis.tasks import intake_finish
-
-    intake_finish.delay_on_commit(str(job_id))
+    current_app.tasks[FINISH_TASK].delay_on_commit(str(job_id))  # type: ignore[attr-defined]
 
 
 def intake_start(*, job: Job) -> list[int]:
     """A submitted job goes to analysis: one pending FileAnalysis per current file (files measured
     before keep their report), one task per file queued after commit. Returns the queued ids."""
-    from jobs.services import job_start_analysis
-
     with transaction.atomic():
         job_start_analysis(job=job)
         now = timezone.now()
@@ -118,6 +126,34 @@ def intake_start(*, job: Job) -> list[int]:
         else:
             _queue_finish(job.pk)  # everything was measured before: judge the job now
     return queued
+
+
+def intake_submit(*, job: Job, by: User) -> list[int]:
+    """The client (or a manager) hands the job in: submitted, then intake started, in one
+    transaction, so measuring starts after the commit. Raises jobs' WorkflowError as
+    `job_submit` does, and then nothing is queued. Returns the queued analysis ids."""
+    with transaction.atomic():
+        job_submit(job=job, by=by)
+        return intake_start(job=job)
+
+
+def master_add(*, job: Job, content: IO[bytes], name: str, by: User) -> AudioFile:
+    """Store a master of the job's current round (`audio_file_add`: same checks, versions and
+    history as any upload) and queue its measurement, in one transaction: a master is never
+    stored without being measured. Who may upload masters is the caller's check. Raises
+    UploadError."""
+    master: AudioFile | None = None
+    try:
+        with transaction.atomic():
+            master = audio_file_add(
+                job=job, content=content, name=name, kind=FileKind.MASTER, by=by
+            )
+            master_measure_start(master=master)
+    except BaseException:
+        if master is not None:  # stored, then the transaction failed: the bytes go too
+            master.file.storage.delete(master.file.name or "")
+        raise
+    return master
 
 
 def master_measure_start(*, master: AudioFile) -> FileAnalysis:
@@ -311,8 +347,6 @@ def _store(job: Job, result: IntakeResult, analyses: list[FileAnalysis]) -> Inta
 def intake_finish(*, job_id: Any) -> IntakeReport | None:
     """Run the job rules over the measured files and record the verdict, once: the job row is
     locked and must still be analysing, so two workers finishing together make one report."""
-    from jobs.services import job_record_verdict
-
     job = Job.objects.get(pk=job_id)
     if job.status != JobStatus.ANALYSING or not intake_ready(job_id=job_id):
         return None

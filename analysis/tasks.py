@@ -62,29 +62,3 @@ def intake_finish(job_id: str) -> str | None:
 @shared_task(name="analysis.reconcile", **_RETRY)
 def reconcile() -> dict[str, int]:
     return services.analysis_reconcile()
-
-
-@shared_task(bind=True, name="intake.cloud_link_fetch", max_retries=3)
-def cloud_link_fetch_task(self: Any, job_id: str, url: str, kind: str, user_id: int) -> int:
-    """Fetch a share link into the job. A service that does not answer is tried again with
-    backoff; whatever finally happens is written on the job's history for the client."""
-    from jobs.cloud import CloudLinkError, TransientCloudError, cloud_link_fetch, cloud_link_record
-    from jobs.models import Job, User
-
-    job = Job.objects.get(pk=job_id)
-    by = User.objects.get(pk=user_id)
-    try:
-        added = cloud_link_fetch(job=job, url=url, kind=kind, by=by)
-    except TransientCloudError as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(countdown=15 * 2**self.request.retries) from None
-        cloud_link_record(job=job, url=url, by=by, ok=False, message=f"{exc} (gave up)")
-        return 0
-    except CloudLinkError as exc:
-        cloud_link_record(job=job, url=url, by=by, ok=False, message=str(exc))
-        return 0
-    names = ", ".join(f.original_name for f in added)
-    cloud_link_record(
-        job=job, url=url, by=by, ok=True, message=f"Added {len(added)} file(s): {names}"
-    )
-    return len(added)

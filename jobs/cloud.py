@@ -26,12 +26,15 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from celery import current_app
 from django.conf import settings
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from analysis.intake.naming import AUDIO_SUFFIXES
 from jobs.models import AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
+    UPLOADABLE_STATUSES,
     UploadError,
     audio_file_add,
     job_bytes_used,
@@ -47,6 +50,9 @@ TIMEOUT_S = 30.0
 CHUNK = 1024 * 1024
 USER_AGENT = "Headroom intake (+https://headroom.invalid)"
 WETRANSFER_API = "https://wetransfer.com/api/v4/transfers/{transfer_id}/download"
+# The task that runs `cloud_link_fetch` (jobs/tasks.py) is queued by its registered name: that
+# module imports this one, so importing it back would make a cycle.
+FETCH_TASK = "jobs.cloud_link_fetch"
 
 
 class CloudLinkError(Exception):
@@ -386,17 +392,12 @@ def cloud_link_fetch(*, job: Job, url: str, kind: str, by: User) -> list[AudioFi
 
 def cloud_link_submit(*, job: Job, url: str, kind: str, by: User) -> str:
     """Check a pasted link, keep it on the job and fetch it in a task after the commit."""
-    from django.db import transaction
-
-    from analysis.tasks import cloud_link_fetch_task
-    from jobs.uploads import UPLOADABLE_STATUSES
-
     url = validate_link(url)
     if job.status not in UPLOADABLE_STATUSES:
         raise CloudLinkError("Links can be added while the job is a draft or waiting on you.")
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(cloud_link=url[:1000])
-        cloud_link_fetch_task.delay_on_commit(str(job.pk), url, kind, by.pk)  # type: ignore[attr-defined]
+        current_app.tasks[FETCH_TASK].delay_on_commit(str(job.pk), url, kind, by.pk)  # type: ignore[attr-defined]
     return url
 
 

@@ -4,7 +4,8 @@ while written, typed by content, capped per file and per job before the bytes ar
 `CappedUploadHandler` sits first in FILE_UPLOAD_HANDLERS: it counts each file's bytes as they
 arrive and skips a file (nothing more of it reaches a temporary file, nothing reaches storage)
 once it passes the per-file cap or the job's remaining budget. `audio_file_add` is the one way a
-file becomes an `AudioFile`, for browser uploads and cloud links alike.
+file becomes an `AudioFile`, for browser uploads and cloud links alike; a master is added through
+analysis.services.master_add, which also queues its measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from analysis.intake.naming import base_name, clean_display_name, normalise
-from analysis.services import master_measure_start
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, StudioPolicy
 
 log = logging.getLogger(__name__)
@@ -273,8 +273,9 @@ def audio_file_add(
 ) -> AudioFile:
     """Store one file for a job. A stem (or reference) with the name of a current one becomes its
     next version and the old one is kept; the rough mix is one lineage; a master with the name of
-    a current master of the round is its next version. A master is queued for measuring after
-    the commit. Who may add which kind is the caller's check. Raises UploadError."""
+    a current master of the round is its next version. Nothing is measured here: intake measures
+    a submission's files, and analysis.services.master_add measures a master. Who may add which
+    kind is the caller's check. Raises UploadError."""
     if kind not in FileKind.values:
         raise UploadError("Choose whether the file is a stem, the rough mix or a reference.")
     refusal = _status_refusal(job, kind)
@@ -338,9 +339,6 @@ def audio_file_add(
                 to_value=f"v{audio.version} {audio.get_kind_display().lower()}",
                 note="" if is_audio_type(detected) else f"content: {describe_type(detected)}",
             )
-            if kind == FileKind.MASTER:
-                # Measured at once (after the commit), by the same pipeline as intake.
-                master_measure_start(master=audio)
     except BaseException:
         audio.file.storage.delete(audio.file.name)
         raise

@@ -12,7 +12,6 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django_htmx.middleware import HtmxDetails
 from analysis.delivery import MasterCheck, current_masters, master_checks
 from analysis.intake.naming import stem_importance
 from analysis.models import AnalysisStatus, IntakeReport
-from analysis.services import intake_start
+from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
@@ -34,7 +33,6 @@ from jobs.services import (
     job_create,
     job_deliver,
     job_request_revision,
-    job_submit,
 )
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
@@ -258,19 +256,20 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
 
 
 def _store_uploads(request: HttpRequest, job: Job, kind: str) -> tuple[list[AudioFile], list[str]]:
-    """Each uploaded file through `audio_file_add`; what was added and what was refused."""
+    """Each uploaded file through `audio_file_add` (a master through `master_add`, which also
+    queues its measurement); what was added and what was refused."""
     problems = upload_refusals(request)
     added = []
     uploads = request.FILES.getlist("files")
     if not uploads and not problems:
         problems.append("Choose at least one file to upload.")
     for upload in uploads:
+        name, by = upload.name or "", _user(request)
         try:
-            added.append(
-                audio_file_add(
-                    job=job, content=upload, name=upload.name or "", kind=kind, by=_user(request)
-                )
-            )
+            if kind == FileKind.MASTER:
+                added.append(master_add(job=job, content=upload, name=name, by=by))
+            else:
+                added.append(audio_file_add(job=job, content=upload, name=name, kind=kind, by=by))
         except UploadError as exc:
             problems.append(str(exc))
     return added, problems
@@ -411,9 +410,7 @@ def job_submit_view(request: HttpRequest, job_id: UUID) -> HttpResponse:
     job = job_for(_user(request), job_id)
     _require_hand_in(_user(request), job)
     try:
-        with transaction.atomic():
-            job_submit(job=job, by=_user(request))
-            intake_start(job=job)
+        intake_submit(job=job, by=_user(request))
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from None
     except WorkflowError as exc:

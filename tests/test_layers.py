@@ -42,9 +42,10 @@ PLAIN_MODULES = (
 PLAIN_THIRD_PARTY = {"numpy", "scipy", "soundfile"}
 
 # The interface: what a request or a command enters through, by module name (a `views` package
-# and `*_views` modules count), and the project's wiring in studio/ (settings, the Celery app,
-# URLs, WSGI, the login view).
-INTERFACE_LEAVES = {"views", "urls", "admin", "feeds"}
+# and `*_views` modules count), each app's registration with Django (apps.py, which registers its
+# tasks), and the project's wiring in studio/ (settings, the Celery app, URLs, WSGI, the login
+# view).
+INTERFACE_LEAVES = {"views", "urls", "admin", "feeds", "apps"}
 PROJECT = "studio"
 
 # `jobs` below its interface never imports these (a write that crosses both apps is a service in
@@ -179,7 +180,7 @@ def layer_of(module: str) -> int:
         return INTERFACE
     if leaf in INTERFACE_LEAVES or leaf.endswith("_views"):
         return INTERFACE
-    if "models" in parts or leaf == "apps":
+    if "models" in parts:
         return MODELS
     return SERVICES
 

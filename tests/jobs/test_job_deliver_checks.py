@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from analysis.models import AnalysisStatus, FileAnalysis
-from analysis.services import analysis_reconcile, file_analyse, master_measure_start
+from analysis.services import analysis_reconcile, file_analyse, master_add, master_measure_start
 from jobs.models import EventKind, JobEvent, JobStatus, StudioPolicy, User
 from jobs.services import WrongState, job_deliver
-from jobs.uploads import audio_file_add
 from tests.factories import make_audio_file
 from tests.jobs.helpers import accepted_job, master_wav, upload_master, work_through
 from tests.s3 import s3_client, s3_endpoint, s3_storage
@@ -73,11 +72,10 @@ def test_every_current_master_must_pass(ready, engineer: User) -> None:
 
 def test_a_new_version_that_passes_replaces_a_hot_one(ready, engineer: User) -> None:
     upload_master(ready, engineer, content=master_wav(-0.1))
-    fixed = audio_file_add(
+    fixed = master_add(
         job=ready,
         content=io.BytesIO(master_wav(-1.5)),
         name="Master - Billie Jean.wav",
-        kind="master",
         by=engineer,
     )
     assert fixed.version == 2
