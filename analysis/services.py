@@ -26,9 +26,10 @@ from django.db.models import F, Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from analysis.audio.isolate import measure_isolated
 from analysis.audio.report import Report
 from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
-from analysis.intake.run import intake_file, measure
+from analysis.intake.run import intake_file
 from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
@@ -45,7 +46,7 @@ TEST_DELAY_ENV = "HEADROOM_TEST_ANALYSIS_DELAY_S"
 
 # The tasks that run these services (analysis/tasks.py) are queued by their registered names:
 # that module imports this one, so importing it back would make a cycle.
-MEASURE_TASK = "analysis.analyse_file"
+MEASURE_TASK = "analysis.file_measure"
 FINISH_TASK = "analysis.intake_finish"
 
 
@@ -217,7 +218,7 @@ def _note_needs_attention(analysis_id: int, error: str) -> None:
     )
 
 
-def file_analyse(*, analysis_id: int) -> str:
+def file_measure(*, analysis_id: int) -> str:
     """Measure one file and store its report in one write. Returns what happened: "measured",
     "skipped" (someone else has it, or it is done) or "superseded" (our claim was taken over)."""
     attempt = file_claim(analysis_id=analysis_id)
@@ -240,7 +241,7 @@ def file_analyse(*, analysis_id: int) -> str:
         time.sleep(delay)
     try:
         with local_path(audio.file) as path:
-            report = measure(
+            report = measure_isolated(
                 path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
             )
     except Exception as exc:
@@ -376,7 +377,7 @@ def intake_report_record(*, job: Job) -> IntakeReport:
         if analysis.status == AnalysisStatus.DONE:
             continue
         with local_path(audio.file) as path:
-            report = measure(
+            report = measure_isolated(
                 path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
             )
         report.path = audio.file.name

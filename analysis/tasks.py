@@ -44,16 +44,22 @@ def _allow_measuring_child(**_: Any) -> None:
     multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
 
 
-@shared_task(name="analysis.analyse_file", **_RETRY)
-def analyse_file(analysis_id: int) -> str:
+def _file_measure(analysis_id: int) -> str:
     try:
-        return services.file_analyse(analysis_id=analysis_id)
+        return services.file_measure(analysis_id=analysis_id)
     except SoftTimeLimitExceeded:
         # Released by the service; the reconciler retries it or gives up visibly.
         return "timed out"
 
 
-@shared_task(name="analysis.intake_finish", **_RETRY)
+file_measure_task = shared_task(name=services.MEASURE_TASK, **_RETRY)(_file_measure)
+# The name the task had before "measure" became the one verb: messages queued before then still
+# carry it, so it stays registered until no broker can hold such a message.
+LEGACY_MEASURE_TASK = "analysis.analyse_file"
+shared_task(name=LEGACY_MEASURE_TASK, **_RETRY)(_file_measure)
+
+
+@shared_task(name=services.FINISH_TASK, **_RETRY)
 def intake_finish(job_id: str) -> str | None:
     report = services.intake_finish(job_id=job_id)
     return report.verdict if report is not None else None

@@ -31,7 +31,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.audio.isolate import analyze_file, analyze_file_in_process  # noqa: E402
+from analysis.audio.isolate import measure_in_process, measure_isolated  # noqa: E402
 from analysis.audio.synth import music_like  # noqa: E402
 
 FFMPEG = ["ffmpeg", "-nostats", "-hide_banner", "-nostdin"]
@@ -89,14 +89,14 @@ def libebur128(path: Path) -> tuple[float, float]:
 
 
 def rss_of_fresh_process(path: Path, isolated: bool) -> tuple[float, float]:
-    """Peak RSS (MB) and wall time of analysing `path` in a new interpreter.
+    """Peak RSS (MB) and wall time of measuring `path` in a new interpreter.
 
     Measured by /usr/bin/time (GNU time's %M: the most RSS the process, or a child it waited
     for, ever had). Not by wait4() from this script: the child starts as a copy of this process
     before its exec, and Linux counts the high-water mark of that copy (this script holds the
     synthesised audio) in the child's ru_maxrss. GNU time forks from its own small process.
     """
-    func = "analyze_file" if isolated else "analyze_file_in_process"
+    func = "measure_isolated" if isolated else "measure_in_process"
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
         f"from analysis.audio.isolate import {func}; r = {func}({str(path)!r}); "
@@ -123,12 +123,12 @@ def main() -> None:
         five = Path(tmp) / "five_minutes_48k_24bit.wav"
         print("making a 5-minute stereo 48 kHz 24-bit music-like WAV ...", flush=True)
         make_five_minutes(five)
-        analyze_file(five)  # warm the page cache and the imports for everyone alike
+        measure_isolated(five)  # warm the page cache and the imports for everyone alike
 
         times = best_of(args.runs, {
             "ffmpeg ebur128=peak=true": lambda: ffmpeg_ebur128(five),
-            "ours, in process": lambda: analyze_file_in_process(five),
-            "ours, isolated child": lambda: analyze_file(five),
+            "ours, in process": lambda: measure_in_process(five),
+            "ours, isolated child": lambda: measure_isolated(five),
             "soundfile.read": lambda: sf.read(str(five)),
         })  # fmt: skip
         ff = times["ffmpeg ebur128=peak=true"]
@@ -141,7 +141,7 @@ def main() -> None:
         for name in ("ours, in process", "ours, isolated child"):
             print(f"(b) {name:<22} {times[name] / decode:5.2f}x soundfile.read")
 
-        report = analyze_file_in_process(five)
+        report = measure_in_process(five)
         ff_i, ff_tp = ffmpeg_ebur128(five)
         lib_i, lib_tp = libebur128(five)
         print("\n(d) integrated loudness and true peak, 5-minute file:")

@@ -13,7 +13,7 @@ parallel on one Redis never take each other's tasks. The test process's own Cele
 at the same broker for the test and put back to eager afterwards.
 
 Test seam: HEADROOM_TEST_ANALYSIS_DELAY_S=<seconds> in a worker's environment makes
-analysis.services.file_analyse sleep after claiming a file, so a test can SIGKILL the worker in
+analysis.services.file_measure sleep after claiming a file, so a test can SIGKILL the worker in
 the middle of an analysis. Nothing else reads it.
 """
 

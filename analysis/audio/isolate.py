@@ -21,8 +21,8 @@ from .findings import Thresholds, file_findings
 from .measure import measure_file
 from .report import Report
 
-# Test seam: analyze_file(..., fault="segfault" | "hang" | "memory") makes the child misbehave in
-# that way before measuring, so tests show that real crashes become findings (no mocks).
+# Test seam: measure_isolated(..., fault="segfault" | "hang" | "memory") makes the child
+# misbehave in that way before measuring, so tests show that real crashes become findings.
 FAULTS = ("segfault", "hang", "memory")
 MIB = 1024 * 1024
 
@@ -57,7 +57,7 @@ def _failed(path: str, reason: str, name: str, kind: str, thresholds: Thresholds
     return report
 
 
-def analyze_file(
+def measure_isolated(
     path: str | os.PathLike[str],
     *,
     thresholds: Thresholds | None = None,
@@ -126,7 +126,7 @@ def analyze_file(
     return report
 
 
-def analyze_file_in_process(
+def measure_in_process(
     path: str | os.PathLike[str],
     *,
     thresholds: Thresholds | None = None,

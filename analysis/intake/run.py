@@ -1,5 +1,6 @@
-"""One submission end to end, without Django: measure files (in the isolated child process),
-attach each file's findings, run the job rules. The worker and `check_intake` share this."""
+"""One submission end to end, without Django: measure files (each in its isolated child process,
+analysis.audio.isolate.measure_isolated), attach each file's findings, run the job rules. The
+worker and `check_intake` share this."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.audio.findings import Thresholds, file_findings
+from analysis.audio.isolate import measure_isolated
 from analysis.audio.report import Report
 from analysis.intake.rules import IntakeFile, IntakeResult, JobInfo, JobThresholds, intake_evaluate
 
@@ -32,14 +34,6 @@ def intake_file(
     )
 
 
-def measure(path: str, *, thresholds: Thresholds, kind: str = "stem", name: str = "") -> Report:
-    """The per-file measurement, in the engine's isolated child process: a file that crashes or
-    hangs the decoder comes back as a report with an `unreadable_file` finding."""
-    from analysis.audio.isolate import analyze_file
-
-    return analyze_file(path, thresholds=thresholds, kind=kind, name=name or None)
-
-
 def intake_run(
     submitted: Sequence[Submitted],
     *,
@@ -49,7 +43,7 @@ def intake_run(
 ) -> tuple[IntakeResult, list[IntakeFile]]:
     files = [
         intake_file(
-            measure(s.path, thresholds=thresholds, kind=s.kind, name=s.name),
+            measure_isolated(s.path, thresholds=thresholds, kind=s.kind, name=s.name),
             name=s.name,
             kind=s.kind,
             path=s.path,

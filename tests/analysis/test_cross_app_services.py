@@ -114,10 +114,20 @@ def _body(task: Any) -> Any:
 
 
 def test_the_services_queue_the_tasks_registered_under_their_names() -> None:
-    assert _body(current_app.tasks[services.MEASURE_TASK]) is _body(tasks.analyse_file)
+    assert _body(current_app.tasks[services.MEASURE_TASK]) is _body(tasks.file_measure_task)
     assert _body(current_app.tasks[services.FINISH_TASK]) is _body(tasks.intake_finish)
     fetch = current_app.tasks[cloud.FETCH_TASK]
     assert _body(fetch) is _body(jobs_tasks.cloud_link_fetch_task)
+
+
+def test_a_file_queued_under_the_old_task_name_is_still_measured() -> None:
+    job = make_job(status=JobStatus.ANALYSING)
+    analysis = FileAnalysis.objects.create(audio_file=make_audio_file(job))
+    assert current_app.tasks[tasks.LEGACY_MEASURE_TASK].apply(args=[analysis.pk]).get() == (
+        "measured"
+    )
+    analysis.refresh_from_db()
+    assert analysis.status == AnalysisStatus.DONE
 
 
 def test_a_link_queued_under_the_old_task_name_still_runs() -> None:

@@ -18,8 +18,8 @@ from analysis import services
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
 from analysis.services import (
     analysis_reconcile,
-    file_analyse,
     file_claim,
+    file_measure,
     intake_finish,
     intake_start,
 )
@@ -139,9 +139,9 @@ def test_running_a_task_twice_measures_once(django_capture_on_commit_callbacks) 
     with django_capture_on_commit_callbacks(execute=False):
         job_submit(job=job, by=job.created_by)
         ids = intake_start(job=job)
-    results = [file_analyse(analysis_id=i) for i in ids]
+    results = [file_measure(analysis_id=i) for i in ids]
     assert results == ["measured"] * len(ids)
-    assert [file_analyse(analysis_id=i) for i in ids] == ["skipped"] * len(ids)
+    assert [file_measure(analysis_id=i) for i in ids] == ["skipped"] * len(ids)
     assert IntakeReport.objects.filter(job=job).count() == 1
     assert intake_finish(job_id=job.pk) is None  # already judged
     assert set(FileAnalysis.objects.values_list("attempts", flat=True)) == {1}
@@ -171,25 +171,25 @@ def test_a_transient_error_releases_the_file_and_gives_up_visibly(monkeypatch, s
     def storage_down(*a: Any, **k: Any) -> Any:
         raise OSError("storage unreachable")
 
-    monkeypatch.setattr(services, "measure", storage_down)
+    monkeypatch.setattr(services, "measure_isolated", storage_down)
     with pytest.raises(OSError):
-        file_analyse(analysis_id=analysis.pk)
+        file_measure(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     assert analysis.status == AnalysisStatus.PENDING and "storage unreachable" in analysis.error
     with pytest.raises(OSError):
-        file_analyse(analysis_id=analysis.pk)
+        file_measure(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     assert analysis.status == AnalysisStatus.NEEDS_ATTENTION and analysis.attempts == 2
     event = JobEvent.objects.get(job=job, kind=EventKind.FILE, to_value="needs attention")
     assert "storage unreachable" in event.note
-    assert file_analyse(analysis_id=analysis.pk) == "skipped"
+    assert file_measure(analysis_id=analysis.pk) == "skipped"
 
 
 def test_the_task_retries_transient_errors_with_backoff() -> None:
-    from analysis.tasks import TRANSIENT, analyse_file
+    from analysis.tasks import TRANSIENT, file_measure_task
 
-    assert analyse_file.autoretry_for == TRANSIENT
-    assert analyse_file.retry_backoff and analyse_file.max_retries == 5
+    assert file_measure_task.autoretry_for == TRANSIENT
+    assert file_measure_task.retry_backoff and file_measure_task.max_retries == 5
     from django.db import OperationalError
 
     assert OperationalError in TRANSIENT and OSError in TRANSIENT
@@ -238,9 +238,9 @@ def test_the_reconciler_finishes_a_job_whose_last_step_was_lost(
     # Measured, but the finishing step never ran (say the worker died right after the write).
     for i in ids:
         a = FileAnalysis.objects.get(pk=i)
-        from analysis.intake.run import measure
+        from analysis.audio.isolate import measure_isolated
 
-        report = measure(a.audio_file.file.path, thresholds=services.current_thresholds())
+        report = measure_isolated(a.audio_file.file.path, thresholds=services.current_thresholds())
         FileAnalysis.objects.filter(pk=i).update(
             status=AnalysisStatus.DONE, report=report.to_dict(), finished_at=timezone.now()
         )
@@ -317,9 +317,9 @@ def test_two_workers_finishing_together_make_one_report(monkeypatch) -> None:
     for i in ids:
         file_claim(analysis_id=i)
         a = FileAnalysis.objects.select_related("audio_file").get(pk=i)
-        from analysis.intake.run import measure
+        from analysis.audio.isolate import measure_isolated
 
-        r = measure(a.audio_file.file.path, thresholds=services.current_thresholds())
+        r = measure_isolated(a.audio_file.file.path, thresholds=services.current_thresholds())
         FileAnalysis.objects.filter(pk=i).update(
             status=AnalysisStatus.DONE, report=r.to_dict(), finished_at=timezone.now()
         )
@@ -413,13 +413,13 @@ def test_a_retry_after_the_write_finishes_the_job(
 
     monkeypatch.setattr(services, "intake_finish_if_ready", flaky)
     for i in ids[:-1]:
-        assert file_analyse(analysis_id=i) == "measured"
+        assert file_measure(analysis_id=i) == "measured"
     from django.db import OperationalError
 
     with pytest.raises(OperationalError):
-        file_analyse(analysis_id=ids[-1])  # written, then the finish failed: Celery retries
+        file_measure(analysis_id=ids[-1])  # written, then the finish failed: Celery retries
     job.refresh_from_db()
     assert job.status == JobStatus.ANALYSING
-    assert file_analyse(analysis_id=ids[-1]) == "skipped"  # the retry
+    assert file_measure(analysis_id=ids[-1]) == "skipped"  # the retry
     job.refresh_from_db()
     assert job.status == JobStatus.ACCEPTED and IntakeReport.objects.filter(job=job).count() == 1

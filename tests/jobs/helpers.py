@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from analysis.models import FileAnalysis
-from analysis.services import file_analyse
+from analysis.services import file_measure
 from jobs.models import AudioFile, FileKind, Job, Stage, StageStatus, User, Verdict
 from jobs.services import (
     job_record_verdict,
@@ -74,5 +74,5 @@ def upload_master(
         revision_round=job.revision_round,
     )
     analysis = FileAnalysis.objects.create(audio_file=master)
-    assert file_analyse(analysis_id=analysis.pk) == "measured"
+    assert file_measure(analysis_id=analysis.pk) == "measured"
     return master

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from analysis.models import AnalysisStatus, FileAnalysis
-from analysis.services import analysis_reconcile, file_analyse, master_add, master_measure_start
+from analysis.services import analysis_reconcile, file_measure, master_add, master_measure_start
 from jobs.models import EventKind, JobEvent, JobStatus, StudioPolicy, User
 from jobs.services import WrongState, job_deliver
 from tests.factories import make_audio_file
@@ -79,7 +79,7 @@ def test_a_new_version_that_passes_replaces_a_hot_one(ready, engineer: User) -> 
         by=engineer,
     )
     assert fixed.version == 2
-    assert file_analyse(analysis_id=fixed.analysis.pk) == "measured"
+    assert file_measure(analysis_id=fixed.analysis.pk) == "measured"
     job_deliver(job=ready, by=engineer)
     assert ready.status == JobStatus.DELIVERED
 

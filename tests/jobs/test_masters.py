@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
-from analysis.services import file_analyse
+from analysis.services import file_measure
 from jobs.models import AudioFile, FileKind, Job, JobStatus, Role, User
 from jobs.services import job_deliver
 from jobs.uploads import attachment_disposition
@@ -155,7 +155,7 @@ def test_the_page_shows_each_master_beside_the_rough_mix_and_references(
     ready: Job, engineer: User
 ) -> None:
     rough = AudioFile.objects.get(job=ready, kind=FileKind.ROUGH_MIX)
-    file_analyse(analysis_id=FileAnalysis.objects.create(audio_file=rough).pk)
+    file_measure(analysis_id=FileAnalysis.objects.create(audio_file=rough).pk)
     reference = make_audio_file(ready, kind=FileKind.REFERENCE, name="Thriller ref.wav")
     upload_master(ready, engineer, content=master_wav(-1.5, seconds=3.5), name="Clean.wav")
     upload_master(ready, engineer, content=master_wav(-0.1), name="Hot.wav")

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from django.core.management.base import BaseCommand, CommandParser
 
 from analysis.audio.findings import KINDS, Thresholds
-from analysis.audio.isolate import analyze_file
+from analysis.audio.isolate import measure_isolated
 from analysis.audio.report import Report
 
 
@@ -76,7 +76,7 @@ class Command(BaseCommand):
                 _fail(f"{path}: not a file")
         thresholds = _thresholds()
         reports = [
-            analyze_file(path, thresholds=thresholds, kind=options["kind"], name=path.name)
+            measure_isolated(path, thresholds=thresholds, kind=options["kind"], name=path.name)
             for path in files
         ]
         if options["json"]:

@@ -13,7 +13,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.audio.isolate import Limits, analyze_file
+from analysis.audio.isolate import Limits, measure_isolated
 from analysis.audio.report import Report
 
 
@@ -65,7 +65,7 @@ def test_mutated_files_end_in_a_report(case: tuple[str, bytes]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"fuzz.{kind}"
         path.write_bytes(data)
-        report = analyze_file(path, limits=LIMITS)
+        report = measure_isolated(path, limits=LIMITS)
     assert isinstance(report, Report)
     for finding in report.findings:
         assert "decoder failed" not in finding.message, finding.message

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from analysis.audio.findings import Thresholds
-from analysis.audio.isolate import Limits, analyze_file
+from analysis.audio.isolate import Limits, measure_isolated
 from analysis.audio.measure import measure_file
 from analysis.audio.report import Report
 
@@ -48,7 +48,7 @@ def cut(path: Path, keep: float) -> Path:
 )
 def test_a_cut_short_file_is_truncated(tmp_path: Path, name: str, fmt: str, subtype: str) -> None:
     path = cut(good(tmp_path, name, fmt, subtype), 0.6)
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert "truncated_file" in codes(report), report.findings
     finding = next(f for f in report.findings if f.code == "truncated_file")
     assert finding.severity == "error" and name in finding.message
@@ -58,7 +58,7 @@ def test_a_whole_file_is_not_truncated(tmp_path: Path) -> None:
     files = [("a.wav", "WAV", "PCM_16"), ("b.aiff", "AIFF", "PCM_24"),
              ("c.flac", "FLAC", "PCM_16"), ("d.wav", "RF64", "PCM_24")]  # fmt: skip
     for name, fmt, subtype in files:
-        report = analyze_file(good(tmp_path, name, fmt, subtype))
+        report = measure_isolated(good(tmp_path, name, fmt, subtype))
         assert report.truncated is None and report.unreadable is None, name
         assert report.integrated_lufs is not None
 
@@ -66,7 +66,7 @@ def test_a_whole_file_is_not_truncated(tmp_path: Path) -> None:
 def test_random_bytes(tmp_path: Path) -> None:
     path = tmp_path / "stem.wav"
     path.write_bytes(np.random.default_rng(3).integers(0, 256, 20000, dtype=np.uint8).tobytes())
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert codes(report) == {"unreadable_file"}
 
 
@@ -76,7 +76,7 @@ def test_a_zip_named_wav(tmp_path: Path) -> None:
     path = tmp_path / "Bass - Song.wav"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("inside.wav", b"RIFF")
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert codes(report) == {"unreadable_file"}
     assert "ZIP" in report.findings[0].message and "Bass - Song.wav" in report.findings[0].message
 
@@ -84,7 +84,7 @@ def test_a_zip_named_wav(tmp_path: Path) -> None:
 def test_html_named_wav(tmp_path: Path) -> None:
     path = tmp_path / "stem.wav"
     path.write_text("<!DOCTYPE html><html><body>Download failed</body></html>")
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert codes(report) == {"unreadable_file"} and "HTML" in report.findings[0].message
 
 
@@ -94,7 +94,7 @@ def test_an_mp3_is_lossy_and_still_measured(tmp_path: Path) -> None:
         sf.write(str(path), stereo(sine(440, -12.0, 2.0, 44100)), 44100, format="MP3")
     except (sf.LibsndfileError, TypeError, ValueError):
         pytest.skip("this libsndfile cannot write MP3")
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert "lossy_format" in codes(report)
     assert report.format is not None and report.format.lossy
     assert report.integrated_lufs is not None
@@ -103,7 +103,7 @@ def test_an_mp3_is_lossy_and_still_measured(tmp_path: Path) -> None:
 def test_an_aac_file_is_lossy_and_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "ref.m4a"
     path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00" + b"\x00" * 200)
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert codes(report) == {"lossy_format", "unreadable_file"}
 
 
@@ -111,7 +111,7 @@ def test_nan_samples(tmp_path: Path) -> None:
     x = stereo(sine(440, -12.0, 2.0, RATE))
     x[1000:1010, 0] = np.nan
     x[5000, 1] = np.inf
-    report = analyze_file(write(tmp_path / "n.wav", x, RATE, "FLOAT"))
+    report = measure_isolated(write(tmp_path / "n.wav", x, RATE, "FLOAT"))
     assert "invalid_samples" in codes(report)
     assert report.invalid_samples == 11
     assert report.sample_peak_dbfs == pytest.approx(-12.0, abs=0.01)
@@ -123,14 +123,14 @@ def test_nan_samples(tmp_path: Path) -> None:
 
 
 def test_zero_frames(tmp_path: Path) -> None:
-    report = analyze_file(write(tmp_path / "e.wav", np.zeros((0, 2)), RATE, "PCM_16"))
+    report = measure_isolated(write(tmp_path / "e.wav", np.zeros((0, 2)), RATE, "PCM_16"))
     assert codes(report) == {"empty_file"}
 
 
 def test_a_zero_byte_file(tmp_path: Path) -> None:
     path = tmp_path / "z.wav"
     path.write_bytes(b"")
-    assert codes(analyze_file(path)) == {"unreadable_file"}
+    assert codes(measure_isolated(path)) == {"unreadable_file"}
 
 
 def test_the_decoded_size_cap_is_checked_before_decoding(tmp_path: Path) -> None:
@@ -146,11 +146,11 @@ def test_a_header_promising_gigabytes(tmp_path: Path) -> None:
     at = data.index(b"data")
     data[at + 4 : at + 8] = (0xFFFFFFF0).to_bytes(4, "little")
     path.write_bytes(bytes(data))
-    assert "truncated_file" in codes(analyze_file(path))
+    assert "truncated_file" in codes(measure_isolated(path))
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
-    assert codes(analyze_file(tmp_path / "nope.wav")) == {"unreadable_file"}
+    assert codes(measure_isolated(tmp_path / "nope.wav")) == {"unreadable_file"}
 
 
 # --- isolation: real misbehaviour in the child, through the documented `fault` test seam ------
@@ -158,27 +158,29 @@ def test_a_missing_file(tmp_path: Path) -> None:
 
 def test_a_segfault_in_the_child_is_one_unreadable_file(tmp_path: Path) -> None:
     path = good(tmp_path, "a.wav", "WAV", "PCM_16")
-    report = analyze_file(path, fault="segfault")
+    report = measure_isolated(path, fault="segfault")
     assert codes(report) == {"unreadable_file"}
     assert "crashed" in report.findings[0].message and "SIGSEGV" in report.findings[0].message
-    assert codes(analyze_file(path)) != {"unreadable_file"}  # the caller is unharmed
+    assert codes(measure_isolated(path)) != {"unreadable_file"}  # the caller is unharmed
 
 
 def test_a_hanging_child_is_stopped(tmp_path: Path) -> None:
     path = good(tmp_path, "a.wav", "WAV", "PCM_16")
-    report = analyze_file(path, fault="hang", limits=Limits(base_seconds=1.0, seconds_per_mib=0))
+    report = measure_isolated(
+        path, fault="hang", limits=Limits(base_seconds=1.0, seconds_per_mib=0)
+    )
     assert codes(report) == {"unreadable_file"} and "within" in report.findings[0].message
 
 
 def test_running_out_of_memory_in_the_child(tmp_path: Path) -> None:
     path = good(tmp_path, "a.wav", "WAV", "PCM_16")
-    report = analyze_file(path, fault="memory")
+    report = measure_isolated(path, fault="memory")
     assert codes(report) == {"unreadable_file"} and "memory" in report.findings[0].message
 
 
 def test_the_isolated_report_equals_the_in_process_one(tmp_path: Path) -> None:
     path = good(tmp_path, "a.flac", "FLAC", "PCM_24")
-    isolated = analyze_file(path)
+    isolated = measure_isolated(path)
     direct = measure_file(path)
     direct.findings = isolated.findings
     assert isolated.to_dict() == direct.to_dict()
@@ -194,5 +196,5 @@ def test_an_impossible_sample_rate_is_unreadable(tmp_path: Path) -> None:
     at = data.index(b"fmt ") + 12
     data[at : at + 4] = (1392516928).to_bytes(4, "little")
     path.write_bytes(bytes(data))
-    report = analyze_file(path)
+    report = measure_isolated(path)
     assert codes(report) == {"unreadable_file"} and "sample rate" in report.findings[0].message
