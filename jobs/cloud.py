@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
+from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import AUDIO_SUFFIXES
 from jobs.models import AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
@@ -40,7 +41,6 @@ from jobs.uploads import (
     job_bytes_used,
     policy_caps,
     safe_original_name,
-    sniff_type,
 )
 
 log = logging.getLogger(__name__)
@@ -370,7 +370,7 @@ def cloud_link_fetch(*, job: Job, url: str, kind: str, by: User) -> list[AudioFi
     with tempfile.TemporaryDirectory(prefix="headroom-link-") as work:
         got = download(target, into=work, budget=budget, max_file=max(max_file, 1))
         with open(got.path, "rb") as fh:
-            kind_of = sniff_type(fh.read(4096))
+            kind_of = sniff_file(fh).container
         if kind_of == "HTML":
             raise CloudLinkError(
                 "The link opened a web page, not a file: make sure it is shared with 'anyone "

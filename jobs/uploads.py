@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import base_name, clean_display_name, normalise
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, StudioPolicy
 
@@ -39,55 +40,6 @@ _SLACK = 64 * 1024  # multipart headers and form fields around the files
 
 class UploadError(Exception):
     """A file that cannot be added; the message is meant for the client."""
-
-
-# --- what the bytes are ------------------------------------------------------------------------
-
-_AUDIO_TYPES = {"WAV", "RF64", "W64", "AIFF", "FLAC"}
-
-
-def sniff_type(head: bytes) -> str:
-    """The file type from its first bytes (never the name or the Content-Type)."""
-    if len(head) >= 12 and head[8:12] == b"WAVE" and head[:4] in (b"RIFF", b"RIFX", b"RF64"):
-        return "RF64" if head[:4] == b"RF64" else "WAV"
-    if head[:4] == b"BW64" and head[8:12] == b"WAVE":
-        return "RF64"
-    if head[:4] == b"riff" and head[24:28] == b"wave":
-        return "W64"
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return "AIFF"
-    if head[:4] == b"fLaC":
-        return "FLAC"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        if len(head) > 1 and head[1] & 0xF6 in (0xF0,):
-            return "AAC"
-        return "MP3"
-    if head[:4] == b"OggS":
-        return "OGG"
-    if head[4:8] == b"ftyp":
-        return "MP4/AAC"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return "ZIP"
-    if head[:4] == b"%PDF":
-        return "PDF"
-    text = head[:512].lstrip().lower()
-    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<script")):
-        return "HTML"
-    return "unknown"
-
-
-def is_audio_type(kind: str) -> bool:
-    return kind in _AUDIO_TYPES
-
-
-def describe_type(kind: str) -> str:
-    if is_audio_type(kind):
-        return f"{kind} audio"
-    if kind in ("MP3", "OGG", "AAC", "MP4/AAC"):
-        return f"{kind} (lossy audio)"
-    if kind == "unknown":
-        return "not a recognised audio file"
-    return f"a {kind} file, not audio"
 
 
 # --- limits, enforced while bytes arrive -------------------------------------------------------
@@ -294,9 +246,7 @@ def audio_file_add(
         raise UploadError(
             f"{original} would take this job past its {filesizeformat(max_job)} limit."
         )
-    wrapped.seek(0)
-    head = content.read(4096)
-    detected = sniff_type(head)
+    detected = sniff_file(content)  # read from the file itself, so the hash starts afresh
     wrapped.seek(0)
 
     audio = AudioFile(job=job, kind=kind, original_name=original, uploaded_by=by)
@@ -337,10 +287,10 @@ def audio_file_add(
                 subject=original[:64],
                 from_value=f"v{previous.version}" if previous else "",
                 to_value=f"v{audio.version} {audio.get_kind_display().lower()}",
-                note="" if is_audio_type(detected) else f"content: {describe_type(detected)}",
+                note="" if detected.lossless else f"content: {detected.label}",
             )
     except BaseException:
         audio.file.storage.delete(audio.file.name)
         raise
-    audio.detected_type = detected  # type: ignore[attr-defined]
+    audio.detected_type = detected.container  # type: ignore[attr-defined]
     return audio

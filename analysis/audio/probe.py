@@ -1,5 +1,6 @@
-"""Decide what a file is from its bytes before any decoder sees it, and check that the header's
-promises (chunk sizes) fit in the file: libsndfile silently reads a truncated WAV or AIFF."""
+"""Decide what a file is from its bytes (sniff.py) before any decoder sees it, and check that the
+header's promises (chunk sizes) fit in the file: libsndfile silently reads a truncated WAV or
+AIFF."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from .sniff import HEAD_BYTES, reader, sniff
 
 # Containers we measure; MP3 and Ogg Vorbis/Opus are lossy but libsndfile decodes them, so they
 # are measured too (with a lossy_format warning). Everything else is reported, never decoded.
@@ -30,104 +33,31 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     try:
         size = Path(path).stat().st_size
         with open(path, "rb") as f:
-            head = f.read(4096)
             if size == 0:
                 return Probe(
                     "empty", "an empty file (0 bytes)", problem="the file is empty (0 bytes)"
                 )
-            if head[:4] in (b"RIFF", b"RF64", b"RIFX") and head[8:12] == b"WAVE":
+            head = f.read(HEAD_BYTES)
+            found = sniff(head, read_at=reader(f))
+            if found.container in ("WAV", "RF64"):
                 return _walk_riff(f, size, head)
-            if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+            if found.container in ("AIFF", "AIFC"):
                 return _walk_aiff(f, size, head)
-            if head[:4] == b"fLaC":
-                return _walk_flac(f, size, 0)
-            if head[:3] == b"ID3" and len(head) >= 10:
-                # An ID3v2 tag can sit in front of MP3 (usual) or FLAC (some taggers).
-                tag = 10 + _syncsafe(head[6:10])
-                f.seek(tag)
-                after = f.read(4)
-                if after == b"fLaC":
-                    return _walk_flac(f, size, tag)
-                return _lossy("MP3", "an MP3 file (MPEG audio, lossy)", decode=True)
-            return _other(head)
+            if found.container == "FLAC":
+                return _walk_flac(f, size, found.offset)
+            if found.lossy:
+                decode = found.container in DECODABLE_LOSSY
+                problem = None if decode else f"{found.description} cannot be decoded here"
+                return Probe(
+                    found.container, found.description, lossy=True, decode=decode, problem=problem
+                )
+            return Probe(
+                found.container,
+                found.description,
+                problem=f"not a WAV, AIFF or FLAC file: it looks like {found.description}",
+            )
     except OSError as exc:
         return Probe("unknown", "a file that cannot be opened", problem=f"cannot open: {exc}")
-
-
-def _lossy(container: str, description: str, *, decode: bool) -> Probe:
-    problem = None if decode else f"{description} cannot be decoded here"
-    return Probe(container, description, lossy=True, decode=decode, problem=problem)
-
-
-def _unsupported(container: str, description: str) -> Probe:
-    return Probe(
-        container, description, problem=f"not a WAV, AIFF or FLAC file: it looks like {description}"
-    )
-
-
-def _other(head: bytes) -> Probe:
-    if head[:4] == b"OggS":
-        page = head[:200]
-        if b"vorbis" in page:
-            return _lossy("OGG", "an Ogg Vorbis file (lossy)", decode=True)
-        if b"OpusHead" in page:
-            return _lossy("OGG", "an Ogg Opus file (lossy)", decode=True)
-        if b"\x7fFLAC" in page:
-            return _unsupported("OGG", "FLAC inside an Ogg container")
-        return _unsupported("OGG", "an Ogg file of unknown content")
-    if head[4:8] == b"ftyp":
-        return _lossy("MP4", "an MP4/M4A file (AAC audio, lossy)", decode=False)
-    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
-        if (head[1] & 0x06) == 0:  # layer bits 00: ADTS, the AAC framing
-            return _lossy("AAC", "an AAC file (ADTS, lossy)", decode=False)
-        return _lossy("MP3", "an MP3 file (MPEG audio, lossy)", decode=True)
-    for magic, container, description in _MAGIC:
-        if head.startswith(magic):
-            return _unsupported(container, description)
-    if head[:4] == b"RIFF":
-        return _unsupported("RIFF", f"a RIFF file of type {head[8:12]!r} (not WAVE)")
-    if head[:4] == b"FORM":
-        return _unsupported("IFF", f"an IFF file of type {head[8:12]!r} (not AIFF)")
-    text = head[:1024]
-    try:
-        decoded = text.decode("utf-8")
-    except UnicodeDecodeError:
-        decoded = ""
-    if decoded and sum(c.isprintable() or c in "\r\n\t" for c in decoded) >= 0.95 * len(decoded):
-        lowered = decoded.lower()
-        if "<html" in lowered or "<!doctype html" in lowered:
-            return _unsupported("HTML", "a web page (HTML), not audio")
-        if lowered.lstrip().startswith(("{", "[")):
-            return _unsupported("TEXT", "a JSON text file, not audio")
-        return _unsupported("TEXT", "a text file, not audio")
-    return _unsupported("unknown", "unrecognised binary data")
-
-
-_MAGIC: list[tuple[bytes, str, str]] = [
-    (b"PK\x03\x04", "ZIP", "a ZIP archive"),
-    (b"PK\x05\x06", "ZIP", "an empty ZIP archive"),
-    (b"Rar!", "RAR", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "7Z", "a 7-Zip archive"),
-    (b"\x1f\x8b", "GZIP", "a gzip archive"),
-    (b"%PDF", "PDF", "a PDF document"),
-    (b"\x89PNG", "PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "JPEG", "a JPEG image"),
-    (b"GIF8", "GIF", "a GIF image"),
-    (b"MThd", "MIDI", "a MIDI file (notes, not audio)"),
-    (b"caff", "CAF", "a Core Audio (CAF) file"),
-    (b"riff\x2e\x91\xcf\x11", "W64", "a Sony Wave64 file"),
-    (b".snd", "AU", "a Sun/NeXT AU file"),
-    (b"wvpk", "WAVPACK", "a WavPack file"),
-    (b"MAC ", "APE", "a Monkey's Audio (APE) file"),
-    (b"#!AMR", "AMR", "an AMR voice recording (lossy)"),
-    (b"\x30\x26\xb2\x75", "WMA", "a Windows Media (WMA/ASF) file"),
-    (b"\x7fELF", "ELF", "a program (ELF executable)"),
-    (b"MZ", "EXE", "a Windows program"),
-]
-
-
-def _syncsafe(b: bytes) -> int:
-    return (b[0] & 0x7F) << 21 | (b[1] & 0x7F) << 14 | (b[2] & 0x7F) << 7 | (b[3] & 0x7F)
 
 
 def _short(promised: int, held: int, what: str) -> str:

@@ -15,8 +15,9 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.test import Client
 from django.urls import reverse
 
+from analysis.audio.sniff import sniff
 from jobs.models import AudioFile, EventKind, JobEvent, JobStatus, Role, StudioPolicy
-from jobs.uploads import UploadError, audio_file_add, sniff_type
+from jobs.uploads import UploadError, audio_file_add
 from tests.factories import make_job, make_user, wav_bytes
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +140,7 @@ def _zip_bytes() -> bytes:
     ],
 )
 def test_type_is_decided_by_content_not_name(job, content: bytes, detected: str) -> None:
-    assert sniff_type(content) == detected
+    assert sniff(content).container == detected
     audio = audio_file_add(
         job=job, content=io.BytesIO(content), name="Bass - X.wav", kind="stem", by=job.created_by
     )
@@ -147,6 +148,31 @@ def test_type_is_decided_by_content_not_name(job, content: bytes, detected: str)
     event = JobEvent.objects.get(job=job, kind=EventKind.FILE)
     if detected != "WAV":
         assert detected in event.note  # reported in the history, not trusted
+
+
+def _sound(fmt: str, subtype: str) -> bytes:
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros((100, 2)), 48000, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "detected", "note"),
+    [
+        (_sound("W64", "PCM_24"), "W64", ""),
+        (b"FORM\x00\x00\x00\x04AIFC", "AIFC", ""),
+        (_sound("OGG", "OPUS"), "OGG", "content: an Ogg Opus file (lossy) [OGG]"),
+    ],
+)
+def test_uploads_know_every_type_the_probe_knows(job, content: bytes, detected: str, note: str):
+    audio = audio_file_add(
+        job=job, content=io.BytesIO(content), name="Bass - X.wav", kind="stem", by=job.created_by
+    )
+    assert audio.detected_type == detected
+    assert JobEvent.objects.get(job=job, kind=EventKind.FILE).note == note
 
 
 def test_the_view_reports_what_a_fake_wav_really_is(job, client_for) -> None:
