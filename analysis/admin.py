@@ -9,12 +9,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from analysis.services import file_requeue
 
 
-class FindingInline(admin.TabularInline):
-    model = Finding
+class IntakeFindingInline(admin.TabularInline):
+    model = IntakeFinding
     extra = 0
     fields = ("severity", "code", "file_name", "at_s", "message")
     readonly_fields = fields
@@ -30,7 +30,7 @@ class IntakeReportAdmin(admin.ModelAdmin):
     list_filter = ("verdict",)
     search_fields = ("job__track_title", "job__artist", "job__organisation__name")
     readonly_fields = ("job", "verdict", "summary", "created_at")
-    inlines = [FindingInline]
+    inlines = [IntakeFindingInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IntakeReport]:
         return super().get_queryset(request).select_related("job").prefetch_related("findings")

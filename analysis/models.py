@@ -1,4 +1,6 @@
-"""What intake measured: one analysis per uploaded file, and the report of each intake run."""
+"""What intake measured: one analysis per uploaded file, and the report of each intake run with
+its findings. A stored finding is an `IntakeFinding` (severity: `FindingSeverity`), so the names
+never clash with the measuring code's plain `Finding` and `Severity` (analysis/audio/report.py)."""
 
 from __future__ import annotations
 
@@ -74,28 +76,31 @@ class IntakeReport(models.Model):
         return f"Intake of {self.job}: {self.get_verdict_display()}"
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     ERROR = "error", "Error"
     WARNING = "warning", "Warning"
     INFO = "info", "Info"
 
 
-class Finding(models.Model):
+class IntakeFinding(models.Model):
+    """One finding of an intake report, as the job rules made it (analysis.audio.report.Finding)."""
+
     report = models.ForeignKey(IntakeReport, on_delete=models.CASCADE, related_name="findings")
     audio_file = models.ForeignKey(
         AudioFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
     )
     code = models.CharField(max_length=40)
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(max_length=8, choices=FindingSeverity.choices)
     message = models.TextField()
     file_name = models.CharField(max_length=400, blank=True)
     at_s = models.FloatField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "finding"
         ordering = ["report", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(severity__in=Severity.values), name="finding_severity_valid"
+                condition=Q(severity__in=FindingSeverity.values), name="finding_severity_valid"
             ),
             models.CheckConstraint(
                 condition=Q(at_s__isnull=True) | Q(at_s__gte=0), name="finding_time_nonnegative"

@@ -30,7 +30,7 @@ from analysis.audio.isolate import measure_isolated
 from analysis.audio.report import Report
 from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
 from analysis.intake.run import intake_file
-from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
 from jobs.services import job_record_verdict, job_start_analysis, job_submit
@@ -330,8 +330,8 @@ def _store(job: Job, result: IntakeResult, analyses: list[FileAnalysis]) -> Inta
     report_row = IntakeReport.objects.create(
         job=job, verdict=result.verdict, summary=result.summary
     )
-    Finding.objects.bulk_create(
-        Finding(
+    IntakeFinding.objects.bulk_create(
+        IntakeFinding(
             report=report_row,
             audio_file=by_name.get(f.file) if f.file else None,
             code=f.code,

@@ -246,7 +246,7 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from analysis.models import FileAnalysis, Finding, IntakeReport
+    from analysis.models import FileAnalysis, IntakeFinding, IntakeReport
     from jobs.models import (
         DEFAULT_CHECKLISTS,
         STAGE_ORDER,
@@ -349,8 +349,8 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
         copy_report = IntakeReport.objects.create(
             job=job, verdict=report.verdict, summary=report.summary
         )
-        Finding.objects.bulk_create(
-            Finding(
+        IntakeFinding.objects.bulk_create(
+            IntakeFinding(
                 report=copy_report,
                 code=f.code,
                 severity=f.severity,

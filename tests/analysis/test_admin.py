@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from jobs.models import JobStatus, Role
 from tests.factories import make_audio_file, make_job, make_user
 
@@ -24,7 +24,7 @@ def staff() -> Client:
 def test_the_report_shows_every_finding_with_its_fix(staff: Client) -> None:
     job = make_job()
     report = IntakeReport.objects.create(job=job, verdict="reexport_requested", summary="Fix it")
-    Finding.objects.create(
+    IntakeFinding.objects.create(
         report=report,
         code="length_mismatch",
         severity="error",

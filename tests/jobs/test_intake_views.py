@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
+from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from jobs.models import JobStatus, Role, Verdict
 from tests.factories import make_audio_file, make_job, make_user
 
@@ -51,7 +51,7 @@ def _measured(job, name: str = "Bass - Billie Jean.wav", **report) -> FileAnalys
 def _report(job, verdict: str, *findings: tuple[str, str, str, str]) -> IntakeReport:
     report = IntakeReport.objects.create(job=job, verdict=verdict, summary="summary")
     for code, severity, message, file_name in findings:
-        Finding.objects.create(
+        IntakeFinding.objects.create(
             report=report, code=code, severity=severity, message=message, file_name=file_name
         )
     return report

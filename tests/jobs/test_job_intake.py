@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from analysis.models import Finding, IntakeReport
+from analysis.models import IntakeFinding, IntakeReport
 from jobs.models import STAGE_ORDER, JobEvent, JobStatus, Stage, User, Verdict
 from jobs.services import (
     NotAllowed,
@@ -89,7 +89,9 @@ def test_an_accepted_verdict_starts_the_clock_and_the_stages(
 ) -> None:
     job = analysing_job(client_user)
     report = IntakeReport.objects.create(job=job, verdict=Verdict.ACCEPTED, summary="All clear.")
-    Finding.objects.create(report=report, code="ok", severity="info", message="Stems line up.")
+    IntakeFinding.objects.create(
+        report=report, code="ok", severity="info", message="Stems line up."
+    )
     with django_capture_on_commit_callbacks(execute=True):
         job_record_verdict(job=job, verdict=Verdict.ACCEPTED, report=report)
     job.refresh_from_db()

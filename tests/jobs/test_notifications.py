@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from analysis.models import Finding, IntakeReport
+from analysis.models import IntakeFinding, IntakeReport
 from jobs.models import JobEvent, JobStatus, Stage, User, Verdict
 from jobs.notifications import deadline_alerts_send
 from jobs.plan_store import plan_refresh
@@ -28,7 +28,7 @@ def test_a_reexport_email_lists_what_to_fix(
     make_user("client")  # another client's people hear nothing
     job = analysing_job(client_user)
     report = IntakeReport.objects.create(job=job, verdict=Verdict.REEXPORT_REQUESTED)
-    Finding.objects.create(
+    IntakeFinding.objects.create(
         report=report,
         code="clipping",
         severity="error",
