@@ -28,13 +28,16 @@ from analysis.intake.naming import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The kinds and verdicts as jobs.models spells them (FileKind, Verdict); a test holds them equal.
 STEM = "stem"
 ROUGH_MIX = "rough_mix"
 REFERENCE = "reference"
+INTAKE_KINDS = (STEM, ROUGH_MIX, REFERENCE)
 
 ACCEPTED = "accepted"
 ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
 REEXPORT_REQUESTED = "reexport_requested"
+VERDICTS = (ACCEPTED, ACCEPTED_WITH_WARNINGS, REEXPORT_REQUESTED)  # a manager may also decline
 
 # Per-file errors that make a file's format meaningless for the job-wide comparisons.
 _UNUSABLE = {"unreadable_file", "empty_file"}

@@ -101,3 +101,9 @@ def test_the_probe_uses_the_same_answer(
     found = probe(path)
     assert found.container == container
     assert (found.problem is None) == measured, found.problem
+
+
+def test_what_the_probe_measures_is_lossless_by_the_sniffer() -> None:
+    from analysis.audio.probe import MEASURED
+
+    assert MEASURED <= LOSSLESS
