@@ -1,27 +1,26 @@
 """`python manage.py seed_demo`: a demo studio with a manager, two engineers, two clients and
-jobs in every state, each with real audio made by numpy. Every job goes through the real code:
-files are measured by the intake pipeline (tasks in process on the embedded default), verdicts
-come from those measurements, and every later move goes through the workflow services, so the
-history is the one the product writes. Two jobs then have their clock moved back a few days, said
+jobs in every state, each with real audio made by numpy. Every job goes through the real code, as
+a client's and the studio's would: files are added by the upload services, measured by the intake
+pipeline (tasks in process on the embedded default), verdicts come from those measurements, and
+every later move goes through the workflow services, so the history is the one the product
+writes. Two jobs then have their clock moved back a few days, said
 in their history, so the board shows an at-risk and an overdue job. Running it again changes
 nothing."""
 
 from __future__ import annotations
 
-import hashlib
+import io
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import F
 from django.test.utils import override_settings
-from django.utils import timezone
 
-from analysis.services import intake_start, master_measure_start
+from analysis.services import intake_submit, master_add
 from jobs import demo_audio, services
 from jobs.models import (
     STAGE_ORDER,
@@ -40,6 +39,7 @@ from jobs.models import (
     Verdict,
 )
 from jobs.plan_store import plan_refresh
+from jobs.uploads import audio_file_add
 
 DEMO_PASSWORD = "headroom-demo"
 LOGINS = [
@@ -180,17 +180,16 @@ class Command(BaseCommand):
         if spec.status == JobStatus.DRAFT:
             return
 
-        services.job_submit(job=job, by=client)
-        if spec.status == JobStatus.SUBMITTED:
-            return
-        if spec.status == JobStatus.CANCELLED:
-            services.job_cancel(job=job, by=manager, reason="The artist withdrew the track.")
-            return
-        if spec.status == JobStatus.ANALYSING:
-            services.job_start_analysis(job=job)
+        if spec.status in (JobStatus.SUBMITTED, JobStatus.CANCELLED, JobStatus.ANALYSING):
+            services.job_submit(job=job, by=client)  # shown before intake has run
+            if spec.status == JobStatus.CANCELLED:
+                services.job_cancel(job=job, by=manager, reason="The artist withdrew the track.")
+            elif spec.status == JobStatus.ANALYSING:
+                services.job_start_analysis(job=job)
             return
 
-        intake_start(job=job)  # measured in process; the verdict is recorded when it finishes
+        # As the client's Submit button: measured in process, the verdict recorded at the end.
+        intake_submit(job=job, by=client)
         job.refresh_from_db()
         if job.verdict != spec.verdict:
             raise CommandError(
@@ -282,30 +281,17 @@ class Command(BaseCommand):
         self._file(job, client, FileKind.REFERENCE, "Reference - Night Swim.wav", self.reference)
 
     def _master(self, job: Job, engineer: User, stems: dict[str, np.ndarray]) -> None:
-        master = self._file(
-            job,
-            engineer,
-            FileKind.MASTER,
-            f"{job.track_title} (master).wav",
-            demo_audio.master(list(stems.values())),
-            revision_round=job.revision_round,
-        )
-        master_measure_start(master=master)  # measured in process, before it is delivered
-
-    def _file(
-        self, job: Job, by: User, kind: str, name: str, data: np.ndarray, revision_round: int = 0
-    ) -> AudioFile:
-        content = demo_audio.wav(data)
-        audio = AudioFile(
+        # As the delivery engineer's upload: stored and measured in process before delivery.
+        job.refresh_from_db()  # the stage moves put it in progress
+        content = demo_audio.wav(demo_audio.master(list(stems.values())))
+        master_add(
             job=job,
-            kind=kind,
-            original_name=name,
-            sha256=hashlib.sha256(content).hexdigest(),
-            size_bytes=len(content),
-            uploaded_by=by,
-            revision_round=revision_round,
-            uploaded_at=timezone.now(),
+            content=io.BytesIO(content),
+            name=f"{job.track_title} (master).wav",
+            by=engineer,
         )
-        audio.file.save(name, ContentFile(content), save=False)
-        audio.save()
-        return audio
+
+    def _file(self, job: Job, by: User, kind: str, name: str, data: np.ndarray) -> AudioFile:
+        """One file handed in, as a client's browser upload stores it."""
+        content = io.BytesIO(demo_audio.wav(data))
+        return audio_file_add(job=job, content=content, name=name, kind=kind, by=by)
