@@ -50,8 +50,10 @@ def probe(path: str | os.PathLike[str]) -> Probe:
                     return _walk_flac(f, size, tag)
                 return _lossy("MP3", "an MP3 file (MPEG audio, lossy)", decode=True)
             return _other(head)
-    except OSError as exc:
-        return Probe("unknown", "a file that cannot be opened", problem=f"cannot open: {exc}")
+    except OSError:  # the error names the path on the server; the caller logs it if it cares
+        return Probe(
+            "unknown", "a file that cannot be opened", problem="the file could not be opened"
+        )
 
 
 def _lossy(container: str, description: str, *, decode: bool) -> Probe:
