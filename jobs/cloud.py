@@ -11,7 +11,6 @@ stream to a temporary file under the same per-file and per-job caps as browser u
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import logging
 import re
@@ -30,6 +29,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from analysis.intake.naming import AUDIO_SUFFIXES
+from jobs.addresses import is_public_address
 from jobs.models import AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
     UploadError,
@@ -125,10 +125,7 @@ def direct_url(url: str) -> str:
 
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    return is_public_address(address)
 
 
 def resolve(host: str, port: int) -> str:
