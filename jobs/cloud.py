@@ -34,6 +34,7 @@ from jobs.models import AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
     UploadError,
     audio_file_add,
+    client_space_left,
     job_bytes_used,
     policy_caps,
     safe_original_name,
@@ -355,7 +356,7 @@ def cloud_link_fetch(*, job: Job, url: str, kind: str, by: User) -> list[AudioFi
     for the client) or TransientCloudError (try again later)."""
     url = validate_link(url)
     max_file, max_job = policy_caps()
-    budget = max_job - job_bytes_used(job.pk)
+    budget = min(max_job - job_bytes_used(job.pk), client_space_left(job))
     host = (urlsplit(url).hostname or "").lower()
     target = wetransfer_direct(url) if host in ("we.tl", "wetransfer.com") else direct_url(url)
     with tempfile.TemporaryDirectory(prefix="headroom-link-") as work:
