@@ -13,6 +13,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from studio.env import (
     ConfigError,
     database_from_url,
@@ -128,12 +130,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "jobs",
     "analysis",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "studio.security.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -264,6 +269,29 @@ CELERY_BEAT_SCHEDULE = {
     "analysis-reconcile": {"task": "analysis.reconcile", "schedule": float(_reconcile_every)},
     # The workflow's deadline check: re-plan, then alert managers once per job at risk or overdue.
     "jobs-deadlines-check": {"task": "jobs.deadlines_check", "schedule": float(_deadlines_every)},
+}
+
+# No inline script or style anywhere (templates load static/js and static/css only), so neither
+# 'unsafe-inline' nor 'unsafe-eval' is needed; audio comes from this origin or from storage.
+_media_sources = [SELF, "blob:"]
+if _s3_bucket and S3_ENDPOINT_URL:
+    _media_sources.append(S3_ENDPOINT_URL.rstrip("/"))
+elif _s3_bucket:
+    _media_sources.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": _media_sources,
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 SESSION_COOKIE_HTTPONLY = True
