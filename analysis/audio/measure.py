@@ -62,6 +62,7 @@ def measure_file(path: str | os.PathLike[str], *, thresholds: Thresholds | None 
         report.format = _bare_format(found.container, found.lossy)
         return report
     report.truncated = found.truncated
+    report.container_mismatch = found.mismatch
     try:
         snd = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
