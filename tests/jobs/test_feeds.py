@@ -69,11 +69,12 @@ def test_tokens_are_long_and_distinct(engineer: User, manager: User) -> None:
 
 
 # What a client or a manager can type into a title, an artist, a company or a person's name:
-# bare CR and LF (each on its own too), a whole forged event, the text separators, controls.
+# bare CR and LF (each on its own too), a whole forged event, the text separators, controls
+# (not NUL: PostgreSQL text cannot hold it at all).
 HOSTILE = (
     "Song\rEND:VEVENT\rBEGIN:VEVENT\rUID:forged\rSUMMARY:Injected\r"
     "DTSTART:20260101T000000Z\nATTENDEE:mailto:evil@example.com\r\n"
-    "; a, b\\ c \x00\x07\x1b[31m \u202e\u2028 é" + "ü" * 60
+    "; a, b\\ c \x07\x1b[31m\x7f \u202e\u2028 é" + "ü" * 60
 )
 
 
