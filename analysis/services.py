@@ -245,7 +245,14 @@ def file_measure(*, analysis_id: int) -> str:
                 path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
             )
     except Exception as exc:
-        file_release(analysis_id=analysis_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+        # The detail (paths, storage internals) is for the log; the client reads the words.
+        log.exception("measuring %s (analysis %s) failed", audio.file.name, analysis_id)
+        error = (
+            "the stored file could not be read"
+            if isinstance(exc, OSError)
+            else "measuring failed on our side"
+        )
+        file_release(analysis_id=analysis_id, attempt=attempt, error=error)
         raise
     report.path = audio.file.name
     written = FileAnalysis.objects.filter(

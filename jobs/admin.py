@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.utils import reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
@@ -32,6 +33,15 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         ("Studio", {"fields": ("role", "organisation", "timezone")}),
     )
+    actions = ["unlock_logins"]
+
+    @admin.action(description="Lift login lock-outs (failed attempts from every address)")
+    def unlock_logins(self, request: HttpRequest, queryset: Any) -> None:
+        names = list(queryset.values_list("username", flat=True))
+        cleared = sum(reset(username=name) for name in names)
+        self.message_user(
+            request, f"Cleared {cleared} failed-login record(s) for {', '.join(names)}."
+        )
 
 
 @admin.register(Organisation)

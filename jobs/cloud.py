@@ -11,7 +11,6 @@ stream to a temporary file under the same per-file and per-job caps as browser u
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import logging
 import re
@@ -33,11 +32,13 @@ from django.template.defaultfilters import filesizeformat
 
 from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import AUDIO_SUFFIXES
+from jobs.addresses import is_public_address
 from jobs.models import AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
     UploadError,
     audio_file_add,
+    client_space_left,
     job_bytes_used,
     policy_caps,
     safe_original_name,
@@ -131,10 +132,7 @@ def direct_url(url: str) -> str:
 
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    return is_public_address(address)
 
 
 def resolve(host: str, port: int) -> str:
@@ -364,7 +362,7 @@ def cloud_link_fetch(*, job: Job, url: str, kind: str, by: User) -> list[AudioFi
     for the client) or TransientCloudError (try again later)."""
     url = validate_link(url)
     max_file, max_job = policy_caps()
-    budget = max_job - job_bytes_used(job.pk)
+    budget = min(max_job - job_bytes_used(job.pk), client_space_left(job))
     host = (urlsplit(url).hostname or "").lower()
     target = wetransfer_direct(url) if host in ("we.tl", "wetransfer.com") else direct_url(url)
     with tempfile.TemporaryDirectory(prefix="headroom-link-") as work:

@@ -2,8 +2,9 @@
 and for a manager the studio's due dates.
 
 Calendar apps cannot log in, so the token in the URL is the credential: it is long and random
-(`User.calendar_token`), a wrong one is a 404, and rotating it revokes old subscriptions. The text
-is written by hand (RFC 5545) to avoid a dependency for a few dozen lines.
+(`User.calendar_token`), a wrong one is a 404, and rotating it revokes old subscriptions. The
+iCalendar text (RFC 5545) is written by the `icalendar` library, which escapes and folds what
+people typed (a track title can hold anything, line breaks included).
 """
 
 from __future__ import annotations
@@ -16,74 +17,51 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from icalendar import Calendar, Event, vText
 
 from jobs.models import CLOSED, Job, JobStatus, Stage, User
 from jobs.plan_store import engineer_timeline
 from jobs.planner import WORK
 
 _PRODID = "-//Headroom//Studio schedule//EN"
+# C0 controls and DEL are not allowed in iCalendar text (tab is); line breaks are the library's
+# to escape, so a bare CR, LF or CRLF all become one escaped line break.
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
 
 
-def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded (CRLF and a space), never inside a character."""
-    out: list[str] = []
-    current = ""
-    size = 0
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += ch
-        size += n
-    out.append(current)
-    return "\r\n".join(out)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _text(text: str) -> str:
+    return text.translate(_CONTROLS)
 
 
 def _event(
     *, uid: str, start: datetime, end: datetime, summary: str, description: str = ""
-) -> list[str]:
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{_stamp(timezone.now())}",
-        f"DTSTART:{_stamp(start)}",
-        f"DTEND:{_stamp(end)}",
-        f"SUMMARY:{_escape(summary)}",
-    ]
+) -> Event:
+    event = Event()
+    event.add("uid", _text(uid))
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
+    event.add("summary", _text(summary))
     if description:
-        lines.append(f"DESCRIPTION:{_escape(description)}")
-    lines.append("END:VEVENT")
-    return lines
+        event.add("description", _text(description))
+    return event
 
 
-def calendar_text(name: str, events: Iterable[list[str]]) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{_PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(name)}",
-    ]
-    for e in events:
-        lines.extend(e)
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+def calendar_text(name: str, events: Iterable[Event]) -> str:
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", _PRODID)
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    # An X- property has no known type: said to be TEXT, so it is escaped like the others.
+    cal.add("x-wr-calname", vText(_text(name)))
+    for event in events:
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _host() -> str:
@@ -91,7 +69,7 @@ def _host() -> str:
     return host or "headroom"
 
 
-def engineer_events(user: User, *, now: datetime | None = None) -> list[list[str]]:
+def engineer_events(user: User, *, now: datetime | None = None) -> list[Event]:
     """The user's planned work blocks and ear breaks from the current plan."""
     blocks = engineer_timeline(engineer=user, now=now)
     stage_ids = {b.stage_id for b in blocks if b.stage_id is not None}
@@ -118,7 +96,7 @@ def engineer_events(user: User, *, now: datetime | None = None) -> list[list[str
     return events
 
 
-def due_date_events() -> list[list[str]]:
+def due_date_events() -> list[Event]:
     """Every open job's due date, as a zero-length event at the moment it is due."""
     host = _host()
     jobs = (

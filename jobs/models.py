@@ -138,6 +138,8 @@ class StudioPolicy(models.Model):
     rough_mix_min_correlation = models.FloatField(default=0.8)
     max_file_bytes = models.BigIntegerField(default=4 * 1024**3)
     max_job_bytes = models.BigIntegerField(default=40 * 1024**3)
+    # Across all of one client's jobs (masters aside): opening jobs is free, storage is not.
+    max_client_bytes = models.BigIntegerField(default=200 * 1024**3)
 
     stage_estimates = models.JSONField(default=default_stage_estimates)
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,6 +165,10 @@ class StudioPolicy(models.Model):
                 condition=Q(max_file_bytes__gt=0)
                 & Q(max_job_bytes__gte=models.F("max_file_bytes")),
                 name="policy_size_caps",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_client_bytes__gte=models.F("max_job_bytes")),
+                name="policy_client_cap",
             ),
             models.CheckConstraint(
                 condition=Q(clock_mode__in=ClockMode.values), name="policy_clock_mode_valid"

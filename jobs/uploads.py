@@ -27,7 +27,16 @@ from django.utils import timezone
 
 from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import base_name, clean_display_name, normalise
-from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, StudioPolicy
+from jobs.models import (
+    AudioFile,
+    EventKind,
+    FileKind,
+    Job,
+    JobEvent,
+    JobStatus,
+    Organisation,
+    StudioPolicy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,32 @@ def job_bytes_used(job_id: Any) -> int:
     return int(AudioFile.objects.filter(job_id=job_id).aggregate(s=Sum("size_bytes"))["s"] or 0)
 
 
+def client_cap() -> int:
+    return int(StudioPolicy.current().max_client_bytes)
+
+
+def client_bytes_used(organisation_id: Any) -> int:
+    """What one client's files take in storage across all its jobs (old versions included);
+    masters are the studio's work and do not count."""
+    used = (
+        AudioFile.objects.filter(job__organisation_id=organisation_id)
+        .exclude(kind=FileKind.MASTER)
+        .aggregate(s=Sum("size_bytes"))["s"]
+    )
+    return int(used or 0)
+
+
+def client_space_left(job: Job) -> int:
+    return client_cap() - client_bytes_used(job.organisation_id)
+
+
+def _over_client_cap(name: str) -> str:
+    return (
+        f"{name} was not stored: your files across all jobs would pass the "
+        f"{filesizeformat(client_cap())} allowed per client. Ask the studio to make room."
+    )
+
+
 def upload_refusals(request: HttpRequest) -> list[str]:
     """Messages for files the upload handler skipped in this request."""
     return list(getattr(request, "_upload_refusals", []))
@@ -69,13 +104,20 @@ class CappedUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.max_file = int(settings.MAX_FILE_BYTES)
         self.budget: int | None = None
+        self.client_budget: int | None = None
         self.refuse_all = False
+        self.refuse_client = False
         self.seen = 0
         self.total = 0
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name in UPLOAD_URL_NAMES:
             self.max_file, job_cap = policy_caps()
             self.budget = job_cap - job_bytes_used(match.kwargs.get("job_id"))
+            if match.url_name == "job_upload":  # a client's files; masters are the studio's
+                org = Job.objects.filter(pk=match.kwargs.get("job_id")).values_list(
+                    "organisation_id", flat=True
+                )
+                self.client_budget = client_cap() - client_bytes_used(org.first())
 
     def _refuse(self, message: str) -> None:
         if self.request is not None:
@@ -94,11 +136,17 @@ class CappedUploadHandler(FileUploadHandler):
         if self.budget is not None and content_length > self.budget + _SLACK:
             # Fields are still parsed (the CSRF token), but no file byte is kept.
             self.refuse_all = True
+        elif self.client_budget is not None and content_length > self.client_budget + _SLACK:
+            self.refuse_all = True
+            self.refuse_client = True
         return None
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         super().new_file(field_name, file_name, *args, **kwargs)
         self.seen = 0
+        if self.refuse_all and self.refuse_client:
+            self._refuse(_over_client_cap(clean_display_name(file_name)))
+            raise SkipFile
         if self.refuse_all:
             self._refuse(
                 f"{clean_display_name(file_name)} was not stored: this upload is larger than "
@@ -121,6 +169,9 @@ class CappedUploadHandler(FileUploadHandler):
                 f"{name} was not stored: the job's files would pass the "
                 f"{filesizeformat(policy_caps()[1])} allowed per job."
             )
+            raise SkipFile
+        if self.client_budget is not None and self.total > self.client_budget:
+            self._refuse(_over_client_cap(name))
             raise SkipFile
         return raw_data
 
@@ -246,6 +297,8 @@ def audio_file_add(
         raise UploadError(
             f"{original} would take this job past its {filesizeformat(max_job)} limit."
         )
+    if kind != FileKind.MASTER and size > client_space_left(job):
+        raise UploadError(_over_client_cap(original))
     detected = sniff_file(content)  # read from the file itself, so the hash starts afresh
     wrapped.seek(0)
 
@@ -255,6 +308,11 @@ def audio_file_add(
         if wrapped.bytes_read != size and declared_size is None:
             raise UploadError(f"{original} changed while it was being stored; upload it again.")
         with transaction.atomic():
+            if kind != FileKind.MASTER:
+                # The client's row first: two uploads to two of its jobs are counted one by one.
+                Organisation.objects.select_for_update().filter(pk=job.organisation_id).first()
+                if wrapped.bytes_read > client_space_left(job):
+                    raise UploadError(_over_client_cap(original))
             locked = Job.objects.select_for_update().get(pk=job.pk)
             if _status_refusal(locked, kind):
                 raise UploadError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -43,6 +44,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or networks (CIDR)."""
+    entries = env_list(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {entry!r} is not an IP address or network") from None
+    return entries
+
+
+# SQLite under simultaneous requests: WAL lets readers run beside the one writer; IMMEDIATE
+# takes the write lock when a transaction begins, so a transaction that read never fails when
+# it then writes ("database is locked"), it waits; the busy timeout is how long it may wait.
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def sqlite_database(path: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": SQLITE_BUSY_TIMEOUT_S,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
 def database_from_url(name: str, url: str) -> dict[str, object]:
     """postgres://user:pass@host:port/name or sqlite:///path, as a Django DATABASES entry."""
     parts = urlsplit(url)
@@ -51,7 +81,7 @@ def database_from_url(name: str, url: str) -> dict[str, object]:
         path = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
         if not path:
             raise ConfigError(f"{name}={url!r} names no SQLite file (sqlite:////abs/path.db)")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+        return sqlite_database(path)
     if scheme in {"postgres", "postgresql", "pgsql"}:
         db_name = unquote(parts.path.lstrip("/"))
         if not db_name:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 from studio.env import (
     ConfigError,
@@ -18,15 +21,20 @@ from studio.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_str,
     redis_url,
+    sqlite_database,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 try:
     PRODUCTION = env_bool("HEADROOM_PRODUCTION", False)
-    DEBUG = env_bool("DEBUG", not PRODUCTION)
+    # Only when asked for: Django's debug pages show settings and source to whoever hits an error.
+    DEBUG = env_bool("DEBUG", False)
+    if PRODUCTION and DEBUG:
+        raise ConfigError("DEBUG=true cannot be combined with HEADROOM_PRODUCTION=true")
     SECRET_KEY = env_str("SECRET_KEY", "")
     if not SECRET_KEY:
         if PRODUCTION:
@@ -40,12 +48,15 @@ try:
     if PRODUCTION and not ALLOWED_HOSTS:
         raise ConfigError("ALLOWED_HOSTS must be set when HEADROOM_PRODUCTION=true")
     SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed, e.g. the nginx in
+    # deploy/ on 127.0.0.1. Empty: every client is its REMOTE_ADDR, and the header is ignored.
+    TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
 
     _db_url = env_str("DATABASE_URL", "")
     DATABASES = {
         "default": database_from_url("DATABASE_URL", _db_url)
         if _db_url
-        else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "headroom.sqlite3")}
+        else sqlite_database(str(BASE_DIR / "headroom.sqlite3"))
     }
     if str(DATABASES["default"]["ENGINE"]).endswith("postgresql"):
         # Each test run gets its own database, so two runs on one server never clobber each other.
@@ -118,12 +129,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "jobs",
     "analysis",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "studio.security.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,7 +146,27 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it turns a throttled login's page into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttle (reliability.md): django-axes in the database, shared by every process; one
+# count per account (username as Django normalises it) and client address; 5 failures, then
+# 15 minutes; counted before the password is checked (studio/throttle.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "studio.throttle.AtomicDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # 15 minutes from the fifth failure
+AXES_USERNAME_CALLABLE = "studio.throttle.username_for"
+AXES_CLIENT_IP_CALLABLE = "studio.security.client_address"
+AXES_LOCKOUT_CALLABLE = "studio.throttle.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"
@@ -167,7 +202,7 @@ LANGUAGE_CODE = "en-gb"
 USE_I18N = True
 USE_TZ = True
 
-# Shared by every web process when Redis is there (login throttling counts across them).
+# Shared by every web process when Redis is there.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _broker}
     if _broker
@@ -236,6 +271,29 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-deadlines-check": {"task": "jobs.deadlines_check", "schedule": float(_deadlines_every)},
 }
 
+# No inline script or style anywhere (templates load static/js and static/css only), so neither
+# 'unsafe-inline' nor 'unsafe-eval' is needed; audio comes from this origin or from storage.
+_media_sources = [SELF, "blob:"]
+if _s3_bucket and S3_ENDPOINT_URL:
+    _media_sources.append(S3_ENDPOINT_URL.rstrip("/"))
+elif _s3_bucket:
+    _media_sources.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": _media_sources,
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"
@@ -258,4 +316,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Axes narrates every attempt at INFO; lock-outs are logged by studio.throttle at WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1,10 +1,15 @@
 """Headroom's URLs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 
-from studio.login import LoginView
+from studio.login import LoginView, ThrottledAdminAuthenticationForm
+
+# The admin's login goes through the same throttle and says so when it refuses.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,3 +17,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("jobs.urls")),
 ]
+
+if not settings.PRODUCTION:
+    # The embedded default has no nginx in front and DEBUG is off unless asked for, so the app
+    # serves its own static files (in production nginx does, from STATIC_ROOT).
+    urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,30 @@ def screenshot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+# Every page runs under the project's Content-Security-Policy; a page that breaks it logs a
+# violation (the DOM event, and Chromium's console line). Init scripts are injected by the
+# browser itself, so the policy does not stop this listener.
+_CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Start collecting CSP violations on `page`; read them with `csp_violations`."""
+    seen: list[str] = []
+    page.add_init_script(_CSP_LISTENER)
+    page.on(
+        "console",
+        lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return seen
+
+
+def csp_violations(page: Any, seen: list[str]) -> list[str]:
+    """What broke the policy so far (console lines from every page, events from this one)."""
+    return seen + list(page.evaluate("window.__cspViolations || []"))

@@ -89,6 +89,12 @@ def file_findings(
         add("truncated_file", "error",
             f"{name} is incomplete: {report.truncated}. Upload {stem} again; if it is cut "
             f"short again, export it again.")  # fmt: skip
+    if report.container_mismatch is not None and report.truncated is None:
+        container = fmt.container if fmt is not None and fmt.container else "WAV"
+        add("container_mismatch", "error",
+            f"{name} is not a plain {container} file: {report.container_mismatch}. Export "
+            f"{stem} again straight from your DAW (not through a tagging or conversion tool) "
+            f"and upload that file.")  # fmt: skip
     if report.unreadable is not None:
         if report.truncated is None:
             add("unreadable_file", "error",

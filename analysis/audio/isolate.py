@@ -4,6 +4,7 @@ a crash, hang or memory blow-up inside the decoder fails that one file, never th
 from __future__ import annotations
 
 import faulthandler
+import logging
 import multiprocessing as mp
 import os
 import resource
@@ -25,6 +26,8 @@ from .report import Report
 # misbehave in that way before measuring, so tests show that real crashes become findings.
 FAULTS = ("segfault", "hang", "memory")
 MIB = 1024 * 1024
+# Exceptions name paths and library internals: they are logged; reports get plain words.
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def measure_isolated(
     try:
         size = Path(spath).stat().st_size
     except OSError as exc:
-        return _failed(spath, f"cannot open: {exc.strerror or exc}", label, kind, t)
+        log.warning("cannot open %s: %s", spath, exc)
+        return _failed(spath, "the file could not be opened", label, kind, t)
     seconds = lim.seconds_for(size)
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
@@ -168,7 +172,8 @@ def _child(
         sender.send({"error": "decoding it needed more memory than one file may use"})
     except Exception as exc:  # anything the decoder throws is about this file, not the caller
         last = traceback.format_exception_only(exc)[-1].strip()
-        sender.send({"error": f"the decoder failed on this file ({last[:300]})"})
+        log.warning("the decoder failed on %s: %s", path, last[:300])
+        sender.send({"error": "the decoder failed on this file"})
     finally:
         sender.close()
 

@@ -3,6 +3,7 @@ peak, clipping, silence, stereo image and a waveform overview, into a typed Repo
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -23,6 +24,10 @@ from .probe import probe
 from .report import AudioFormat, Clipping, Report, Silence, Stereo, Waveform
 from .runs import RunTracker, merge_events
 from .truepeak import TruePeakMeter
+
+# What a decoder says names the file's full path on the server: it goes to the log, and the
+# report (which the client reads) says what is wrong in plain words.
+log = logging.getLogger(__name__)
 
 WAVEFORM_BUCKETS = 1000
 MAX_EVENT_TIMES = 20
@@ -54,10 +59,15 @@ def measure_file(path: str | os.PathLike[str], *, thresholds: Thresholds | None 
         report.format = _bare_format(found.container, found.lossy)
         return report
     report.truncated = found.truncated
+    report.container_mismatch = found.mismatch
     try:
         snd = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
-        report.unreadable = f"{found.description} that cannot be decoded ({_short_error(exc)})"
+        log.warning("decoder refused %s: %s", path, _short_error(exc))
+        report.unreadable = (
+            f"it looks like {found.description}, but its audio cannot be decoded (the header "
+            "is damaged or the encoding is not one we read)"
+        )
         report.format = _bare_format(found.container, found.lossy)
         return report
     with snd:
@@ -254,9 +264,12 @@ class _Meter:
         try:
             for item in reader:
                 if isinstance(item, BaseException):
+                    log.warning(
+                        "decoding %s failed at frame %d: %s", r.path, offset, _short_error(item)
+                    )
                     r.truncated = r.truncated or (
                         f"decoding failed at {offset / self.rate:.3f} s of "
-                        f"{self.fmt.frames / self.rate:.3f} s ({_short_error(item)})"
+                        f"{self.fmt.frames / self.rate:.3f} s"
                     )
                     break
                 x, fs_mask = item

@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from .integrity import chunks_end, container_mismatch, declared_end
 from .sniff import HEAD_BYTES, reader, sniff
 
 # Containers we measure; MP3 and Ogg Vorbis/Opus are lossy but libsndfile decodes them, so they
@@ -25,6 +26,7 @@ class Probe:
     lossy: bool = False
     decode: bool = False  # hand it to libsndfile
     truncated: str | None = None  # what the header promised versus what is there
+    mismatch: str | None = None  # the container's sizes disagree with the file (integrity.py)
     problem: str | None = None  # why it cannot be read (None when it can be tried)
 
 
@@ -56,8 +58,10 @@ def probe(path: str | os.PathLike[str]) -> Probe:
                 found.description,
                 problem=f"not a WAV, AIFF or FLAC file: it looks like {found.description}",
             )
-    except OSError as exc:
-        return Probe("unknown", "a file that cannot be opened", problem=f"cannot open: {exc}")
+    except OSError:  # the error names the path on the server; the caller logs it if it cares
+        return Probe(
+            "unknown", "a file that cannot be opened", problem="the file could not be opened"
+        )
 
 
 def _short(promised: int, held: int, what: str) -> str:
@@ -83,6 +87,7 @@ def _walk_riff(f: object, size: int, head: bytes) -> Probe:
     endian = ">" if kind == "RIFX" else "<"
     probe = Probe(container, f"a {container} file", decode=True)
     ds64_data: int | None = None
+    ds64_riff: int | None = None
     pos = 12
     for _ in range(MAX_CHUNKS):
         if pos + 8 > size:
@@ -93,7 +98,7 @@ def _walk_riff(f: object, size: int, head: bytes) -> Probe:
         if cid == b"ds64":
             body = f.read(24)  # type: ignore[attr-defined]
             if len(body) == 24:
-                ds64_data = struct.unpack("<QQQ", body)[1]
+                ds64_riff, ds64_data = struct.unpack("<QQQ", body)[:2]
         if cid == b"data":
             if kind == "RF64" and csz == 0xFFFFFFFF and ds64_data is not None:
                 csz = ds64_data
@@ -102,6 +107,14 @@ def _walk_riff(f: object, size: int, head: bytes) -> Probe:
             held = size - (pos + 8)
             if csz > held:
                 probe.truncated = _short(csz, held, "audio")
+            else:
+                raw = struct.unpack(endian + "I", head[4:8])[0]
+                probe.mismatch = container_mismatch(
+                    container=container,
+                    declared=declared_end(raw, ds64_size=ds64_riff if kind == "RF64" else None),
+                    ends_at=chunks_end(f, pos + 8 + csz + (csz & 1), size, endian),  # type: ignore[arg-type]
+                    size=size,
+                )
             return probe
         pos += 8 + csz + (csz & 1)
     return _no_audio_chunk(
@@ -123,6 +136,13 @@ def _walk_aiff(f: object, size: int, head: bytes) -> Probe:
             held = size - (pos + 8)
             if csz > held:
                 probe.truncated = _short(csz, held, "audio")
+            else:
+                probe.mismatch = container_mismatch(
+                    container=container,
+                    declared=declared_end(struct.unpack(">I", head[4:8])[0]),
+                    ends_at=chunks_end(f, pos + 8 + csz + (csz & 1), size, ">"),  # type: ignore[arg-type]
+                    size=size,
+                )
             return probe
         pos += 8 + csz + (csz & 1)
     return _no_audio_chunk(

@@ -95,6 +95,7 @@ class Report:
     # Integrity, filled by the measuring code and turned into findings by findings.file_findings:
     unreadable: str | None = None  # why the file could not be read (None when it was read)
     truncated: str | None = None  # what the header promised versus what the file holds
+    container_mismatch: str | None = None  # its container's sizes disagree with the file
     detected_as: str | None = None  # what the content looks like when it is not audio we take
 
     def to_dict(self) -> dict[str, Any]:

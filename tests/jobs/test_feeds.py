@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import vobject
 from django.test import Client
 from django.urls import reverse
 
-from jobs.feeds import _fold, calendar_text
-from jobs.models import User
+from jobs.feeds import calendar_text
+from jobs.models import Organisation, User
 from jobs.services import stage_assign
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -67,12 +68,59 @@ def test_tokens_are_long_and_distinct(engineer: User, manager: User) -> None:
     assert engineer.calendar_token != manager.calendar_token
 
 
-def test_text_is_escaped_and_folded() -> None:
-    body = calendar_text("A; B, C\nD", [])
-    assert "X-WR-CALNAME:A\\; B\\, C\\nD\r\n" in body
-    folded = _fold("SUMMARY:" + "é" * 80)
-    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
-    assert folded.replace("\r\n ", "") == "SUMMARY:" + "é" * 80
+# What a client or a manager can type into a title, an artist, a company or a person's name:
+# bare CR and LF (each on its own too), a whole forged event, the text separators, controls
+# (not NUL: PostgreSQL text cannot hold it at all).
+HOSTILE = (
+    "Song\rEND:VEVENT\rBEGIN:VEVENT\rUID:forged\rSUMMARY:Injected\r"
+    "DTSTART:20260101T000000Z\nATTENDEE:mailto:evil@example.com\r\n"
+    "; a, b\\ c \x07\x1b[31m\x7f \u202e\u2028 é" + "ü" * 60
+)
+
+
+def _expected(text: str) -> str:
+    """The text as a calendar app shows it: line breaks kept (as one LF each), controls gone."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if ch in "\t\n" or not (ord(ch) < 0x20 or ord(ch) == 0x7F))
+
+
+def _parse(body: str):
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+    assert "\r" not in body.replace("\r\n", "") and "\n" not in body.replace("\r\n", "")
+    calendar = vobject.readOne(body, validate=True)
+    assert not list(vobject.readComponents(body))[1:]  # one calendar, nothing after it
+    return calendar
+
+
+def test_hostile_text_in_every_field_stays_text(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    Organisation.objects.filter(pk=client_user.organisation_id).update(name=HOSTILE)
+    job = accepted_job(client_user, track_title=HOSTILE, artist=HOSTILE)
+    stage_assign(stage=stages_of(job)[3], by=manager, engineer=engineer)
+    for person in (engineer, manager):
+        person.first_name, person.last_name = HOSTILE[:150], HOSTILE[:150]
+        person.save()
+
+    engineer_cal = _parse(feed(engineer).content.decode())
+    summaries = [e.summary.value for e in engineer_cal.vevent_list]
+    assert f"EQ and enhancement: {_expected(str(job))}" in summaries
+    assert all(e.uid.value != "forged" for e in engineer_cal.vevent_list)
+    assert all(not hasattr(e, "attendee") for e in engineer_cal.vevent_list)
+    assert engineer_cal.contents["x-wr-calname"][0].value.startswith(
+        "Headroom: " + _expected(HOSTILE[:150])
+    )
+
+    manager_cal = _parse(feed(manager).content.decode())
+    due = [e for e in manager_cal.vevent_list if e.summary.value.startswith("Due:")]
+    assert [e.summary.value for e in due] == [f"Due: {_expected(str(job))} ({_expected(HOSTILE)})"]
+    assert all(e.uid.value != "forged" for e in manager_cal.vevent_list)
+
+
+def test_the_feed_text_round_trips_through_another_parser() -> None:
+    body = calendar_text("A; B, C\nD\rE", [])
+    calendar = _parse(body)
+    assert calendar.contents["x-wr-calname"][0].value == "A; B, C\nD\nE"
 
 
 def test_delivered_jobs_leave_the_due_date_feed(

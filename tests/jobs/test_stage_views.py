@@ -20,7 +20,7 @@ from psycopg import errors as pg_errors
 
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, watch_csp
 from tests.factories import make_job, make_user
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -492,6 +492,7 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = chromium.new_page()
+            csp = watch_csp(page)  # the pages and htmx work under the CSP, which is on
             page.goto(live_server.url + "/login/")
             page.fill("input[name=username]", engineer.username)
             page.fill("input[name=password]", "correct horse battery staple")
@@ -510,6 +511,7 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
             page.wait_for_selector(f"{row} [role=alert]")
             assert "cannot have a stage finished" in page.inner_text(f"{row} [role=alert]")
             assert page.url.endswith("/queue/")
+            assert csp_violations(page, csp) == []
         finally:
             chromium.close()
     listening.refresh_from_db()

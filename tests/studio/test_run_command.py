@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser, page  # noqa: F401
+from tests.browser import browser, csp_violations, page, watch_csp  # noqa: F401
 from tests.net import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_a_manager_logs_in_and_sees_every_demo_job(served: str, page) -> None:  # noqa: F811
+    csp = watch_csp(page)
     page.goto(served + "/")
     assert "/login/" in page.url
     page.fill("input[name=username]", "manager")
@@ -64,6 +65,10 @@ def test_a_manager_logs_in_and_sees_every_demo_job(served: str, page) -> None:  
     page.click("text=Paper Planes")
     page.wait_for_selector("h2:has-text('Stages')")
     assert "Lead Vocals - Paper Planes.wav" in page.inner_text("table.files")
+    # The stylesheet is served without DEBUG (the embedded default serves its own static files).
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") != ""
+    assert page.evaluate("document.styleSheets[0].cssRules.length") > 0
+    assert csp_violations(page, csp) == []
 
 
 def test_a_client_sees_only_their_own_jobs(served: str, page) -> None:  # noqa: F811
