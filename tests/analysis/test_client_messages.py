@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from analysis.models import FileAnalysis
-from analysis.services import file_analyse
+from analysis.services import file_measure
 from jobs.models import AudioFile, Role
 from tests.factories import make_audio_file, make_job, make_user
 
@@ -79,7 +79,7 @@ def test_a_storage_failure_is_shown_without_its_detail(settings) -> None:
     stored.unlink()  # the file is gone from storage: open() names the full path
     analysis = FileAnalysis.objects.create(audio_file=audio)
     with pytest.raises(OSError):
-        file_analyse(analysis_id=analysis.pk)
+        file_measure(analysis_id=analysis.pk)
     analysis.refresh_from_db()
     assert analysis.error == "the stored file could not be read"
     browser = Client()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from analysis.audio.isolate import analyze_file
+from analysis.audio.isolate import measure_isolated
 from analysis.audio.report import Report
 
 from .signals import sine, stereo, write
@@ -43,7 +43,7 @@ def _zip_bytes() -> bytes:
 def test_bytes_appended_after_a_wav_are_reported(tmp_path: Path, tail: bytes) -> None:
     path = _good(tmp_path)
     path.write_bytes(path.read_bytes() + tail)
-    found = _mismatch(analyze_file(path, name="Bass - Song.wav"))
+    found = _mismatch(measure_isolated(path, name="Bass - Song.wav"))
     assert len(found) == 1
     assert found[0].severity == "error"
     assert f"{len(tail):,} bytes" in found[0].message and "appended" in found[0].message
@@ -53,7 +53,7 @@ def test_bytes_appended_after_a_wav_are_reported(tmp_path: Path, tail: bytes) ->
 def test_bytes_appended_after_an_aiff_are_reported(tmp_path: Path) -> None:
     path = _good(tmp_path, "Keys - Song.aiff", "AIFF")
     path.write_bytes(path.read_bytes() + _zip_bytes())
-    assert _mismatch(analyze_file(path))
+    assert _mismatch(measure_isolated(path))
 
 
 def test_a_riff_size_far_beyond_the_file_is_reported(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_riff_size_far_beyond_the_file_is_reported(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[4:8] = struct.pack("<I", 1_000_000_000)
     path.write_bytes(bytes(data))
-    report = analyze_file(path, name="Bass - Song.wav")
+    report = measure_isolated(path, name="Bass - Song.wav")
     found = _mismatch(report)
     assert len(found) == 1 and "1,000,000,008 bytes long" in found[0].message
     assert report.format is not None and report.format.frames == int(0.5 * RATE)  # still measured
@@ -69,7 +69,7 @@ def test_a_riff_size_far_beyond_the_file_is_reported(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fmt", "name"), [("WAV", "a.wav"), ("AIFF", "a.aiff"), ("RF64", "a.wav")])
 def test_files_as_written_pass(tmp_path: Path, fmt: str, name: str) -> None:
-    assert _mismatch(analyze_file(_good(tmp_path, name, fmt))) == []
+    assert _mismatch(measure_isolated(_good(tmp_path, name, fmt))) == []
 
 
 def test_chunks_after_the_audio_pass_even_past_a_stale_riff_size(tmp_path: Path) -> None:
@@ -77,9 +77,9 @@ def test_chunks_after_the_audio_pass_even_past_a_stale_riff_size(tmp_path: Path)
     with sf.SoundFile(path, "w", RATE, 2, "PCM_16", format="WAV") as f:
         f.write(stereo(sine(440, -12.0, 0.5, RATE)))
         f.title = "A title libsndfile writes in a LIST chunk"
-    assert _mismatch(analyze_file(path)) == []
+    assert _mismatch(measure_isolated(path)) == []
     # A writer that added a chunk and forgot to grow the RIFF size: sloppy, not hostile.
     data = path.read_bytes()
     stale = bytearray(data + b"junk" + struct.pack("<I", 6) + b"abcdef")
     path.write_bytes(bytes(stale))
-    assert _mismatch(analyze_file(path)) == []
+    assert _mismatch(measure_isolated(path)) == []
