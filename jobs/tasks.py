@@ -1,4 +1,5 @@
-"""Celery tasks of the workflow: re-plan after changes, and the beat task that warns managers.
+"""Celery tasks of the workflow: re-plan after changes, the beat task that warns managers, and
+the one that removes abandoned uploads.
 
 Thin on purpose: each calls one function in jobs/planning.py, which is safe to run twice or
 twice at once (the plan is recomputed from scratch; alerts are claimed before they are sent).
@@ -10,6 +11,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from jobs.planning import deadline_alerts_send, plan_refresh
+from jobs.upload_sweep import partial_uploads_sweep
 
 # Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
 REPLAN_QUEUED = "jobs:replan-queued"
@@ -30,3 +32,9 @@ def deadlines_check() -> int:
     that became at risk or overdue. Returns the number of alerts sent."""
     plan_refresh()
     return len(deadline_alerts_send())
+
+
+@shared_task(name="jobs.partial_uploads_sweep")
+def partial_uploads_sweep_task() -> int:
+    """Remove uploads abandoned halfway (beat); returns how many were removed."""
+    return partial_uploads_sweep()
