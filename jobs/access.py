@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from jobs.models import AudioFile, FileKind, Job, Stage, User
+from jobs.models import AudioFile, FileKind, Job, PartialUpload, Stage, User
 
 
 def jobs_visible_to(user: User) -> QuerySet[Job]:
@@ -58,3 +58,14 @@ def stage_for(user: User, stage_id: int | str) -> Stage:
         )
     except (Stage.DoesNotExist, ValueError):
         raise Http404("No such stage") from None
+
+
+def partial_upload_for(user: User, job: Job, upload_id: UUID | str) -> PartialUpload:
+    """An upload under way on a job the user may see: the uploader's own, or any for a manager."""
+    uploads = PartialUpload.objects.filter(job=job).select_related("job", "uploaded_by")
+    if not user.is_manager:
+        uploads = uploads.filter(uploaded_by=user)
+    try:
+        return uploads.get(pk=upload_id)
+    except (PartialUpload.DoesNotExist, ValueError):
+        raise Http404("No such upload") from None

@@ -23,6 +23,7 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
+from jobs.upload_models import PartialUpload
 
 
 @admin.register(User)
@@ -200,3 +201,12 @@ admin.site.register(EngineerProfile)
 admin.site.register(EngineerDayOff)
 admin.site.register(ListeningSession)
 admin.site.register(EarBreak)
+
+
+@admin.register(PartialUpload)
+class PartialUploadAdmin(admin.ModelAdmin):
+    """Uploads under way or finished: how far each got and how many bytes it took."""
+
+    list_display = ("original_name", "job", "protocol", "state", "offset", "length", "updated_at")
+    list_filter = ("state", "protocol")
+    readonly_fields = [f.name for f in PartialUpload._meta.fields]

@@ -637,3 +637,7 @@ class EarBreak(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engineer} {self.kind} {self.outcome}"
+
+
+# Defined beside the models it belongs to, registered with them here.
+from jobs.upload_models import PartialUpload, UploadProtocol, UploadState  # noqa: E402, F401

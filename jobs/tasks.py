@@ -1,5 +1,5 @@
 """Celery tasks of the workflow: re-plan after changes, the beat task that warns managers, and
-fetching a cloud share link into a job.
+fetching a cloud share link into a job, and removing abandoned uploads.
 
 Thin on purpose: each calls functions of jobs/plan_store.py, jobs/notifications.py and
 jobs/cloud.py that are safe to run twice or twice at once (the plan is recomputed from scratch;
@@ -24,6 +24,7 @@ from jobs.cloud import (
 from jobs.models import Job, User
 from jobs.notifications import deadline_alerts_send
 from jobs.plan_store import plan_refresh
+from jobs.upload_sweep import partial_uploads_sweep
 
 # Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
 REPLAN_QUEUED = "jobs:replan-queued"
@@ -73,3 +74,9 @@ def _cloud_link_fetch(self: Any, job_id: str, url: str, kind: str, user_id: int)
 
 cloud_link_fetch_task = shared_task(bind=True, name=FETCH_TASK, max_retries=3)(_cloud_link_fetch)
 shared_task(bind=True, name=LEGACY_FETCH_TASK, max_retries=3)(_cloud_link_fetch)
+
+
+@shared_task(name="jobs.partial_uploads_sweep")
+def partial_uploads_sweep_task() -> int:
+    """Remove uploads abandoned halfway (beat); returns how many were removed."""
+    return partial_uploads_sweep()

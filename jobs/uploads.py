@@ -271,6 +271,29 @@ def _status_refusal(job: Job, kind: str) -> str:
     return ""
 
 
+def upload_refusal(*, job: Job, kind: str, name: str, size: int, reserved: int = 0) -> str:
+    """Why a file of `size` bytes cannot be added to the job now ("" when it can): its kind,
+    the job's state, the cap per file and the cap per job (`reserved`: bytes promised to
+    uploads still under way). Checked before any byte of the file is written."""
+    if kind not in FileKind.values:
+        return "Choose whether the file is a stem, the rough mix or a reference."
+    refusal = _status_refusal(job, kind)
+    if refusal:
+        return refusal
+    original = safe_original_name(name)
+    max_file, max_job = policy_caps()
+    if size > max_file:
+        return (
+            f"{original} is {filesizeformat(size)}; the limit is {filesizeformat(max_file)} "
+            "per file."
+        )
+    if job_bytes_used(job.pk) + reserved + size > max_job:
+        return f"{original} would take this job past its {filesizeformat(max_job)} limit."
+    if kind != FileKind.MASTER and reserved + size > client_space_left(job):
+        return _over_client_cap(original)
+    return ""
+
+
 def audio_file_add(
     *, job: Job, content: IO[bytes], name: str, kind: str, by: Any, declared_size: int | None = None
 ) -> AudioFile:
@@ -279,26 +302,13 @@ def audio_file_add(
     a current master of the round is its next version. Nothing is measured here: intake measures
     a submission's files, and analysis.services.master_add measures a master. Who may add which
     kind is the caller's check. Raises UploadError."""
-    if kind not in FileKind.values:
-        raise UploadError("Choose whether the file is a stem, the rough mix or a reference.")
-    refusal = _status_refusal(job, kind)
-    if refusal:
-        raise UploadError(refusal)
     original = safe_original_name(name)
-    max_file, max_job = policy_caps()
+    max_job = policy_caps()[1]
     wrapped = HashingFile(content, original)
     size = declared_size if declared_size is not None else wrapped.size
-    if size > max_file:
-        raise UploadError(
-            f"{original} is {filesizeformat(size)}; the limit is {filesizeformat(max_file)} "
-            "per file."
-        )
-    if job_bytes_used(job.pk) + size > max_job:
-        raise UploadError(
-            f"{original} would take this job past its {filesizeformat(max_job)} limit."
-        )
-    if kind != FileKind.MASTER and size > client_space_left(job):
-        raise UploadError(_over_client_cap(original))
+    refusal = upload_refusal(job=job, kind=kind, name=original, size=size)
+    if refusal:
+        raise UploadError(refusal)
     detected = sniff_file(content)  # read from the file itself, so the hash starts afresh
     wrapped.seek(0)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs import feeds, stage_views, views
+from jobs import feeds, stage_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,24 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/submit/", views.job_submit_view, name="job_submit"),
     path("jobs/<uuid:job_id>/acknowledge/", views.job_acknowledge_view, name="job_acknowledge"),
     path("jobs/<uuid:job_id>/intake/", views.job_intake, name="job_intake"),
+    # Resumable hand-in: the job's tus endpoint, and S3 multipart when files are on S3.
+    path("jobs/<uuid:job_id>/uploads/", upload_views.tus_create, name="tus_create"),
+    path(
+        "jobs/<uuid:job_id>/uploads/<uuid:upload_id>/",
+        upload_views.tus_upload,
+        name="tus_upload",
+    ),
+    path("jobs/<uuid:job_id>/s3-uploads/", upload_views.s3_upload_start, name="s3_upload_start"),
+    path(
+        "jobs/<uuid:job_id>/s3-uploads/<uuid:upload_id>/sign/",
+        upload_views.s3_upload_sign,
+        name="s3_upload_sign",
+    ),
+    path(
+        "jobs/<uuid:job_id>/s3-uploads/<uuid:upload_id>/join/",
+        upload_views.s3_upload_join,
+        name="s3_upload_join",
+    ),
     path("jobs/<uuid:job_id>/cloud-link/", views.job_cloud_link, name="job_cloud_link"),
     path("jobs/<uuid:job_id>/masters/", views.job_master_upload, name="job_master_upload"),
     path("jobs/<uuid:job_id>/delivery/", views.job_delivery, name="job_delivery"),

@@ -86,6 +86,13 @@ try:
     if _hard_limit <= _soft_limit:
         raise ConfigError("CELERY_TASK_TIME_LIMIT must be longer than CELERY_TASK_SOFT_TIME_LIMIT")
     MAX_FILE_BYTES = env_int("MAX_FILE_BYTES", 4 * 1024**3)
+    # Resumable uploads: unfinished files wait on local disk (empty: MEDIA_ROOT/partial-uploads)
+    # and are removed when nothing arrived for this long.
+    UPLOAD_PARTIAL_DIR = env_str("UPLOAD_PARTIAL_DIR", "")
+    UPLOAD_ABANDONED_AFTER_S = env_int("UPLOAD_ABANDONED_AFTER_S", 24 * 3600)
+    # Bytes per tus request: under the proxy's body limit, small enough to retry cheaply.
+    UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 64 * 1024**2)
+    _uploads_sweep_every = env_int("UPLOADS_SWEEP_EVERY_S", 3600)
     # Intake: when the reconciler re-queues stuck files, and when it gives up on one.
     ANALYSIS_PENDING_TIMEOUT_S = env_int("ANALYSIS_PENDING_TIMEOUT_S", 300)
     ANALYSIS_RUNNING_TIMEOUT_S = env_int("ANALYSIS_RUNNING_TIMEOUT_S", 900)
@@ -269,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
     "analysis-reconcile": {"task": "analysis.reconcile", "schedule": float(_reconcile_every)},
     # The workflow's deadline check: re-plan, then alert managers once per job at risk or overdue.
     "jobs-deadlines-check": {"task": "jobs.deadlines_check", "schedule": float(_deadlines_every)},
+    # Resumable uploads abandoned halfway: their bytes are removed.
+    "jobs-partial-uploads-sweep": {
+        "task": "jobs.partial_uploads_sweep",
+        "schedule": float(_uploads_sweep_every),
+    },
 }
 
 # No inline script or style anywhere (templates load static/js and static/css only), so neither

@@ -173,3 +173,39 @@ def stem_importance(name: str) -> tuple[int, str, int, str]:
 
 def order_by_importance(names: list[str]) -> list[str]:
     return sorted(names, key=stem_importance)
+
+
+# What a file handed in probably is, from its name: the client confirms it before uploading.
+_ROUGH_MIX = re.compile(
+    r"\b(?:rough(?:[\s_-]*mix)?|mix[\s_-]*down|full[\s_-]*mix|pre-?master|demo[\s_-]*mix)\b",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(r"\b(?:ref|refs|reference|references|inspo|inspiration)\b", re.IGNORECASE)
+
+
+def suggest_kind(name: str) -> str:
+    """`rough_mix`, `reference` or `stem` (the FileKind values), from the file's name."""
+    text = re.sub(r"[_.]+", " ", base_name(name))
+    if _REFERENCE.search(text):
+        return "reference"
+    if _ROUGH_MIX.search(text):
+        return "rough_mix"
+    return "stem"
+
+
+def browser_rules() -> dict[str, object]:
+    """The naming rules as JavaScript regular expression sources (case-insensitive), so the
+    hand-in page checks names with the same rules before upload (the server stays the judge)."""
+
+    def js(pattern: re.Pattern[str]) -> str:
+        return pattern.pattern.replace("(?P<", "(?<")
+
+    return {
+        "split": js(_SPLIT),
+        "generic": js(_GENERIC),
+        "copy": js(_COPY_SUFFIX),
+        "rough_mix": js(_ROUGH_MIX),
+        "reference": js(_REFERENCE),
+        "instruments": [[canonical, js(pattern)] for _tier, canonical, pattern in _INSTRUMENTS],
+        "audio_suffixes": sorted(AUDIO_SUFFIXES),
+    }

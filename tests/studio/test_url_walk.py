@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from jobs.models import FileKind, Role, Stage, User
+from jobs.models import FileKind, PartialUpload, Role, Stage, User
 from tests.factories import make_audio_file, make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,14 @@ SECRET_TITLE = "Zebra Sunrise Confidential"
 # URLs outside the walk: Django's own admin (staff only, tested in test_admin) and the login pages.
 SKIPPED_PREFIXES = ("admin/", "login/", "logout/")
 # Actions only a job's client (or a manager) takes; an engineer who can see the job gets 403.
-CLIENT_ACTIONS = {"job_upload", "job_submit", "job_acknowledge", "job_cloud_link"}
+CLIENT_ACTIONS = {
+    "job_upload",
+    "job_submit",
+    "job_acknowledge",
+    "job_cloud_link",
+    "tus_create",
+    "s3_upload_start",
+}
 
 
 def walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -40,7 +47,11 @@ def other_clients_objects() -> dict[str, Any]:
     job = make_job(client=owner, track_title=SECRET_TITLE)
     audio = make_audio_file(job, kind=FileKind.STEM, name=f"Bass - {SECRET_TITLE}.wav")
     stage = Stage.objects.create(job=job, kind="listening", position=0)
+    upload = PartialUpload.objects.create(
+        job=job, uploaded_by=owner, protocol="tus", kind="stem", original_name="x.wav", length=9
+    )
     return {
+        "upload_id": upload.pk,
         "job_id": job.pk,
         "file_id": audio.pk,
         "audio_file_id": audio.pk,
