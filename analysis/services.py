@@ -26,6 +26,7 @@ from analysis.intake.run import intake_file, measure
 from analysis.models import AnalysisStatus, FileAnalysis, Finding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus
+from jobs.review.services import review_after_measure
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def file_analyse(*, analysis_id: int) -> str:
     )
     if not written:
         return "superseded"
+    review_after_measure(audio=audio, report=report)
     if audio.kind in INTAKE_KINDS:  # a master is judged on delivery, never by intake's rules
         intake_finish_if_ready(job_id=audio.job_id)
     return "measured"
@@ -354,6 +356,7 @@ def intake_report_record(*, job: Job) -> IntakeReport:
             attempts=F("attempts") + 1,
             error="",
         )
+        review_after_measure(audio=audio, report=report)
     analyses = _current_analyses(job.pk)
     result = _evaluate(job, analyses)
     with transaction.atomic():

@@ -26,6 +26,7 @@ from analysis.services import intake_start
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.review.selectors import attach_waveforms
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -132,6 +133,7 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
                 "report": _summary(f) if analysis else None,
             }
         )
+    attach_waveforms(measurements)
     findings = list(report.findings.all()) if report else []
     return {
         "job": job,

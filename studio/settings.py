@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "jobs",
+    "jobs.review",
     "analysis",
 ]
 

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from jobs.review import views
+
+urlpatterns = [
+    path("files/<uuid:file_id>/peaks/", views.file_peaks, name="file_peaks"),
+]
