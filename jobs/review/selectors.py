@@ -2,13 +2,73 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from django.db.models.fields.files import FieldFile
 
 from analysis.audio.peaks import peaks_from_overview
 from analysis.models import AnalysisStatus, FileAnalysis
 from jobs.models import AudioFile
-from jobs.review.models import FilePeaks
+from jobs.review.models import CopyStatus, FilePeaks, ReviewCopy
+from jobs.review.playback import CopyFormat, review_copy_format
+from jobs.review.streaming import CONTENT_TYPES
 from jobs.review.waveform import WaveformSvg, waveform_svg
+
+_BY_SUFFIX = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF"}
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the player is given for one file version: its own bytes, or its review copy."""
+
+    field: FieldFile | None  # None while the review copy is being made
+    size: int = 0
+    content_type: str = "application/octet-stream"
+    etag: str = ""
+    note: str = ""  # about the review copy; "" when the original plays
+    missing_copy: CopyFormat | None = None  # a copy is needed and was never asked for
+
+    @property
+    def preparing(self) -> bool:
+        return self.field is None
+
+
+def _measured_format(audio: AudioFile) -> tuple[str, str]:
+    row = (
+        FileAnalysis.objects.filter(audio_file=audio, status=AnalysisStatus.DONE)
+        .values_list("report__format__container", "report__format__subtype")
+        .first()
+    )
+    return (row[0] or "", row[1] or "") if row else ("", "")
+
+
+def playback_for(audio: AudioFile) -> Playback:
+    container, subtype = _measured_format(audio)
+    needed = review_copy_format(container, subtype) if container else None
+    if needed is not None:
+        copy = ReviewCopy.objects.filter(audio_file=audio).first()
+        if copy is None:
+            return Playback(None, missing_copy=needed)
+        if copy.status == CopyStatus.READY:
+            return Playback(
+                copy.file,
+                copy.size_bytes,
+                CONTENT_TYPES[copy.container],
+                f'"{copy.sha256[:32]}"',
+                copy.note,
+            )
+        if copy.status != CopyStatus.FAILED:
+            return Playback(None)
+        # A copy that could not be made: the original, which some browsers may still play.
+    container = container or _BY_SUFFIX.get(Path(audio.original_name).suffix.lower(), "")
+    return Playback(
+        audio.file,
+        audio.size_bytes,
+        CONTENT_TYPES.get(container, "application/octet-stream"),
+        f'"{audio.sha256[:32]}"',
+    )
 
 
 def peaks_data(audio: AudioFile) -> bytes | None:
