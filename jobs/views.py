@@ -26,6 +26,7 @@ from analysis.services import intake_start
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
 from jobs.services import (
     NotAllowed,
@@ -209,6 +210,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
     return {
         **intake,
         **_delivery_context(job, user, intake["measurements"]),
+        **room_context(job, user),
         "stages": stages,
         "events": job.events.select_related("actor"),
     }

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from jobs.models import FileKind, Role, Stage, User
+from jobs.review.models import Comment, GuestLink
 from tests.factories import make_audio_file, make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,15 @@ SECRET_TITLE = "Zebra Sunrise Confidential"
 # URLs outside the walk: Django's own admin (staff only, tested in test_admin) and the login pages.
 SKIPPED_PREFIXES = ("admin/", "login/", "logout/")
 # Actions only a job's client (or a manager) takes; an engineer who can see the job gets 403.
-CLIENT_ACTIONS = {"job_upload", "job_submit", "job_acknowledge", "job_cloud_link"}
+CLIENT_ACTIONS = {
+    "job_upload",
+    "job_submit",
+    "job_acknowledge",
+    "job_cloud_link",
+    "job_revision_comments",
+    "guest_link_create",
+    "guest_link_revoke",
+}
 
 
 def walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -40,7 +49,15 @@ def other_clients_objects() -> dict[str, Any]:
     job = make_job(client=owner, track_title=SECRET_TITLE)
     audio = make_audio_file(job, kind=FileKind.STEM, name=f"Bass - {SECRET_TITLE}.wav")
     stage = Stage.objects.create(job=job, kind="listening", position=0)
+    comment = Comment.objects.create(
+        job=job, audio_file=audio, revision_round=0, author=owner, start_s=1.0, text=SECRET_TITLE
+    )
+    link = GuestLink.objects.create(
+        job=job, label=SECRET_TITLE, token_hash="0" * 64, token_hint="0000", created_by=owner
+    )
     return {
+        "comment_id": comment.pk,
+        "link_id": link.pk,
         "job_id": job.pk,
         "file_id": audio.pk,
         "audio_file_id": audio.pk,
