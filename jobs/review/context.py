@@ -12,7 +12,7 @@ from jobs.models import AudioFile, Job, JobStatus, User
 from jobs.review.comments import requestable_comments
 from jobs.review.gain import MODES, STREAMING_TARGET_LUFS
 from jobs.review.models import GuestLink, Visibility
-from jobs.review.room import open_comments_for_round, room_comments, room_sources
+from jobs.review.room import file_versions, open_comments_for_round, room_comments, room_sources
 
 GAIN_MODES = {
     "matched": "Matched loudness",
@@ -58,6 +58,9 @@ def room_context(
         "comment_action": comment_action or reverse("comment_create", args=[job.pk]),
         "markers_url": None if guest is not None else reverse("comment_markers", args=[job.pk]),
     }
+    if guest is None:
+        room["versions"] = file_versions(job, user)
+        room["version_count"] = sum(len(line.versions) for line in room["versions"])
     if is_client and job.status == JobStatus.DELIVERED:
         room["revision_comments"] = list(
             requestable_comments(job).select_related("audio_file", "author", "guest")

@@ -165,3 +165,53 @@ def open_comments_for_round(job: Job) -> list[Comment]:
         .select_related("author", "audio_file")
         .order_by("-requested_in_round", "audio_file__original_name", "start_s")
     )
+
+
+@dataclass
+class Version:
+    file: AudioFile
+    lufs: float | None = None
+    true_peak: float | None = None
+    peak: float | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class Lineage:
+    """One file as it was handed in again and again: every version, newest first."""
+
+    name: str
+    kind: str
+    versions: list[Version] = field(default_factory=list)
+
+
+def file_versions(job: Job, user: User | None) -> list[Lineage]:
+    """Every version of every file this viewer may see, with what each measured; nothing is
+    ever overwritten, so an old version is still there to compare and download."""
+    files = list(
+        visible_files(job, user).select_related("uploaded_by").order_by("kind", "original_name")
+    )
+    rows = (
+        FileAnalysis.objects.filter(audio_file__in=files, status=AnalysisStatus.DONE)
+        .annotate(
+            lufs=KeyTransform("integrated_lufs", "report"),
+            tp=KeyTransform("true_peak_dbtp", "report"),
+            peak=KeyTransform("sample_peak_dbfs", "report"),
+            fmt=KeyTransform("format", "report"),
+        )
+        .values("audio_file_id", "lufs", "tp", "peak", "fmt")
+    )
+    measured = {r["audio_file_id"]: r for r in rows}
+    lineages: dict[Any, Lineage] = {}
+    for f in files:
+        m = measured.get(f.pk) or {}
+        line = lineages.setdefault(f.lineage, Lineage(f.original_name, f.get_kind_display()))
+        line.versions.append(
+            Version(
+                f, m.get("lufs"), m.get("tp"), m.get("peak"), (m.get("fmt") or {}).get("duration_s")
+            )
+        )
+    for line in lineages.values():
+        line.versions.sort(key=lambda v: -v.file.version)
+        line.name = line.versions[0].file.original_name
+    return list(lineages.values())
