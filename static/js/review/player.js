@@ -53,6 +53,7 @@ function setup(root) {
   let ws = null;
   let regions = null;
   let draft = null; // the region being turned into a comment
+  let drawing = false; // the comments' own regions are being drawn
   let resync = null;
 
   // Progressive enhancement: the plain audio elements become the player's sources.
@@ -189,6 +190,15 @@ function setup(root) {
 
   function drawComments() {
     if (!regions) return;
+    drawing = true;
+    try {
+      drawPins();
+    } finally {
+      drawing = false;
+    }
+  }
+
+  function drawPins() {
     for (const r of regions.getRegions()) if (r !== draft) r.remove();
     let n = 0;
     for (const li of document.querySelectorAll("[data-comment]")) {
@@ -243,7 +253,7 @@ function setup(root) {
     ws.on("finish", pause);
     regions.enableDragSelection({ color: "rgba(179, 38, 30, 0.2)" });
     regions.on("region-created", (region) => {
-      if (region.commentId) return;
+      if (drawing || region.commentId) return;
       if (draft && draft !== region) draft.remove();
       draft = region;
       pinTo(region.start, region.end);
@@ -256,8 +266,7 @@ function setup(root) {
       seek(region.start);
       document.getElementById(`comment-${region.commentId}`)?.scrollIntoView({ block: "nearest" });
     });
-    ws.once("ready", drawComments);
-    drawComments();
+    ws.on("ready", drawComments); // regions need the duration: drawn once it is known
   }
 
   // --- controls and keys --------------------------------------------------------------------
