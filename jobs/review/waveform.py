@@ -12,22 +12,31 @@ import numpy as np
 from analysis.audio.findings import fmt_time
 from analysis.audio.peaks import LEVELS, Peaks
 
-COLUMNS = 400
-WIDTH, WAVE_HEIGHT, LOUD_HEIGHT, GAP = 400, 56, 20, 4
+COLUMNS = 240  # enough for a small drawing; the player zooms on the full peaks
+WIDTH, WAVE_HEIGHT, LOUD_HEIGHT, GAP = 480, 56, 20, 4
 HEIGHT = WAVE_HEIGHT + GAP + LOUD_HEIGHT
 LOUD_FLOOR, LOUD_TOP = -40.0, 0.0  # the loudness strip's scale, LUFS
 
 
 def overview_from(peaks: Peaks, short_term_lufs: list[float | None]) -> dict[str, Any]:
-    """What the SVG needs, small enough to read with every page (about 4 KB)."""
+    """What the SVG needs, small enough to read with every page (a few KB), its two paths
+    drawn once here rather than on every page view."""
     top, bottom = peaks.envelope(COLUMNS)
-    return {
+    overview: dict[str, Any] = {
         "duration_s": round(peaks.duration_s, 6),
         "max": [int(v) for v in np.round(top * LEVELS)],
         "min": [int(v) for v in np.round(bottom * LEVELS)],
         "short_term_lufs": [None if v is None else round(float(v), 1) for v in short_term_lufs],
         "overs": peaks.over_times(),
     }
+    overview["wave_path"] = _wave_path(overview["max"], overview["min"])
+    overview["loudness_path"] = _loudness_path(overview["short_term_lufs"], overview["duration_s"])
+    return overview
+
+
+def _n(value: float) -> str:
+    """A coordinate, as short as it can be written."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,14 @@ def _wave_path(maxima: list[int], minima: list[int]) -> str:
     mid = WAVE_HEIGHT / 2
     scale = mid / LEVELS
     step = WIDTH / n
-    upper = [f"{i * step:.1f},{mid - max(v, 0) * scale - 0.5:.1f}" for i, v in enumerate(maxima)]
-    upper.append(f"{WIDTH:.1f},{mid - max(maxima[-1], 0) * scale - 0.5:.1f}")
-    lower = [f"{WIDTH:.1f},{mid - min(minima[-1], 0) * scale + 0.5:.1f}"]
+    upper = [f"{_n(i * step)},{_n(mid - max(v, 0) * scale - 0.5)}" for i, v in enumerate(maxima)]
+    upper.append(f"{WIDTH},{_n(mid - max(maxima[-1], 0) * scale - 0.5)}")
+    lower = [f"{WIDTH},{_n(mid - min(minima[-1], 0) * scale + 0.5)}"]
     lower += [
-        f"{i * step:.1f},{mid - min(v, 0) * scale + 0.5:.1f}"
+        f"{_n(i * step)},{_n(mid - min(v, 0) * scale + 0.5)}"
         for i, v in reversed(list(enumerate(minima)))
     ]
-    return "M" + " L".join(upper + lower) + " Z"
+    return "M" + "L".join(upper + lower) + "Z"
 
 
 def _loudness_path(values: list[float | None], duration_s: float) -> str:
@@ -75,13 +84,13 @@ def _loudness_path(values: list[float | None], duration_s: float) -> str:
         return ""
     base = WAVE_HEIGHT + GAP + LOUD_HEIGHT
     span = LOUD_TOP - LOUD_FLOOR
-    points = [f"0.0,{base:.1f}"]
+    points = [f"0,{_n(base)}"]
     for i, v in enumerate(values):
         x = min(WIDTH, (i + 0.5) * WIDTH / max(duration_s, len(values)))
         level = LOUD_FLOOR if v is None else min(max(v, LOUD_FLOOR), LOUD_TOP)
-        points.append(f"{x:.1f},{base - (level - LOUD_FLOOR) / span * LOUD_HEIGHT:.1f}")
-    points.append(f"{points[-1].split(',')[0]},{base:.1f}")
-    return "M" + " L".join(points) + " Z"
+        points.append(f"{_n(x)},{_n(base - (level - LOUD_FLOOR) / span * LOUD_HEIGHT)}")
+    points.append(f"{points[-1].split(',')[0]},{_n(base)}")
+    return "M" + "L".join(points) + "Z"
 
 
 def waveform_svg(
@@ -111,9 +120,15 @@ def waveform_svg(
         parts.append(f"{len(clips_s)} clipping event{'s' if len(clips_s) != 1 else ''} marked")
     if overs:
         parts.append(f"{len(overs)} true-peak over{'s' if len(overs) != 1 else ''} marked")
+    wave_path = overview.get("wave_path")
+    if wave_path is None:  # an overview stored before the paths were
+        wave_path = _wave_path(list(overview.get("max") or []), list(overview.get("min") or []))
+    loudness_path = overview.get("loudness_path")
+    if loudness_path is None:
+        loudness_path = _loudness_path(list(overview.get("short_term_lufs") or []), duration)
     return WaveformSvg(
-        wave_path=_wave_path(list(overview.get("max") or []), list(overview.get("min") or [])),
-        loudness_path=_loudness_path(list(overview.get("short_term_lufs") or []), duration),
+        wave_path=wave_path,
+        loudness_path=loudness_path,
         marks=marks,
         label=", ".join(parts) + ".",
     )
