@@ -33,6 +33,7 @@ from analysis.intake.run import intake_file
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
+from jobs.review.services import review_after_measure
 from jobs.services import job_record_verdict, job_start_analysis, job_submit
 from jobs.uploads import audio_file_add
 
@@ -265,6 +266,7 @@ def file_measure(*, analysis_id: int) -> str:
     )
     if not written:
         return "superseded"
+    review_after_measure(audio=audio, report=report)
     if audio.kind in INTAKE_KINDS:  # a master is judged on delivery, never by intake's rules
         intake_finish_if_ready(job_id=audio.job_id)
     return "measured"
@@ -396,6 +398,7 @@ def intake_report_record(*, job: Job) -> IntakeReport:
             attempts=F("attempts") + 1,
             error="",
         )
+        review_after_measure(audio=audio, report=report)
     analyses = _current_analyses(job.pk)
     result = _evaluate(job, analyses)
     with transaction.atomic():

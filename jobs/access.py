@@ -36,6 +36,12 @@ def files_visible_to(user: User) -> QuerySet[AudioFile]:
     files = AudioFile.objects.filter(job__in=jobs_visible_to(user))
     if user.is_authenticated and user.is_studio:
         return files
+    return client_view(files)
+
+
+def client_view(files: QuerySet[AudioFile]) -> QuerySet[AudioFile]:
+    """What a job's client (or a guest they share the delivery with) sees of these files:
+    everything but the masters not yet delivered to them."""
     delivered_master = Q(is_current=True) & (
         Q(revision_round__lt=F("job__revision_round"))
         | Q(revision_round=F("job__revision_round"), job__delivered_at__isnull=False)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jobs import feeds, stage_views, upload_views, views
 
@@ -43,4 +43,5 @@ urlpatterns = [
     path("stages/<int:stage_id>/skip/", stage_views.stage_skip_view, name="stage_skip"),
     path("stages/<int:stage_id>/reopen/", stage_views.stage_reopen_view, name="stage_reopen"),
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
+    path("", include("jobs.review.urls")),
 ]

@@ -25,6 +25,8 @@ from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.review.context import room_context
+from jobs.review.selectors import attach_waveforms
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -130,6 +132,7 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
                 "report": _summary(f) if analysis else None,
             }
         )
+    attach_waveforms(measurements)
     findings = list(report.findings.all()) if report else []
     return {
         "job": job,
@@ -205,6 +208,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
     return {
         **intake,
         **_delivery_context(job, user, intake["measurements"]),
+        **room_context(job, user),
         "stages": stages,
         "events": job.events.select_related("actor"),
     }

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "jobs",
+    "jobs.review",
     "analysis",
 ]
 

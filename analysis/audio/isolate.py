@@ -107,6 +107,7 @@ def measure_isolated(
         child.join()
     if isinstance(payload, dict) and "report" in payload:
         report = Report.from_dict(payload["report"])
+        report.peaks = payload.get("peaks")
     elif isinstance(payload, dict) and "error" in payload:
         report = Report(path=spath, format=None, unreadable=payload["error"])
     elif child.exitcode is not None and child.exitcode < 0:
@@ -167,7 +168,7 @@ def _child(
             _hog = bytearray(memory_bytes * 4)  # beyond RLIMIT_AS: MemoryError
             del _hog
         report = measure_file(path, thresholds=thresholds)
-        sender.send({"report": report.to_dict()})
+        sender.send({"report": report.to_dict(), "peaks": report.peaks})
     except MemoryError:
         sender.send({"error": "decoding it needed more memory than one file may use"})
     except Exception as exc:  # anything the decoder throws is about this file, not the caller

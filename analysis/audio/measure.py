@@ -20,6 +20,7 @@ from scipy.signal import sosfilt, tf2sos
 from .filters import channel_weights, k_weighting
 from .findings import Thresholds
 from .loudness import from_energies
+from .peaks import PeakBuilder
 from .probe import probe
 from .report import AudioFormat, Clipping, Report, Silence, Stereo, Waveform
 from .runs import RunTracker, merge_events
@@ -220,6 +221,7 @@ class _Meter:
         self.edges = (np.arange(self.nb + 1, dtype=np.int64) * fmt.frames) // self.nb
         self.wmax = np.full((ch, self.nb), -np.inf, dtype=np.float32)
         self.wmin = np.full((ch, self.nb), np.inf, dtype=np.float32)
+        self.peaks = PeakBuilder(self.rate, ch, fmt.frames)
 
     def convert(self, raw: NDArray[Any]) -> tuple[NDArray[np.float32], NDArray[np.bool_] | None]:
         """Channel-major float32 (every reduction then runs along contiguous memory), always a
@@ -274,6 +276,7 @@ class _Meter:
                     break
                 x, fs_mask = item
                 top, bottom = self._scan(x, fs_mask, offset)  # cleans NaN/Inf in place
+                self.peaks.feed(x)
                 pending.append(kweigh.submit(self._kweight, x))
                 self._measure(x, fs_mask, offset, top, bottom)
                 offset += x.shape[1]
@@ -465,6 +468,7 @@ class _Meter:
         wmin[~np.isfinite(wmin)] = 0.0
         if not self.is_float:
             wmax = np.minimum(wmax / np.float32(self.pos_fs), np.float32(1.0))
+        r.peaks = self.peaks.finish().to_bytes()
         r.waveform = Waveform(
             buckets=int(wmax.shape[1]),
             min=[[round(float(v), 5) for v in row] for row in wmin],

@@ -97,9 +97,13 @@ class Report:
     truncated: str | None = None  # what the header promised versus what the file holds
     container_mismatch: str | None = None  # its container's sizes disagree with the file
     detected_as: str | None = None  # what the content looks like when it is not audio we take
+    # analysis.audio.peaks.Peaks.to_bytes(): stored beside the report, never inside its JSON
+    peaks: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(dataclasses.asdict(self))
+        d = dataclasses.asdict(self)
+        d.pop("peaks", None)
+        return _clean(d)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Report:

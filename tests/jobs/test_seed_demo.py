@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeReport
 from jobs.models import AudioFile, DeadlineStatus, Job, JobEvent, JobStatus, Role, User, Verdict
+from jobs.review.models import FilePeaks
 
 # Committed for real: the intake tasks are queued on commit, as in `make run`.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +39,16 @@ def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
     assert set(Job.objects.values_list("deadline_status", flat=True)) == set(DeadlineStatus.values)
     assert JobEvent.objects.filter(job__track_title="Tidal", to_value="approved").exists()
 
+    # The review room has something real on it: comments on the delivered job, a guest link.
+    northern = Job.objects.get(track_title="Northern Line")
+    assert northern.comments.filter(visibility="client", end_s__isnull=False).exists()
+    assert northern.comments.filter(visibility="internal").exists()
+    assert northern.comments.filter(parent__isnull=False).exists()
+    assert northern.guest_links.filter(revoked_at__isnull=True).count() == 1
+    assert "/review/" in out.getvalue()
+    assert FilePeaks.objects.filter(audio_file__job=northern).count() == northern.files.count()
+
     jobs, files = Job.objects.count(), AudioFile.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert (Job.objects.count(), AudioFile.objects.count()) == (jobs, files)
+    assert northern.comments.count() == 5 and northern.guest_links.count() == 1

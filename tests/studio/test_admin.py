@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_model_of_ours_is_registered_and_its_pages_load(client: Client) -> None:
-    ours = [m for m in apps.get_models() if m._meta.app_label in {"jobs", "analysis"}]
+    ours = [m for m in apps.get_models() if m._meta.app_label in {"jobs", "analysis", "review"}]
     inlined = {
         inline.model
         for model_admin in admin.site._registry.values()

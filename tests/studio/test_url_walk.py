@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from jobs.models import FileKind, PartialUpload, Role, Stage, User
+from jobs.review.models import Comment, GuestLink
 from tests.factories import make_audio_file, make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,9 @@ CLIENT_ACTIONS = {
     "job_cloud_link",
     "tus_create",
     "s3_upload_start",
+    "job_revision_comments",
+    "guest_link_create",
+    "guest_link_revoke",
 }
 
 
@@ -50,8 +54,16 @@ def other_clients_objects() -> dict[str, Any]:
     upload = PartialUpload.objects.create(
         job=job, uploaded_by=owner, protocol="tus", kind="stem", original_name="x.wav", length=9
     )
+    comment = Comment.objects.create(
+        job=job, audio_file=audio, revision_round=0, author=owner, start_s=1.0, text=SECRET_TITLE
+    )
+    link = GuestLink.objects.create(
+        job=job, label=SECRET_TITLE, token_hash="0" * 64, token_hint="0000", created_by=owner
+    )
     return {
         "upload_id": upload.pk,
+        "comment_id": comment.pk,
+        "link_id": link.pk,
         "job_id": job.pk,
         "file_id": audio.pk,
         "audio_file_id": audio.pk,

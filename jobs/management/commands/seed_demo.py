@@ -39,6 +39,7 @@ from jobs.models import (
     Verdict,
 )
 from jobs.plan_store import plan_refresh
+from jobs.review.demo import demo_guest_path, review_demo_seed
 from jobs.uploads import audio_file_add
 
 DEMO_PASSWORD = "headroom-demo"
@@ -135,6 +136,7 @@ class Command(BaseCommand):
             where = f", {org}" if org else ""
             self.stdout.write(f"  {username:<8} {role.label}: {name}{where}")
         self.stdout.write("Admin: log in as 'manager' at /admin/.")
+        self.stdout.write(f"Guest review link of Northern Line (no login): {demo_guest_path()}")
 
     def _seed(self) -> None:
         StudioPolicy.current()
@@ -162,6 +164,7 @@ class Command(BaseCommand):
         )
         for index, spec in enumerate(JOBS):
             self._job(spec, engineer=self.users["ada" if index % 2 == 0 else "ben"], seed=index)
+        review_demo_seed(client=self.users["nova"], engineer=self.users["ben"])
         plan_refresh()
 
     def _job(self, spec: DemoJob, *, engineer: User, seed: int) -> None:

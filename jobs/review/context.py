@@ -1,0 +1,75 @@
+"""What the job page (and the guest page) needs of the review room, in one dictionary: the
+sources with their URLs and gains, the comments, and what this viewer may do there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import reverse
+
+from jobs.models import AudioFile, Job, JobStatus, User
+from jobs.review.comments import requestable_comments
+from jobs.review.gain import MODES, STREAMING_TARGET_LUFS
+from jobs.review.models import GuestLink, Visibility
+from jobs.review.room import file_versions, open_comments_for_round, room_comments, room_sources
+
+GAIN_MODES = {
+    "matched": "Matched loudness",
+    "unmatched": "As mastered",
+    "streaming": f"Streaming preview ({STREAMING_TARGET_LUFS:g} LUFS)",
+}
+assert set(GAIN_MODES) == set(MODES)
+
+
+def member_urls(audio: AudioFile) -> dict[str, str]:
+    return {
+        "stream": reverse("file_stream", args=[audio.pk]),
+        "peaks": reverse("file_peaks", args=[audio.pk]),
+        "download": reverse("file_download", args=[audio.pk]),
+    }
+
+
+def room_context(
+    job: Job,
+    user: User | None,
+    *,
+    guest: GuestLink | None = None,
+    urls: Callable[[AudioFile], dict[str, str]] = member_urls,
+    comment_action: str | None = None,
+) -> dict[str, Any]:
+    sources = room_sources(job, user)
+    for source in sources:
+        source.urls = urls(source.file)
+    studio = user is not None and user.is_studio
+    is_client = user is not None and user.is_client_of(job)
+    if guest is not None:
+        can_comment = guest.can_comment and guest.state() == "active"
+    else:
+        can_comment = studio or is_client
+    room: dict[str, Any] = {
+        "sources": sources,
+        "comments": room_comments(user, job, [s.file for s in sources]),
+        "studio": studio,
+        "guest": guest,
+        "can_comment": can_comment and bool(sources),
+        "visibilities": Visibility.choices,
+        "gain_modes": list(GAIN_MODES.items()),
+        "comment_action": comment_action or reverse("comment_create", args=[job.pk]),
+        "markers_url": None if guest is not None else reverse("comment_markers", args=[job.pk]),
+    }
+    if guest is None:
+        room["versions"] = file_versions(job, user)
+        room["version_count"] = sum(len(line.versions) for line in room["versions"])
+    if is_client and job.status == JobStatus.DELIVERED:
+        room["revision_comments"] = list(
+            requestable_comments(job).select_related("audio_file", "author", "guest")
+        )
+    if studio:
+        room["open_comments"] = open_comments_for_round(job)
+    if user is not None and guest is None and (user.is_manager or is_client):
+        room["show_guests"] = True
+        room["guest_links"] = list(GuestLink.objects.filter(job=job).select_related("created_by"))
+        room["can_share"] = job.delivered_at is not None or job.revision_round > 0
+        room["may_hand_on_approval"] = is_client
+    return {"room": room}

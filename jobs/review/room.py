@@ -1,0 +1,217 @@
+"""Reads for the review room: the sources a viewer can compare (this round's masters, the
+previous round's, the rough mix, the references) with their measured loudness and A/B gains,
+and the comments that viewer may see. A handful of queries, whatever the number of files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+
+from analysis.models import AnalysisStatus, FileAnalysis
+from jobs.access import client_view, files_visible_to
+from jobs.models import AudioFile, FileKind, Job, User
+from jobs.review.gain import Gains, ab_gains
+from jobs.review.models import Comment, FilePeaks, ReviewCopy, Visibility
+from jobs.review.waveform import WaveformSvg, waveform_svg
+
+MAX_SOURCES = 9  # the number keys 1 to 9
+
+
+@dataclass
+class Source:
+    key: str  # "1".."9": its number key
+    file: AudioFile
+    label: str  # what it is: "Master · round 2", "Rough mix", ...
+    lufs: float | None = None
+    true_peak: float | None = None
+    duration_s: float | None = None
+    gains: Gains | None = None
+    wave: WaveformSvg | None = None
+    copy_note: str = ""  # the review copy played instead of the original, if any
+    urls: dict[str, str] = field(default_factory=dict)  # stream, peaks, download: set by views
+
+    @property
+    def is_master(self) -> bool:
+        return self.file.kind == FileKind.MASTER
+
+
+def visible_files(job: Job, user: User | None) -> QuerySet[AudioFile]:
+    """The job's files this viewer may hear: a user's (jobs.access), or, for a guest (None),
+    what the job's client sees."""
+    if user is None:
+        return client_view(AudioFile.objects.filter(job=job))
+    return files_visible_to(user).filter(job=job)
+
+
+def _masters(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
+    """The newest round's masters this viewer may hear, then the round before it."""
+    masters = list(
+        visible.filter(kind=FileKind.MASTER, is_current=True)
+        .select_related("uploaded_by")
+        .order_by("-revision_round", "original_name")
+    )
+    if not masters:
+        return []
+    newest = masters[0].revision_round
+    out = [(m, f"Master · round {newest + 1}") for m in masters if m.revision_round == newest]
+    out += [
+        (m, f"Master · round {newest} (previous)")
+        for m in masters
+        if m.revision_round == newest - 1
+    ]
+    return out
+
+
+def _measured(files: Iterable[AudioFile]) -> dict[Any, dict[str, Any]]:
+    rows = (
+        FileAnalysis.objects.filter(audio_file__in=list(files), status=AnalysisStatus.DONE)
+        .annotate(
+            lufs=KeyTransform("integrated_lufs", "report"),
+            tp=KeyTransform("true_peak_dbtp", "report"),
+            fmt=KeyTransform("format", "report"),
+            clipping=KeyTransform("clipping", "report"),
+        )
+        .values("audio_file_id", "lufs", "tp", "fmt", "clipping")
+    )
+    return {r["audio_file_id"]: r for r in rows}
+
+
+def room_sources(job: Job, user: User | None) -> list[Source]:
+    """What the player offers this viewer (None: a guest), in number-key order."""
+    visible = visible_files(job, user)
+    picked = _masters(visible)
+    others = sorted(
+        visible.filter(
+            is_current=True, kind__in=(FileKind.ROUGH_MIX, FileKind.REFERENCE)
+        ).select_related("uploaded_by"),
+        key=lambda f: (f.kind != FileKind.ROUGH_MIX, f.original_name),  # the rough mix first
+    )
+    picked += [(f, f.get_kind_display()) for f in others]
+    picked = picked[:MAX_SOURCES]
+    files = [f for f, _ in picked]
+    measured = _measured(files)
+    overviews = dict(
+        FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
+    )
+    notes = dict(
+        ReviewCopy.objects.filter(audio_file__in=files).values_list("audio_file_id", "note")
+    )
+    sources = []
+    for index, (f, label) in enumerate(picked):
+        m = measured.get(f.pk) or {}
+        overview = overviews.get(f.pk)
+        clipping = m.get("clipping") or {}
+        sources.append(
+            Source(
+                key=str(index + 1),
+                file=f,
+                label=label,
+                lufs=m.get("lufs"),
+                true_peak=m.get("tp"),
+                duration_s=(m.get("fmt") or {}).get("duration_s"),
+                wave=waveform_svg(
+                    overview,
+                    clips_s=clipping.get("first_events_s") or [],
+                    flat_tops_s=clipping.get("first_flat_tops_s") or [],
+                    overs=overview.get("overs") or [],
+                    name=f.original_name,
+                )
+                if overview
+                else None,
+                copy_note=notes.get(f.pk, ""),
+            )
+        )
+    for source, gains in zip(sources, ab_gains([s.lufs for s in sources]), strict=True):
+        source.gains = gains
+    return sources
+
+
+def comments_visible_to(user: User | None, job: Job) -> QuerySet[Comment]:
+    """The job's comments this viewer may read: the studio all of them, the client (and a
+    guest, user None) only those shared with the client, on files they may see."""
+    comments = Comment.objects.filter(job=job)
+    if user is None or not user.is_studio:
+        comments = comments.filter(visibility=Visibility.CLIENT)
+    return comments.filter(audio_file__in=visible_files(job, user))
+
+
+def room_comments(user: User | None, job: Job, files: list[AudioFile]) -> list[Comment]:
+    """Top-level comments on `files`, oldest moment first, each with its visible replies."""
+    visible = comments_visible_to(user, job)
+    return list(
+        visible.filter(parent__isnull=True, audio_file__in=files)
+        .select_related("author", "audio_file", "resolved_by")
+        .prefetch_related(
+            Prefetch(
+                "replies",
+                queryset=visible.select_related("author").order_by("created_at"),
+                to_attr="visible_replies",
+            )
+        )
+        .order_by("audio_file__original_name", "start_s", "created_at")
+    )
+
+
+def open_comments_for_round(job: Job) -> list[Comment]:
+    """What the studio still has to act on this round: every open top-level comment, those the
+    client sent with the revision request first."""
+    return list(
+        Comment.objects.filter(job=job, parent__isnull=True, resolved_at__isnull=True)
+        .filter(Q(requested_in_round=job.revision_round) | Q(requested_in_round__isnull=True))
+        .select_related("author", "audio_file")
+        .order_by("-requested_in_round", "audio_file__original_name", "start_s")
+    )
+
+
+@dataclass
+class Version:
+    file: AudioFile
+    lufs: float | None = None
+    true_peak: float | None = None
+    peak: float | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class Lineage:
+    """One file as it was handed in again and again: every version, newest first."""
+
+    name: str
+    kind: str
+    versions: list[Version] = field(default_factory=list)
+
+
+def file_versions(job: Job, user: User | None) -> list[Lineage]:
+    """Every version of every file this viewer may see, with what each measured; nothing is
+    ever overwritten, so an old version is still there to compare and download."""
+    files = list(
+        visible_files(job, user).select_related("uploaded_by").order_by("kind", "original_name")
+    )
+    rows = (
+        FileAnalysis.objects.filter(audio_file__in=files, status=AnalysisStatus.DONE)
+        .annotate(
+            lufs=KeyTransform("integrated_lufs", "report"),
+            tp=KeyTransform("true_peak_dbtp", "report"),
+            peak=KeyTransform("sample_peak_dbfs", "report"),
+            fmt=KeyTransform("format", "report"),
+        )
+        .values("audio_file_id", "lufs", "tp", "peak", "fmt")
+    )
+    measured = {r["audio_file_id"]: r for r in rows}
+    lineages: dict[Any, Lineage] = {}
+    for f in files:
+        m = measured.get(f.pk) or {}
+        line = lineages.setdefault(f.lineage, Lineage(f.original_name, f.get_kind_display()))
+        line.versions.append(
+            Version(
+                f, m.get("lufs"), m.get("tp"), m.get("peak"), (m.get("fmt") or {}).get("duration_s")
+            )
+        )
+    for line in lineages.values():
+        line.versions.sort(key=lambda v: -v.file.version)
+        line.name = line.versions[0].file.original_name
+    return list(lineages.values())
