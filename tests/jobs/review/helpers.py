@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from analysis.models import FileAnalysis
-from analysis.services import file_analyse
+from analysis.services import file_measure
 from jobs.models import AudioFile, FileKind, Job, User
 from tests.factories import make_audio_file
 
@@ -46,5 +46,5 @@ def measured_file(
         job, kind=kind, name=name, content=content or tone(), uploaded_by=by, **kw
     )
     analysis = FileAnalysis.objects.create(audio_file=audio)
-    assert file_analyse(analysis_id=analysis.pk) == "measured"
+    assert file_measure(analysis_id=analysis.pk) == "measured"
     return audio
