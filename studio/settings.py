@@ -13,7 +13,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 
 from studio.env import (
     ConfigError,
@@ -295,7 +295,7 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        "style-src": [SELF, NONCE],  # the nonce only for the waveform component's shadow-root style
         "img-src": [SELF, "data:"],
         "media-src": _media_sources,
         "connect-src": [SELF],

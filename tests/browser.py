@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,14 @@ def watch_csp(page: Any) -> list[str]:
 def csp_violations(page: Any, seen: list[str]) -> list[str]:
     """What broke the policy so far (console lines from every page, events from this one)."""
     return seen + list(page.evaluate("window.__cspViolations || []"))
+
+
+def wait_until(page: Any, expression: str, *, timeout: float = 10_000) -> None:
+    """Wait until a JavaScript expression is true on `page`. Playwright's own wait_for_function
+    compiles the expression inside the page, which the Content-Security-Policy forbids (no
+    eval), so this polls it through evaluate, which the browser runs outside the page's policy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(50)

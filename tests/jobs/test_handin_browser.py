@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from jobs.models import AudioFile, Job, PartialUpload, UploadState
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, wait_until
 from tests.factories import make_job, wav_bytes
 
 T = TypeVar("T")
@@ -105,10 +105,11 @@ def test_four_stems_dropped_upload_and_the_cut_one_resumes_without_resending(
             page.route("**/uploads/*/", cut_the_line)
 
             page.evaluate(DROP_JS, ["#handin-drop", files])
-            page.wait_for_function("document.querySelectorAll('.handin-file').length === 4")
-            page.wait_for_function(
+            wait_until(page, "document.querySelectorAll('.handin-file').length === 4")
+            wait_until(
+                page,
                 "[...document.querySelectorAll('.handin-file .facts')]"
-                ".every(n => n.textContent.includes('kHz'))"
+                ".every(n => n.textContent.includes('kHz'))",
             )
             rows = page.locator(".handin-file")
             assert [rows.nth(i).locator("select.kind").input_value() for i in range(4)] == [
@@ -122,11 +123,13 @@ def test_four_stems_dropped_upload_and_the_cut_one_resumes_without_resending(
             screenshot(page, "handin-1366-dropped")
 
             page.click(".handin-start")
-            page.wait_for_function(
-                "document.querySelectorAll('.handin-file.is-done').length === 4", timeout=60_000
+            wait_until(
+                page,
+                "document.querySelectorAll('.handin-file.is-done').length === 4",
+                timeout=60_000,
             )
-            page.wait_for_function(
-                "document.querySelectorAll('#files table.files tbody tr').length === 4"
+            wait_until(
+                page, "document.querySelectorAll('#files table.files tbody tr').length === 4"
             )
             screenshot(page, "handin-1366-uploaded")
             assert "Vocal - Browser Song.wav" in page.inner_text("#files table.files")
@@ -139,7 +142,7 @@ def test_four_stems_dropped_upload_and_the_cut_one_resumes_without_resending(
             small.goto(f"{live_server.url}/jobs/{job.pk}/")
             small.wait_for_selector("#handin:not([hidden])")
             small.evaluate(DROP_JS, ["#handin-drop", files[:2]])
-            small.wait_for_function("document.querySelectorAll('.handin-file').length === 2")
+            wait_until(small, "document.querySelectorAll('.handin-file').length === 2")
             screenshot(small, "handin-390-dropped")
             # The hand-in fits the phone (the page's tables are laid out on their own).
             for region in ("#handin",):

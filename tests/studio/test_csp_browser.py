@@ -1,5 +1,5 @@
 """In Chromium, under the Content-Security-Policy the app sends: the login page, a client's job
-page with its uploader (XHR with a progress bar) and the admin work, and nothing is blocked."""
+page with its resumable uploader and the admin work, and nothing is blocked."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jobs.models import AudioFile, Role, StudioPolicy
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, watch_csp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, watch_csp
 from tests.factories import make_job, make_user, wav_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,12 +48,12 @@ def test_a_client_uploads_under_the_csp(live_server: Any, tmp_path) -> None:
         csp = watch_csp(page)
         _login(page, live_server.url, owner.username)
         page.goto(f"{live_server.url}/jobs/{job.pk}/")
-        page.set_input_files("#upload-form input[type=file]", str(stem))
-        page.click("#upload-form button[type=submit]")
+        page.set_input_files("#handin input.handin-input", str(stem))
+        page.click("#handin .handin-start")
         page.wait_for_selector("table.files >> text=Bass - Policy Song.wav")
-        assert page.url.endswith(f"/jobs/{job.pk}/")  # the XHR uploader did it, not a form post
+        assert page.url.endswith(f"/jobs/{job.pk}/")  # the resumable uploader did it, no form post
         assert page.evaluate("document.styleSheets[0].cssRules.length") > 0
-        page.screenshot(path="/tmp/security-shots/job-upload-csp.png")
+        screenshot(page, "csp-job-upload")
         violations = csp_violations(page, csp)
     assert violations == []
     assert AudioFile.objects.filter(job=job).count() == 1
@@ -75,6 +75,6 @@ def test_the_admin_works_under_the_csp(live_server: Any) -> None:
             page.wait_for_selector("#changelist")
         page.goto(live_server.url + "/admin/jobs/studiopolicy/1/change/")
         page.wait_for_selector("input[name=max_client_bytes]")
-        page.screenshot(path="/tmp/security-shots/admin-policy-csp.png")
+        screenshot(page, "csp-admin-policy")
         violations = csp_violations(page, csp)
     assert violations == []

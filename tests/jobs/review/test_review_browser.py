@@ -17,7 +17,7 @@ from jobs.review.guests import guest_link_create
 from jobs.review.markers import parse_reaper_csv
 from jobs.review.models import Comment
 from jobs.services import job_deliver
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, wait_until, watch_csp
 from tests.factories import make_audio_file
 from tests.jobs.helpers import accepted_job, master_wav, upload_master, work_through
 from tests.jobs.review.helpers import measured_file, tone
@@ -73,7 +73,8 @@ def _position(page: Any) -> float:
 
 
 def _wait_playing(page: Any, past: float) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         f"parseFloat(document.getElementById('player').dataset.position || 0) > {past}",
         timeout=15000,
     )
@@ -85,6 +86,7 @@ def test_client_compares_comments_and_asks_for_a_revision_the_engineer_exports_i
     job, master, rough = twelve_files
     base = live_server.url
     page = _login(chromium, base, client_user)
+    csp = watch_csp(page)  # the player and its waveforms work under the site's policy
     audio_requests: list[str] = []
     peaks_sizes: list[int] = []
     page.on("request", lambda r: "/stream/" in r.url and audio_requests.append(r.url))
@@ -94,9 +96,10 @@ def test_client_compares_comments_and_asks_for_a_revision_the_engineer_exports_i
     )
     page.goto(f"{base}/jobs/{job.pk}/")
     page.wait_for_selector("#player.enhanced")
-    page.wait_for_function("document.querySelector('[data-wave]').shadowRoot !== null || true")
+    wait_until(page, "document.querySelector('[data-wave]').shadowRoot !== null || true")
     page.wait_for_timeout(500)
     assert audio_requests == []  # twelve files on the page, not one byte of audio yet
+    assert csp_violations(page, csp) == []
     assert peaks_sizes and max(peaks_sizes) < 100_000
 
     names = page.eval_on_selector_all("[data-source]", "els => els.map(e => e.dataset.name)")
