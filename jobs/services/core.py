@@ -1,14 +1,19 @@
-"""The core under every move in a job's life: errors written for people, the history, the lock,
-the working calendar and the re-plan after commit."""
+"""The core under every move in a job's life: errors written for people, the working calendar, and
+`locked(job)`, which runs a move in one transaction with the job's row locked, writes its history,
+saves what changed and re-plans once the move is committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from jobs import clock
 from jobs.models import (
@@ -21,6 +26,16 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
+
+Row = TypeVar("Row", bound=models.Model)
+
+# Before acceptance a job may be put on hold, cancelled or declined; these are the states.
+PRE_ACCEPTANCE = frozenset(
+    {JobStatus.DRAFT, JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT}
+)
+# States in which the clock is started but stopped, waiting on someone outside the studio's work.
+PAUSING = frozenset({JobStatus.AWAITING_CLIENT, JobStatus.ON_HOLD})
+WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
 
 
 class WorkflowError(Exception):
@@ -45,15 +60,6 @@ class WrongState(WorkflowError):
     code = "wrong_state"
 
 
-# Before acceptance a job may be put on hold, cancelled or declined; these are the states.
-PRE_ACCEPTANCE = frozenset(
-    {JobStatus.DRAFT, JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT}
-)
-# States in which the clock is started but stopped, waiting on someone outside the studio's work.
-PAUSING = frozenset({JobStatus.AWAITING_CLIENT, JobStatus.ON_HOLD})
-WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
-
-
 def studio_calendar(*, policy: StudioPolicy | None = None) -> clock.WorkCalendar:
     """The studio's working calendar (hours, weekdays, days off) for the delivery clock."""
     policy = policy or StudioPolicy.current()
@@ -68,57 +74,6 @@ def studio_calendar(*, policy: StudioPolicy | None = None) -> clock.WorkCalendar
 
 def working_days(policy: StudioPolicy) -> bool:
     return policy.clock_mode == ClockMode.WORKING_DAYS
-
-
-def lock_job(job: Job) -> Job:
-    try:
-        return Job.objects.select_for_update().get(pk=job.pk)
-    except Job.DoesNotExist:
-        raise WrongState("This job no longer exists.") from None
-
-
-def sync(source: Any, target: Any) -> None:
-    """Copy the saved state onto the caller's instance so it is not left stale."""
-    if source is target:
-        return
-    for f in source._meta.concrete_fields:
-        setattr(target, f.attname, getattr(source, f.attname))
-
-
-def record_event(
-    job: Job,
-    *,
-    kind: str,
-    actor: User | None,
-    at: datetime,
-    subject: str = "",
-    from_value: str = "",
-    to_value: str = "",
-    note: str = "",
-) -> None:
-    JobEvent.objects.create(
-        job=job,
-        kind=kind,
-        actor=actor,
-        at=at,
-        subject=subject,
-        from_value=from_value,
-        to_value=to_value,
-        note=note,
-    )
-
-
-def set_status(job: Job, status: str, *, actor: User | None, at: datetime, note: str = "") -> None:
-    record_event(
-        job,
-        kind=EventKind.STATUS,
-        actor=actor,
-        at=at,
-        from_value=job.status,
-        to_value=status,
-        note=note,
-    )
-    job.status = status
 
 
 def is_client_of(user: User | None, job: Job) -> bool:
@@ -151,10 +106,6 @@ def require_status(job: Job, allowed: frozenset[str] | set[str], what: str) -> N
         raise WrongState(f"A job that is {job.get_status_display().lower()} cannot {what}.")
 
 
-def on_commit(fn: Callable[[], None]) -> None:
-    transaction.on_commit(fn)
-
-
 def replan_soon() -> None:
     """The plan depends on every stage, assignee and clock, so any such move re-plans once it is
     committed (in the worker, or in process when there is no broker)."""
@@ -168,3 +119,100 @@ def replan_soon() -> None:
             plan_refresh_task.apply_async(countdown=REPLAN_DELAY_S)
 
     transaction.on_commit(queue)
+
+
+def _values(row: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+
+
+@dataclass
+class _Held:
+    """A locked row, what it held when locked, and the caller's instance to bring up to date."""
+
+    row: models.Model
+    before: dict[str, Any]
+    caller: models.Model
+
+
+@dataclass
+class Move:
+    """One move under way: the locked job, who makes it and when. Its history is written through
+    `record` and `set_status`, so every event of the move has the same actor and time."""
+
+    job: Job
+    by: User | None
+    at: datetime = field(default_factory=timezone.now)
+    held: list[_Held] = field(default_factory=list)
+
+    def record(
+        self,
+        kind: str,
+        *,
+        subject: str = "",
+        from_value: str = "",
+        to_value: str = "",
+        note: str = "",
+    ) -> None:
+        JobEvent.objects.create(
+            job=self.job,
+            kind=kind,
+            actor=self.by,
+            at=self.at,
+            subject=subject,
+            from_value=from_value,
+            to_value=to_value,
+            note=note,
+        )
+
+    def set_status(self, status: str, *, note: str = "") -> None:
+        self.record(EventKind.STATUS, from_value=self.job.status, to_value=status, note=note)
+        self.job.status = status
+
+    def lock(self, row: Row) -> Row:
+        """Lock another row of the job for this move; it is saved with the job if it changes."""
+        model = type(row)
+        try:
+            locked = model._default_manager.select_for_update().get(pk=row.pk)
+        except model.DoesNotExist:  # type: ignore[attr-defined]
+            raise WrongState(f"This {model._meta.verbose_name} no longer exists.") from None
+        self._hold(locked, row)
+        return locked
+
+    def _hold(self, row: models.Model, caller: models.Model) -> None:
+        self.held.append(_Held(row=row, before=copy.deepcopy(_values(row)), caller=caller))
+
+    def save_changes(self) -> bool:
+        """Save each locked row whose fields changed; whether any did."""
+        changed = False
+        for held in self.held:
+            if _values(held.row) != held.before:
+                held.row.save()
+                changed = True
+        return changed
+
+    def update_callers(self) -> None:
+        """Copy the saved state onto the caller's instances so they are not left stale."""
+        for held in self.held:
+            if held.caller is not held.row:
+                for name, value in _values(held.row).items():
+                    setattr(held.caller, name, value)
+
+
+@contextmanager
+def locked(job: Job, *, by: User | None, replan: bool = True) -> Iterator[Move]:
+    """Run a move on `job`: one transaction holding the job's row lock (`select_for_update`), so a
+    refused move leaves nothing behind and concurrent moves on a job take turns. On leaving, the
+    job and every row locked through `Move.lock` are saved if they changed; when something did and
+    `replan` is set, the plan is refreshed after the commit."""
+    with transaction.atomic():
+        try:
+            row = Job.objects.select_for_update().get(pk=job.pk)
+        except Job.DoesNotExist:
+            raise WrongState("This job no longer exists.") from None
+        move = Move(job=row, by=by)
+        move._hold(row, job)
+        yield move
+        changed = move.save_changes()
+    if changed and replan:
+        replan_soon()
+    move.update_callers()

@@ -4,34 +4,18 @@ revision (a new round)."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from jobs.models import (
-    AudioFile,
-    Job,
-    JobStatus,
-    Stage,
-    StageStatus,
-    StudioPolicy,
-    User,
-)
+from jobs.models import AudioFile, Job, JobStatus, Stage, StageStatus, StudioPolicy, User
 from jobs.services.core import (
     NotAllowed,
     WrongState,
     is_client_of,
     is_manager_user,
-    lock_job,
-    on_commit,
-    replan_soon,
+    locked,
     require_reason,
     require_status,
-    set_status,
-    sync,
 )
-from jobs.services.rounds import (
-    create_round_stages,
-    start_clock,
-)
+from jobs.services.rounds import create_round_stages, start_clock
 
 
 def _require_deliverable(job: Job, by: User) -> list[AudioFile]:
@@ -73,32 +57,24 @@ def job_deliver(*, job: Job, by: User) -> Job:
     problems = integrity_refusals(hashed)
     if problems:
         raise WrongState("Not delivered: " + " ".join(problems))
-    with transaction.atomic():
-        locked = lock_job(job)
-        masters = _require_deliverable(locked, by)
+    with locked(job, by=by) as move:
+        masters = _require_deliverable(move.job, by)
         if {m.pk for m in masters} != {m.pk for m in hashed}:
             raise WrongState("The masters changed while they were being checked; deliver again.")
-        now = timezone.now()
-        set_status(
-            locked,
+        move.set_status(
             JobStatus.DELIVERED,
-            actor=by,
-            at=now,
             note=", ".join(f"{m.original_name} v{m.version}" for m in masters)[:2000],
         )
-        locked.delivered_at = now
-        locked.save()
-        job_id = locked.pk
+        move.job.delivered_at = move.at
+        job_id = move.job.pk
 
         def send() -> None:
             from jobs.notifications import notify_delivered
 
             notify_delivered(job_id=job_id)
 
-        on_commit(send)
-    replan_soon()
-    sync(locked, job)
-    return locked
+        transaction.on_commit(send)
+    return move.job
 
 
 def _lock_free(job: Job) -> Job:
@@ -111,46 +87,35 @@ def _lock_free(job: Job) -> Job:
 
 def job_approve(*, job: Job, by: User) -> Job:
     """The client approves the delivered master; the job is closed."""
-    with transaction.atomic():
-        locked = lock_job(job)
-        if not is_client_of(by, locked):
+    with locked(job, by=by, replan=False) as move:
+        if not is_client_of(by, move.job):
             raise NotAllowed("Only the job's client can approve the master.")
-        require_status(locked, {JobStatus.DELIVERED}, "be approved")
-        now = timezone.now()
-        set_status(locked, JobStatus.APPROVED, actor=by, at=now)
-        locked.closed_at = now
-        locked.save()
-    sync(locked, job)
-    return locked
+        require_status(move.job, {JobStatus.DELIVERED}, "be approved")
+        move.set_status(JobStatus.APPROVED)
+        move.job.closed_at = move.at
+    return move.job
 
 
 def job_request_revision(*, job: Job, by: User, note: str) -> Job:
     """The client asks for changes to a delivered master: a new round with its own promise
     (the policy's revision promise) and six fresh stages."""
     note = require_reason(note, "ask for a revision (say what should change)")
-    with transaction.atomic():
-        locked = lock_job(job)
-        if not is_client_of(by, locked):
+    with locked(job, by=by) as move:
+        if not is_client_of(by, move.job):
             raise NotAllowed("Only the job's client can ask for a revision.")
-        require_status(locked, {JobStatus.DELIVERED}, "get a revision")
-        now = timezone.now()
+        require_status(move.job, {JobStatus.DELIVERED}, "get a revision")
         policy = StudioPolicy.current()
-        locked.revision_round += 1
-        set_status(locked, JobStatus.REVISION_REQUESTED, actor=by, at=now, note=note)
-        start_clock(
-            locked, policy=policy, at=now, promise_days=policy.revision_promise_days, actor=by
-        )
-        locked.delivered_at = None
-        locked.save()
-        create_round_stages(locked, policy=policy)
-        job_id = locked.pk
+        move.job.revision_round += 1
+        move.set_status(JobStatus.REVISION_REQUESTED, note=note)
+        start_clock(move, policy=policy, promise_days=policy.revision_promise_days)
+        move.job.delivered_at = None
+        create_round_stages(move.job)
+        job_id = move.job.pk
 
         def send() -> None:
             from jobs.notifications import notify_revision_received
 
             notify_revision_received(job_id=job_id, note=note)
 
-        on_commit(send)
-    replan_soon()
-    sync(locked, job)
-    return locked
+        transaction.on_commit(send)
+    return move.job

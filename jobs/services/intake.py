@@ -3,43 +3,24 @@ acknowledges warnings, a manager overrides, accepts or declines."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import timezone
 
-from jobs.models import (
-    AudioFile,
-    EventKind,
-    FileKind,
-    Job,
-    JobStatus,
-    StudioPolicy,
-    User,
-    Verdict,
-)
+from jobs.models import AudioFile, EventKind, FileKind, Job, JobStatus, StudioPolicy, User, Verdict
 from jobs.services.core import (
     PRE_ACCEPTANCE,
+    Move,
     NotAllowed,
     WorkflowError,
     WrongState,
-    lock_job,
-    on_commit,
-    record_event,
-    replan_soon,
+    locked,
     require_client_or_manager,
     require_manager,
     require_reason,
     require_status,
-    set_status,
-    sync,
 )
-from jobs.services.rounds import (
-    create_round_stages,
-    pause_clock,
-    start_clock,
-)
+from jobs.services.rounds import create_round_stages, pause_clock, start_clock
 
 if TYPE_CHECKING:
     from analysis.models import IntakeReport
@@ -53,22 +34,35 @@ def _tell_client_the_verdict(job: Job, report: IntakeReport | None = None) -> No
 
         notify_verdict(job_id=job_id, report_id=report_id)
 
-    on_commit(send)
+    transaction.on_commit(send)
 
 
-def _accept(job: Job, *, at: datetime, actor: User | None, held: bool = False) -> None:
+def _set_verdict(move: Move, verdict: str, *, note: str = "") -> None:
+    move.record(EventKind.VERDICT, from_value=move.job.verdict, to_value=verdict, note=note)
+    move.job.verdict = verdict
+
+
+def _overridden(move: Move, verdict: str, reason: str) -> None:
+    """A manager's verdict: the reason is kept on the job and in the history."""
+    _set_verdict(move, verdict, note=reason)
+    move.job.verdict_overridden_by = move.by
+    move.job.verdict_reason = reason
+
+
+def _accept(move: Move, *, held: bool = False) -> None:
+    job = move.job
     policy = StudioPolicy.current()
     if held:
         # Accepted while a manager holds the job: the clock starts and pauses at once, and the
         # job resumes as accepted.
         job.status_before_hold = JobStatus.ACCEPTED
     else:
-        set_status(job, JobStatus.ACCEPTED, actor=actor, at=at)
-    start_clock(job, policy=policy, at=at, promise_days=policy.promise_days, actor=actor)
+        move.set_status(JobStatus.ACCEPTED)
+    start_clock(move, policy=policy, promise_days=policy.promise_days)
     if held:
-        pause_clock(job, at=at)
+        pause_clock(move)
     if not job.stages.filter(revision_round=job.revision_round).exists():
-        create_round_stages(job, policy=policy)
+        create_round_stages(job)
 
 
 def job_create(
@@ -90,39 +84,32 @@ def job_create(
             notes=notes.strip(),
             reference_notes=reference_notes.strip(),
         )
-        record_event(job, kind=EventKind.STATUS, actor=by, at=job.created_at, to_value=job.status)
+        Move(job=job, by=by, at=job.created_at).record(EventKind.STATUS, to_value=job.status)
     return job
 
 
 def job_submit(*, job: Job, by: User) -> Job:
     """Hand the job's current files to intake: draft or awaiting_client -> submitted."""
-    with transaction.atomic():
-        locked = lock_job(job)
-        require_client_or_manager(by, locked, "submit this job")
-        require_status(locked, {JobStatus.DRAFT, JobStatus.AWAITING_CLIENT}, "be submitted")
+    with locked(job, by=by, replan=False) as move:
+        require_client_or_manager(by, move.job, "submit this job")
+        require_status(move.job, {JobStatus.DRAFT, JobStatus.AWAITING_CLIENT}, "be submitted")
         if (
-            not AudioFile.objects.filter(job=locked, is_current=True)
+            not AudioFile.objects.filter(job=move.job, is_current=True)
             .exclude(kind=FileKind.MASTER)
             .exists()
         ):
             raise WrongState("Upload at least one file before submitting.")
-        now = timezone.now()
-        set_status(locked, JobStatus.SUBMITTED, actor=by, at=now)
-        locked.submitted_at = now
-        locked.save()
-    sync(locked, job)
-    return locked
+        move.set_status(JobStatus.SUBMITTED)
+        move.job.submitted_at = move.at
+    return move.job
 
 
 def job_start_analysis(*, job: Job) -> Job:
     """Intake has started measuring the files: submitted -> analysing (a system move)."""
-    with transaction.atomic():
-        locked = lock_job(job)
-        require_status(locked, {JobStatus.SUBMITTED}, "start analysis")
-        set_status(locked, JobStatus.ANALYSING, actor=None, at=timezone.now())
-        locked.save()
-    sync(locked, job)
-    return locked
+    with locked(job, by=None, replan=False) as move:
+        require_status(move.job, {JobStatus.SUBMITTED}, "start analysis")
+        move.set_status(JobStatus.ANALYSING)
+    return move.job
 
 
 def job_record_verdict(
@@ -140,69 +127,46 @@ def job_record_verdict(
         raise NotAllowed("Only a studio manager can decline a job (job_decline).")
     if verdict not in Verdict.values:
         raise WorkflowError(f"Unknown verdict {verdict!r}.")
-    with transaction.atomic():
-        locked = lock_job(job)
+    with locked(job, by=by) as move:
+        row = move.job
         # A manager may hold a job while intake runs; the verdict still lands, and the job
         # stays on hold until resumed, into the state the verdict chose.
-        held = (
-            locked.status == JobStatus.ON_HOLD and locked.status_before_hold == JobStatus.ANALYSING
-        )
+        held = row.status == JobStatus.ON_HOLD and row.status_before_hold == JobStatus.ANALYSING
         if not held:
-            require_status(locked, {JobStatus.ANALYSING}, "take an intake verdict")
-        now = timezone.now()
-        record_event(
-            locked,
-            kind=EventKind.VERDICT,
-            actor=by,
-            at=now,
-            from_value=locked.verdict,
-            to_value=verdict,
-            note=report.summary if report is not None else "",
-        )
-        locked.verdict = verdict
+            require_status(row, {JobStatus.ANALYSING}, "take an intake verdict")
+        _set_verdict(move, verdict, note=report.summary if report is not None else "")
         if verdict == Verdict.ACCEPTED or (
             verdict == Verdict.ACCEPTED_WITH_WARNINGS and not needs_acknowledgement
         ):
-            _accept(locked, at=now, actor=by, held=held)
+            _accept(move, held=held)
         else:
-            locked.acknowledged_at = None
+            row.acknowledged_at = None
             if held:
-                locked.status_before_hold = JobStatus.AWAITING_CLIENT
+                row.status_before_hold = JobStatus.AWAITING_CLIENT
             else:
-                set_status(locked, JobStatus.AWAITING_CLIENT, actor=by, at=now)
+                move.set_status(JobStatus.AWAITING_CLIENT)
         if held:
-            record_event(
-                locked,
-                kind=EventKind.NOTE,
-                actor=by,
-                at=now,
+            move.record(
+                EventKind.NOTE,
                 subject="status_before_hold",
                 from_value=JobStatus.ANALYSING,
-                to_value=locked.status_before_hold,
+                to_value=row.status_before_hold,
                 note="verdict recorded while on hold; the job resumes from here",
             )
-        locked.save()
-        _tell_client_the_verdict(locked, report)
-    replan_soon()
-    sync(locked, job)
-    return locked
+        _tell_client_the_verdict(row, report)
+    return move.job
 
 
 def job_acknowledge(*, job: Job, by: User) -> Job:
     """The client accepts intake's warnings and lets the work go ahead; the clock starts now."""
-    with transaction.atomic():
-        locked = lock_job(job)
-        require_client_or_manager(by, locked, "acknowledge the intake warnings")
-        require_status(locked, {JobStatus.AWAITING_CLIENT}, "be acknowledged")
-        if locked.verdict != Verdict.ACCEPTED_WITH_WARNINGS:
+    with locked(job, by=by) as move:
+        require_client_or_manager(by, move.job, "acknowledge the intake warnings")
+        require_status(move.job, {JobStatus.AWAITING_CLIENT}, "be acknowledged")
+        if move.job.verdict != Verdict.ACCEPTED_WITH_WARNINGS:
             raise WrongState("Only warnings can be acknowledged; this job needs new files.")
-        now = timezone.now()
-        locked.acknowledged_at = now
-        _accept(locked, at=now, actor=by)
-        locked.save()
-    replan_soon()
-    sync(locked, job)
-    return locked
+        move.job.acknowledged_at = move.at
+        _accept(move)
+    return move.job
 
 
 def job_override_verdict(*, job: Job, by: User, verdict: str, reason: str) -> Job:
@@ -215,37 +179,20 @@ def job_override_verdict(*, job: Job, by: User, verdict: str, reason: str) -> Jo
         return job_decline(job=job, by=by, reason=reason)
     if verdict not in Verdict.values:
         raise WorkflowError(f"Unknown verdict {verdict!r}.")
-    with transaction.atomic():
-        locked = lock_job(job)
-        require_manager(by, "override an intake verdict")
+    with locked(job, by=by) as move:
         require_status(
-            locked,
+            move.job,
             {JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT},
             "have its verdict overridden",
         )
-        now = timezone.now()
-        record_event(
-            locked,
-            kind=EventKind.VERDICT,
-            actor=by,
-            at=now,
-            from_value=locked.verdict,
-            to_value=verdict,
-            note=reason,
-        )
-        locked.verdict = verdict
-        locked.verdict_overridden_by = by
-        locked.verdict_reason = reason
+        _overridden(move, verdict, reason)
         if verdict == Verdict.REEXPORT_REQUESTED:
-            if locked.status != JobStatus.AWAITING_CLIENT:
-                set_status(locked, JobStatus.AWAITING_CLIENT, actor=by, at=now)
+            if move.job.status != JobStatus.AWAITING_CLIENT:
+                move.set_status(JobStatus.AWAITING_CLIENT)
         else:
-            _accept(locked, at=now, actor=by)
-        locked.save()
-        _tell_client_the_verdict(locked)
-    replan_soon()
-    sync(locked, job)
-    return locked
+            _accept(move)
+        _tell_client_the_verdict(move.job)
+    return move.job
 
 
 def job_accept(*, job: Job, by: User, reason: str) -> Job:
@@ -257,26 +204,10 @@ def job_decline(*, job: Job, by: User, reason: str) -> Job:
     """A manager turns the job away before work starts; the reason is kept."""
     require_manager(by, "decline a job")
     reason = require_reason(reason, "decline the job")
-    with transaction.atomic():
-        locked = lock_job(job)
-        require_manager(by, "decline a job")
-        require_status(locked, PRE_ACCEPTANCE - {JobStatus.DRAFT}, "be declined")
-        now = timezone.now()
-        record_event(
-            locked,
-            kind=EventKind.VERDICT,
-            actor=by,
-            at=now,
-            from_value=locked.verdict,
-            to_value=Verdict.DECLINED,
-            note=reason,
-        )
-        locked.verdict = Verdict.DECLINED
-        locked.verdict_overridden_by = by
-        locked.verdict_reason = reason
-        set_status(locked, JobStatus.DECLINED, actor=by, at=now, note=reason)
-        locked.closed_at = now
-        locked.save()
-        _tell_client_the_verdict(locked)
-    sync(locked, job)
-    return locked
+    with locked(job, by=by, replan=False) as move:
+        require_status(move.job, PRE_ACCEPTANCE - {JobStatus.DRAFT}, "be declined")
+        _overridden(move, Verdict.DECLINED, reason)
+        move.set_status(JobStatus.DECLINED, note=reason)
+        move.job.closed_at = move.at
+        _tell_client_the_verdict(move.job)
+    return move.job

@@ -6,25 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jobs import clock
-from jobs.models import (
-    DEFAULT_CHECKLISTS,
-    STAGE_ORDER,
-    EventKind,
-    Job,
-    Stage,
-    StudioPolicy,
-    User,
-)
-from jobs.services.core import (
-    record_event,
-    studio_calendar,
-    working_days,
-)
+from jobs.models import DEFAULT_CHECKLISTS, STAGE_ORDER, EventKind, Job, Stage, StudioPolicy
+from jobs.services.core import Move, studio_calendar, working_days
 
 
-def start_clock(
-    job: Job, *, policy: StudioPolicy, at: datetime, promise_days: int, actor: User | None
-) -> None:
+def _due_moved(move: Move, old_due: datetime | None, note: str) -> None:
+    assert move.job.due_at is not None
+    move.record(
+        EventKind.DEADLINE,
+        subject="due_at",
+        from_value=old_due.isoformat() if old_due else "",
+        to_value=move.job.due_at.isoformat(),
+        note=note,
+    )
+
+
+def start_clock(move: Move, *, policy: StudioPolicy, promise_days: int) -> None:
+    job, at = move.job, move.at
     old_due = job.due_at
     job.accepted_at = at
     job.promise_days = promise_days
@@ -40,31 +38,23 @@ def start_clock(
     job.predicted_finish_at = None
     job.at_risk_alerted_at = None
     job.overdue_alerted_at = None
-    record_event(
-        job,
-        kind=EventKind.DEADLINE,
-        actor=actor,
-        at=at,
-        subject="due_at",
-        from_value=old_due.isoformat() if old_due else "",
-        to_value=job.due_at.isoformat(),
-        note=f"round {job.revision_round}: {promise_days}-day promise",
-    )
+    _due_moved(move, old_due, f"round {job.revision_round}: {promise_days}-day promise")
 
 
-def pause_clock(job: Job, *, at: datetime) -> None:
+def pause_clock(move: Move) -> None:
     # Before acceptance there is no clock to pause; a pause already running stays as it is.
-    if job.accepted_at is not None and job.paused_at is None:
-        job.paused_at = at
+    if move.job.accepted_at is not None and move.job.paused_at is None:
+        move.job.paused_at = move.at
 
 
-def resume_clock(job: Job, *, at: datetime, actor: User | None) -> None:
+def resume_clock(move: Move) -> None:
+    job = move.job
     if job.paused_at is None or job.accepted_at is None:
         return
     policy = StudioPolicy.current()
     calendar = studio_calendar(policy=policy)
     working = working_days(policy)
-    pause = clock.paused_length(calendar, job.paused_at, at, working_days=working)
+    pause = clock.paused_length(calendar, job.paused_at, move.at, working_days=working)
     job.paused_total += pause
     job.paused_at = None
     old_due = job.due_at
@@ -75,19 +65,10 @@ def resume_clock(job: Job, *, at: datetime, actor: User | None) -> None:
             clock.add_working_time(calendar, old_due, pause) if working else old_due + pause
         )
     if job.due_at is not None and job.due_at != old_due:
-        record_event(
-            job,
-            kind=EventKind.DEADLINE,
-            actor=actor,
-            at=at,
-            subject="due_at",
-            from_value=old_due.isoformat() if old_due else "",
-            to_value=job.due_at.isoformat(),
-            note="paused time moves the due date",
-        )
+        _due_moved(move, old_due, "paused time moves the due date")
 
 
-def create_round_stages(job: Job, *, policy: StudioPolicy) -> None:
+def create_round_stages(job: Job) -> None:
     Stage.objects.bulk_create(
         Stage(
             job=job,

@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import transaction
-from django.utils import timezone
-
-from jobs.models import (
-    CLOSED,
-    EventKind,
-    Job,
-    JobStatus,
-    ListeningSession,
-    Stage,
-    StageStatus,
-    User,
-)
+from jobs.models import CLOSED, EventKind, JobStatus, ListeningSession, Stage, StageStatus, User
 from jobs.services.core import (
     WORKABLE,
+    Move,
     NotAllowed,
     WorkflowError,
     WrongState,
     is_manager_user,
-    lock_job,
-    record_event,
-    replan_soon,
+    locked,
     require_reason,
     require_status,
-    set_status,
-    sync,
 )
 
 
-def _lock_stage(stage: Stage) -> tuple[Job, Stage]:
-    job = lock_job(stage.job)
-    try:
-        locked = Stage.objects.select_for_update().get(pk=stage.pk)
-    except Stage.DoesNotExist:
-        raise WrongState("This stage no longer exists.") from None
-    locked.job = job
-    return job, locked
+@contextmanager
+def _stage_move(stage: Stage, by: User) -> Iterator[tuple[Move, Stage]]:
+    """A move on one stage: its job locked first, then the stage (the order every move keeps)."""
+    with locked(stage.job, by=by) as move:
+        row = move.lock(stage)
+        row.job = move.job
+        yield move, row
 
 
-def _require_stage_mover(by: User, stage: Stage) -> None:
+def _require_stage_mover(by: User | None, stage: Stage) -> None:
     if is_manager_user(by):
         return
     if by is not None and by.is_engineer and stage.assignee_id == by.pk:
@@ -51,22 +36,28 @@ def _require_stage_mover(by: User, stage: Stage) -> None:
     raise NotAllowed("Only the engineer assigned to this stage or a manager can move it.")
 
 
-def _require_current_round(job: Job, stage: Stage) -> None:
-    if stage.revision_round != job.revision_round:
+def _require_current_round(stage: Stage) -> None:
+    if stage.revision_round != stage.job.revision_round:
         raise WrongState("This stage belongs to an earlier round.")
 
 
-def _round_stages(job: Job, stage: Stage) -> list[Stage]:
-    return list(
-        Stage.objects.select_for_update()
-        .filter(job=job, revision_round=stage.revision_round)
-        .order_by("position")
-    )
+def _require_moveable(
+    move: Move, stage: Stage, job_states: frozenset[str] | set[str], what: str
+) -> None:
+    """The checks every move of a stage's work starts with: who, the job's state, the round."""
+    _require_stage_mover(move.by, stage)
+    require_status(move.job, job_states, what)
+    _require_current_round(stage)
 
 
-def _require_previous_finished(job: Job, stage: Stage) -> None:
+def _require_nobody_listening(stages: list[Stage], message: str) -> None:
+    if ListeningSession.objects.filter(stage__in=stages, ended_at__isnull=True).exists():
+        raise WrongState(message)
+
+
+def _require_previous_finished(stage: Stage) -> None:
     earlier = Stage.objects.filter(
-        job=job, revision_round=stage.revision_round, position__lt=stage.position
+        job=stage.job, revision_round=stage.revision_round, position__lt=stage.position
     ).exclude(status__in=[StageStatus.DONE, StageStatus.SKIPPED])
     if earlier.exists():
         first = earlier.order_by("position").first()
@@ -74,178 +65,131 @@ def _require_previous_finished(job: Job, stage: Stage) -> None:
         raise WrongState(f"{first.get_kind_display()} has to be done or skipped first.")
 
 
-def _stage_event(
-    job: Job, stage: Stage, *, to: str, by: User | None, at: datetime, note: str = ""
-) -> None:
-    record_event(
-        job,
-        kind=EventKind.STAGE,
-        actor=by,
-        at=at,
-        subject=stage.kind,
-        from_value=stage.status,
-        to_value=to,
-        note=note,
+def _set_stage_status(move: Move, stage: Stage, status: str, *, note: str = "") -> None:
+    move.record(
+        EventKind.STAGE, subject=stage.kind, from_value=stage.status, to_value=status, note=note
     )
-    stage.status = to
+    stage.status = status
 
 
-def _job_into_progress(job: Job, *, by: User | None, at: datetime) -> None:
-    if job.status in (JobStatus.ACCEPTED, JobStatus.REVISION_REQUESTED):
-        set_status(job, JobStatus.IN_PROGRESS, actor=by, at=at)
-        job.save()
+def _job_into_progress(move: Move) -> None:
+    if move.job.status in (JobStatus.ACCEPTED, JobStatus.REVISION_REQUESTED):
+        move.set_status(JobStatus.IN_PROGRESS)
 
 
 def stage_start(*, stage: Stage, by: User) -> Stage:
     """Begin a stage; the one before must be done or skipped."""
-    with transaction.atomic():
-        job, locked = _lock_stage(stage)
-        _require_stage_mover(by, locked)
-        require_status(job, WORKABLE, "have work started")
-        _require_current_round(job, locked)
-        if locked.status != StageStatus.PENDING:
-            raise WrongState(f"{locked.get_kind_display()} is not pending.")
-        _require_previous_finished(job, locked)
-        now = timezone.now()
-        _stage_event(job, locked, to=StageStatus.IN_PROGRESS, by=by, at=now)
-        locked.started_at = now
-        locked.finished_at = None
-        locked.save()
-        _job_into_progress(job, by=by, at=now)
-    replan_soon()
-    sync(locked, stage)
-    return locked
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, WORKABLE, "have work started")
+        if row.status != StageStatus.PENDING:
+            raise WrongState(f"{row.get_kind_display()} is not pending.")
+        _require_previous_finished(row)
+        _set_stage_status(move, row, StageStatus.IN_PROGRESS)
+        row.started_at = move.at
+        row.finished_at = None
+        _job_into_progress(move)
+    return row
 
 
 def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
     """Mark an in-progress stage done (optionally saving the recall notes)."""
-    with transaction.atomic():
-        job, locked = _lock_stage(stage)
-        _require_stage_mover(by, locked)
-        require_status(job, {JobStatus.IN_PROGRESS}, "have a stage finished")
-        _require_current_round(job, locked)
-        if locked.status != StageStatus.IN_PROGRESS:
-            raise WrongState(f"{locked.get_kind_display()} is not in progress.")
-        if ListeningSession.objects.filter(stage=locked, ended_at__isnull=True).exists():
-            raise WrongState("Stop the listening session before finishing the stage.")
-        now = timezone.now()
-        _stage_event(job, locked, to=StageStatus.DONE, by=by, at=now)
-        locked.finished_at = now
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, {JobStatus.IN_PROGRESS}, "have a stage finished")
+        if row.status != StageStatus.IN_PROGRESS:
+            raise WrongState(f"{row.get_kind_display()} is not in progress.")
+        _require_nobody_listening([row], "Stop the listening session before finishing the stage.")
+        _set_stage_status(move, row, StageStatus.DONE)
+        row.finished_at = move.at
         # A finished stage has a real finish; the plan's guesses no longer apply.
-        locked.predicted_finish_at = None
-        locked.proposed_assignee = None
+        row.predicted_finish_at = None
+        row.proposed_assignee = None
         if notes is not None:
-            locked.notes = notes
-        locked.save()
-    replan_soon()
-    sync(locked, stage)
-    return locked
+            row.notes = notes
+    return row
 
 
 def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
     """Skip a stage the job does not need (the reason is kept); order still holds."""
     reason = require_reason(reason, "skip a stage")
-    with transaction.atomic():
-        job, locked = _lock_stage(stage)
-        _require_stage_mover(by, locked)
-        require_status(job, WORKABLE, "have a stage skipped")
-        _require_current_round(job, locked)
-        if locked.status not in (StageStatus.PENDING, StageStatus.IN_PROGRESS):
-            raise WrongState(f"{locked.get_kind_display()} is already finished.")
-        if ListeningSession.objects.filter(stage=locked, ended_at__isnull=True).exists():
-            raise WrongState("Stop the listening session before skipping the stage.")
-        _require_previous_finished(job, locked)
-        now = timezone.now()
-        _stage_event(job, locked, to=StageStatus.SKIPPED, by=by, at=now, note=reason)
-        locked.skip_reason = reason
-        locked.finished_at = now if locked.started_at else None
-        locked.predicted_finish_at = None
-        locked.proposed_assignee = None
-        locked.save()
-        _job_into_progress(job, by=by, at=now)
-    replan_soon()
-    sync(locked, stage)
-    return locked
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, WORKABLE, "have a stage skipped")
+        if row.status not in (StageStatus.PENDING, StageStatus.IN_PROGRESS):
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        _require_nobody_listening([row], "Stop the listening session before skipping the stage.")
+        _require_previous_finished(row)
+        _set_stage_status(move, row, StageStatus.SKIPPED, note=reason)
+        row.skip_reason = reason
+        row.finished_at = move.at if row.started_at else None
+        row.predicted_finish_at = None
+        row.proposed_assignee = None
+        _job_into_progress(move)
+    return row
 
 
 def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
     """Go back to a finished stage: it is in progress again and every later stage of the round
     returns to pending, because their work was based on what is being redone."""
-    with transaction.atomic():
-        job, locked = _lock_stage(stage)
-        _require_stage_mover(by, locked)
-        require_status(job, {JobStatus.IN_PROGRESS}, "have a stage reopened")
-        _require_current_round(job, locked)
-        if locked.status not in (StageStatus.DONE, StageStatus.SKIPPED):
-            raise WrongState(f"{locked.get_kind_display()} is not finished.")
-        later = [s for s in _round_stages(job, locked) if s.position > locked.position]
-        if ListeningSession.objects.filter(stage__in=later, ended_at__isnull=True).exists():
-            raise WrongState("Someone is listening on a later stage; stop that session first.")
-        now = timezone.now()
-        _stage_event(job, locked, to=StageStatus.IN_PROGRESS, by=by, at=now, note=reason)
-        locked.skip_reason = ""
-        locked.finished_at = None
-        locked.started_at = now
-        locked.save()
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, {JobStatus.IN_PROGRESS}, "have a stage reopened")
+        if row.status not in (StageStatus.DONE, StageStatus.SKIPPED):
+            raise WrongState(f"{row.get_kind_display()} is not finished.")
+        round_stages = (
+            Stage.objects.select_for_update()
+            .filter(job=move.job, revision_round=row.revision_round)
+            .order_by("position")
+        )
+        later = [s for s in round_stages if s.position > row.position]
+        _require_nobody_listening(
+            later, "Someone is listening on a later stage; stop that session first."
+        )
+        _set_stage_status(move, row, StageStatus.IN_PROGRESS, note=reason)
+        row.skip_reason = ""
+        row.finished_at = None
+        row.started_at = move.at
         for s in later:
             if s.status == StageStatus.PENDING:
                 continue
-            _stage_event(
-                job,
-                s,
-                to=StageStatus.PENDING,
-                by=by,
-                at=now,
-                note=f"{locked.get_kind_display()} reopened",
+            _set_stage_status(
+                move, s, StageStatus.PENDING, note=f"{row.get_kind_display()} reopened"
             )
             s.skip_reason = ""
             s.started_at = None
             s.finished_at = None
             s.save()
-    replan_soon()
-    sync(locked, stage)
-    return locked
+    return row
 
 
 def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
     """Give a stage to an engineer (None to unassign). A manager assigns anyone in the studio; an
     engineer may only take unassigned work for themself."""
-    with transaction.atomic():
-        job, locked = _lock_stage(stage)
+    with _stage_move(stage, by) as (move, row):
         if is_manager_user(by):
             if engineer is not None and not (engineer.is_studio and engineer.is_active):
                 raise WorkflowError("Work can only go to the studio's engineers and managers.")
         elif by is not None and by.is_engineer:
             if engineer is None or engineer.pk != by.pk:
                 raise NotAllowed("An engineer can only take work for themself.")
-            if locked.assignee_id is not None and locked.assignee_id != by.pk:
+            if row.assignee_id is not None and row.assignee_id != by.pk:
                 raise NotAllowed("This stage is someone else's; ask a manager to reassign it.")
         else:
             raise NotAllowed("Only the studio can assign work.")
-        if job.status in CLOSED or job.status == JobStatus.DELIVERED:
+        if move.job.status in CLOSED or move.job.status == JobStatus.DELIVERED:
             raise WrongState("The work on this job is finished.")
-        _require_current_round(job, locked)
-        if not locked.is_open:
-            raise WrongState(f"{locked.get_kind_display()} is already finished.")
-        if ListeningSession.objects.filter(stage=locked, ended_at__isnull=True).exists():
-            raise WrongState("Someone is listening on this stage; stop that session first.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        _require_nobody_listening(
+            [row], "Someone is listening on this stage; stop that session first."
+        )
         new_id = engineer.pk if engineer is not None else None
-        if locked.assignee_id == new_id:
-            return locked
-        now = timezone.now()
-        old = locked.assignee.username if locked.assignee else ""
-        record_event(
-            job,
-            kind=EventKind.ASSIGNEE,
-            actor=by,
-            at=now,
-            subject=locked.kind,
-            from_value=old,
+        if row.assignee_id == new_id:
+            return row  # nothing changed: nothing is saved or re-planned
+        move.record(
+            EventKind.ASSIGNEE,
+            subject=row.kind,
+            from_value=row.assignee.username if row.assignee else "",
             to_value=engineer.username if engineer else "",
         )
-        locked.assignee = engineer
-        locked.proposed_assignee = None
-        locked.save()
-    replan_soon()
-    sync(locked, stage)
-    return locked
+        row.assignee = engineer
+        row.proposed_assignee = None
+    return row
