@@ -81,6 +81,48 @@ class User(AbstractUser):
             and self.organisation_id == job.organisation_id
         )
 
+    # Who may do what. Services refuse with these and pages offer moves with them, so a rule is
+    # written once; the services still check the state of the job and stage under the lock.
+
+    @property
+    def may_manage(self) -> bool:
+        """A manager still at the studio: holds, resumes, cancels, overrides, assigns anyone."""
+        return self.is_active and self.is_manager
+
+    @property
+    def may_open_jobs(self) -> bool:
+        """A client of an organisation opens jobs for its tracks."""
+        return self.is_client and self.organisation_id is not None
+
+    def may_hand_in(self, job: Job) -> bool:
+        """The job's client (any member of its organisation) or a manager hands files in,
+        submits them and acknowledges intake's warnings."""
+        return self.may_manage or self.is_client_of(job)
+
+    def may_move(self, stage: Stage) -> bool:
+        """The engineer assigned to a stage, or a manager, starts, finishes, skips or reopens it."""
+        return self.may_manage or (self.is_engineer and stage.assignee_id == self.pk)
+
+    def may_take(self, stage: Stage) -> bool:
+        """Someone in the studio takes a stage for themself while it is no one else's."""
+        return self.is_studio and stage.assignee_id in (None, self.pk)
+
+    def may_deliver(self, job: Job) -> bool:
+        """The engineer on the round's delivery stage, or a manager, uploads and delivers the
+        round's masters."""
+        if self.may_manage:
+            return True
+        return (
+            self.is_engineer
+            and self.stages.filter(
+                job_id=job.pk, revision_round=job.revision_round, kind=StageKind.DELIVERY
+            ).exists()
+        )
+
+    def may_review(self, job: Job) -> bool:
+        """Approving a delivered master or asking for a revision is the job's client's call."""
+        return self.is_client_of(job)
+
 
 class ClockMode(models.TextChoices):
     CALENDAR = "calendar", "Calendar time"
@@ -261,9 +303,18 @@ class DeadlineStatus(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
 
 
-# States in which the delivery clock runs (it starts at acceptance).
+# The job's status sets, each written once.
+# From acceptance to delivery: the delivery clock runs and the stages can be worked on.
 CLOCK_RUNNING = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
 CLOSED = frozenset({JobStatus.APPROVED, JobStatus.DECLINED, JobStatus.CANCELLED})
+# Before acceptance: a job may be declined here, and there is no clock yet.
+PRE_ACCEPTANCE = frozenset(
+    {JobStatus.DRAFT, JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT}
+)
+# Waiting on someone outside the studio's work: a started clock stays stopped.
+CLOCK_PAUSED = frozenset({JobStatus.AWAITING_CLIENT, JobStatus.ON_HOLD})
+# Intake is measuring the files.
+INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
 
 
 class Job(models.Model):
@@ -360,6 +411,11 @@ class Job(models.Model):
         return self.status in CLOSED
 
     @property
+    def is_workable(self) -> bool:
+        """Accepted and not yet delivered: the stages of the current round can be worked on."""
+        return self.status in CLOCK_RUNNING
+
+    @property
     def clock_running(self) -> bool:
         return self.status in CLOCK_RUNNING and self.paused_at is None
 
@@ -452,6 +508,10 @@ class StageStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+STAGE_OPEN = frozenset({StageStatus.PENDING, StageStatus.IN_PROGRESS})
+STAGE_FINISHED = frozenset({StageStatus.DONE, StageStatus.SKIPPED})
+
+
 class Stage(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="stages")
     kind = models.CharField(max_length=24, choices=StageKind.choices)
@@ -510,7 +570,12 @@ class Stage(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+        return self.status in STAGE_OPEN
+
+    @property
+    def in_current_round(self) -> bool:
+        """Work on an earlier round's stages is over once a revision starts a new round."""
+        return self.revision_round == self.job.revision_round
 
 
 class AppendOnlyQuerySet(models.QuerySet):

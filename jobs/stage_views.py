@@ -25,7 +25,17 @@ from django_htmx.middleware import HtmxDetails
 from psycopg import errors as pg_errors
 
 from jobs.access import stage_for
-from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
+from jobs.models import (
+    CLOCK_RUNNING,
+    STAGE_FINISHED,
+    STAGE_OPEN,
+    Job,
+    JobStatus,
+    Role,
+    Stage,
+    StageStatus,
+    User,
+)
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -37,12 +47,9 @@ from jobs.services import (
 )
 
 STAGE_ROW = "jobs/stage_row.html#row"
-# Jobs whose stages can be worked on now; the queue also lists held jobs (without moves), so an
-# engineer sees the work that will come back.
-WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
-QUEUED_JOB_STATUSES = WORKABLE | {JobStatus.ON_HOLD}
-OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
-FINISHED = (StageStatus.DONE, StageStatus.SKIPPED)
+# The queue lists the jobs whose stages can be worked on now and also held jobs (without moves),
+# so an engineer sees the work that will come back.
+QUEUED_JOB_STATUSES = CLOCK_RUNNING | {JobStatus.ON_HOLD}
 # What a stage row shows: loading only these keeps a long queue cheap (a job row has a dozen
 # timestamps that would otherwise be parsed for every stage).
 ROW_FIELDS = (
@@ -98,7 +105,7 @@ def _with_blocked(stages: QuerySet[Stage]) -> QuerySet[Stage]:
         job=OuterRef("job"),
         revision_round=OuterRef("revision_round"),
         position__lt=OuterRef("position"),
-    ).exclude(status__in=FINISHED)
+    ).exclude(status__in=STAGE_FINISHED)
     return stages.annotate(blocked=Exists(earlier_open))
 
 
@@ -128,12 +135,12 @@ def _row(
 ) -> StageRow:
     job = stage.job
     due_iso, due_label = _due(job, labels)
-    workable = job.status in WORKABLE and stage.revision_round == job.revision_round
-    mover = user.is_manager or (user.is_engineer and stage.assignee_id == user.pk)
+    workable = job.is_workable and stage.in_current_round
+    mover = user.may_move(stage)
     blocked = bool(getattr(stage, "blocked", False))
     return StageRow(
         stage=stage,
-        can_take=workable and user.is_studio and stage.is_open and stage.assignee_id is None,
+        can_take=workable and stage.is_open and stage.assignee_id is None and user.may_take(stage),
         can_start=workable and mover and stage.status == StageStatus.PENDING and not blocked,
         can_finish=workable
         and mover
@@ -142,9 +149,9 @@ def _row(
         can_skip=workable and mover and stage.is_open and not blocked,
         can_reopen=workable
         and mover
-        and stage.status in FINISHED
+        and stage.status in STAGE_FINISHED
         and job.status == JobStatus.IN_PROGRESS,
-        can_assign=workable and user.is_manager and stage.is_open,
+        can_assign=workable and user.may_manage and stage.is_open,
         error=error,
         due_iso=due_iso,
         due_label=due_label,
@@ -153,7 +160,7 @@ def _row(
 
 def _engineers(user: User) -> list[User]:
     """Who a manager can give work to (only managers get the list)."""
-    if not user.is_manager:
+    if not user.may_manage:
         return []
     return list(
         User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True).order_by(
@@ -285,7 +292,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     stages = _rows(
         Stage.objects.filter(
             assignee=user,
-            status__in=OPEN,
+            status__in=STAGE_OPEN,
             revision_round=F("job__revision_round"),
             job__status__in=QUEUED_JOB_STATUSES,
         )

@@ -24,7 +24,7 @@ from analysis.models import AnalysisStatus, IntakeReport
 from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
 from jobs.cloud import CloudLinkError, cloud_link_submit
-from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -42,8 +42,6 @@ from jobs.uploads import (
     upload_refusals,
 )
 
-INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
-
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
@@ -53,26 +51,9 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _may_hand_in(user: User, job: Job) -> bool:
-    """The job's client (any member of its organisation) or a manager hands files in."""
-    return user.is_manager or user.is_client_of(job)
-
-
 def _require_hand_in(user: User, job: Job) -> None:
-    if not _may_hand_in(user, job):
+    if not user.may_hand_in(job):
         raise PermissionDenied("Only the client or a manager can hand in files for this job.")
-
-
-def _may_master(user: User, job: Job) -> bool:
-    """The engineer on the round's delivery stage, or a manager, uploads and delivers masters."""
-    if user.is_manager:
-        return True
-    return (
-        user.is_engineer
-        and Stage.objects.filter(
-            job=job, revision_round=job.revision_round, kind=StageKind.DELIVERY, assignee=user
-        ).exists()
-    )
 
 
 # The measurements the pages show. The whole report (waveform, loudness over time) is tens of
@@ -145,8 +126,8 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
             m["analysis"] and m["analysis"].status == AnalysisStatus.NEEDS_ATTENTION
             for m in measurements
         ),
-        "can_hand_in": _may_hand_in(user, job) and job.status in UPLOADABLE_STATUSES,
-        "can_acknowledge": _may_hand_in(user, job)
+        "can_hand_in": user.may_hand_in(job) and job.status in UPLOADABLE_STATUSES,
+        "can_acknowledge": user.may_hand_in(job)
         and job.status == JobStatus.AWAITING_CLIENT
         and job.verdict == "accepted_with_warnings"
         and job.acknowledged_at is None,
@@ -181,7 +162,7 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
         key=lambda m: (m["file"].kind, m["file"].original_name),
     )
-    may_master = _may_master(user, job)
+    may_master = user.may_deliver(job)
     in_progress = job.status == JobStatus.IN_PROGRESS
     return {
         "job": job,
@@ -189,14 +170,9 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
         "comparison_rows": comparison,
         "can_upload_master": may_master and in_progress,
         "can_deliver": may_master and in_progress and bool(checks),
-        "can_respond": _may_respond(user, job) and job.status == JobStatus.DELIVERED,
+        "can_respond": user.may_review(job) and job.status == JobStatus.DELIVERED,
         "delivery_polling": in_progress and any(c.measuring for c in checks),
     }
-
-
-def _may_respond(user: User, job: Job) -> bool:
-    """Approving or asking for a revision is the job's client's call."""
-    return user.is_client_of(job)
 
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
@@ -226,7 +202,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def job_new(request: HttpRequest) -> HttpResponse:
     """A client opens a job for one track, then adds files on the job's page."""
     user = _user(request)
-    if not user.is_client:
+    if not user.may_open_jobs:
         raise PermissionDenied("Only clients open jobs.")
     fields = {
         name: request.POST.get(name, "")
@@ -314,7 +290,7 @@ def job_master_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     measured at once (the delivery check). A master with a current one's name is its next
     version."""
     job = job_for(_user(request), job_id)
-    if not _may_master(_user(request), job):
+    if not _user(request).may_deliver(job):
         raise PermissionDenied("Only the delivery engineer or a manager uploads masters.")
     added, problems = _store_uploads(request, job, FileKind.MASTER)
     return _after_upload(request, job, added, problems, "delivery")

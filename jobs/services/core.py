@@ -21,21 +21,12 @@ from jobs.models import (
     EventKind,
     Job,
     JobEvent,
-    JobStatus,
     StudioDayOff,
     StudioPolicy,
     User,
 )
 
 Row = TypeVar("Row", bound=models.Model)
-
-# Before acceptance a job may be put on hold, cancelled or declined; these are the states.
-PRE_ACCEPTANCE = frozenset(
-    {JobStatus.DRAFT, JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT}
-)
-# States in which the clock is started but stopped, waiting on someone outside the studio's work.
-PAUSING = frozenset({JobStatus.AWAITING_CLIENT, JobStatus.ON_HOLD})
-WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
 
 
 class WorkflowError(Exception):
@@ -76,22 +67,9 @@ def working_days(policy: StudioPolicy) -> bool:
     return policy.clock_mode == ClockMode.WORKING_DAYS
 
 
-def is_client_of(user: User | None, job: Job) -> bool:
-    return user is not None and user.is_client_of(job)
-
-
-def is_manager_user(user: User | None) -> bool:
-    return user is not None and user.is_active and user.is_manager
-
-
 def require_manager(by: User | None, what: str) -> None:
-    if not is_manager_user(by):
+    if by is None or not by.may_manage:
         raise NotAllowed(f"Only a studio manager can {what}.")
-
-
-def require_client_or_manager(by: User | None, job: Job, what: str) -> None:
-    if not (is_client_of(by, job) or is_manager_user(by)):
-        raise NotAllowed(f"Only the job's client or a studio manager can {what}.")
 
 
 def require_reason(reason: str, what: str) -> str:

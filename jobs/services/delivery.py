@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from jobs.models import AudioFile, Job, JobStatus, Stage, StageStatus, StudioPolicy, User
+from jobs.models import (
+    AudioFile,
+    Job,
+    JobStatus,
+    Stage,
+    StageKind,
+    StageStatus,
+    StudioPolicy,
+    User,
+)
 from jobs.services.core import (
     NotAllowed,
     WrongState,
-    is_client_of,
-    is_manager_user,
     locked,
     require_reason,
     require_status,
@@ -22,15 +29,12 @@ def _require_deliverable(job: Job, by: User) -> list[AudioFile]:
     """Everything `job_deliver` checks short of reading the bytes; returns the round's masters."""
     from analysis.delivery import current_masters, delivery_refusals, master_checks
 
-    delivery = Stage.objects.filter(
-        job=job, revision_round=job.revision_round, kind="delivery"
-    ).first()
-    allowed = is_manager_user(by) or (
-        by is not None and by.is_engineer and delivery is not None and delivery.assignee_id == by.pk
-    )
-    if not allowed:
+    if not by.may_deliver(job):
         raise NotAllowed("Only the delivery engineer or a manager can deliver a job.")
     require_status(job, {JobStatus.IN_PROGRESS}, "be delivered")
+    delivery = Stage.objects.filter(
+        job=job, revision_round=job.revision_round, kind=StageKind.DELIVERY
+    ).first()
     if delivery is None or delivery.status != StageStatus.DONE:
         raise WrongState("Finish the delivery stage before delivering.")
     masters = current_masters(job)
@@ -88,7 +92,7 @@ def _lock_free(job: Job) -> Job:
 def job_approve(*, job: Job, by: User) -> Job:
     """The client approves the delivered master; the job is closed."""
     with locked(job, by=by, replan=False) as move:
-        if not is_client_of(by, move.job):
+        if not by.may_review(move.job):
             raise NotAllowed("Only the job's client can approve the master.")
         require_status(move.job, {JobStatus.DELIVERED}, "be approved")
         move.set_status(JobStatus.APPROVED)
@@ -101,7 +105,7 @@ def job_request_revision(*, job: Job, by: User, note: str) -> Job:
     (the policy's revision promise) and six fresh stages."""
     note = require_reason(note, "ask for a revision (say what should change)")
     with locked(job, by=by) as move:
-        if not is_client_of(by, move.job):
+        if not by.may_review(move.job):
             raise NotAllowed("Only the job's client can ask for a revision.")
         require_status(move.job, {JobStatus.DELIVERED}, "get a revision")
         policy = StudioPolicy.current()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jobs.models import CLOSED, Job, JobStatus, ListeningSession, User
-from jobs.services.core import PAUSING, locked, require_manager, require_reason, require_status
+from jobs.models import CLOCK_PAUSED, CLOSED, Job, JobStatus, ListeningSession, User
+from jobs.services.core import locked, require_manager, require_reason, require_status
 from jobs.services.rounds import pause_clock, resume_clock
 
 _NOT_CLOSED = frozenset(JobStatus.values) - CLOSED
@@ -27,7 +27,7 @@ def job_resume(*, job: Job, by: User) -> Job:
         require_status(move.job, {JobStatus.ON_HOLD}, "be resumed")
         move.set_status(move.job.status_before_hold)
         move.job.status_before_hold = ""
-        if move.job.status not in PAUSING:
+        if move.job.status not in CLOCK_PAUSED:
             resume_clock(move)
     return move.job
 

@@ -7,15 +7,23 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from jobs.models import AudioFile, EventKind, FileKind, Job, JobStatus, StudioPolicy, User, Verdict
-from jobs.services.core import (
+from jobs.models import (
     PRE_ACCEPTANCE,
+    AudioFile,
+    EventKind,
+    FileKind,
+    Job,
+    JobStatus,
+    StudioPolicy,
+    User,
+    Verdict,
+)
+from jobs.services.core import (
     Move,
     NotAllowed,
     WorkflowError,
     WrongState,
     locked,
-    require_client_or_manager,
     require_manager,
     require_reason,
     require_status,
@@ -35,6 +43,11 @@ def _tell_client_the_verdict(job: Job, report: IntakeReport | None = None) -> No
         notify_verdict(job_id=job_id, report_id=report_id)
 
     transaction.on_commit(send)
+
+
+def _require_hand_in(by: User, job: Job, what: str) -> None:
+    if not by.may_hand_in(job):
+        raise NotAllowed(f"Only the job's client or a studio manager can {what}.")
 
 
 def _set_verdict(move: Move, verdict: str, *, note: str = "") -> None:
@@ -70,7 +83,7 @@ def job_create(
 ) -> Job:
     """A client opens a job for one track; it stays a draft until the files are in and the
     client submits it."""
-    if not by.is_client or by.organisation_id is None:
+    if not by.may_open_jobs or by.organisation_id is None:  # (the second test is for mypy)
         raise NotAllowed("Only a client can open a job for their own track.")
     track_title = track_title.strip()
     if not track_title:
@@ -91,7 +104,7 @@ def job_create(
 def job_submit(*, job: Job, by: User) -> Job:
     """Hand the job's current files to intake: draft or awaiting_client -> submitted."""
     with locked(job, by=by, replan=False) as move:
-        require_client_or_manager(by, move.job, "submit this job")
+        _require_hand_in(by, move.job, "submit this job")
         require_status(move.job, {JobStatus.DRAFT, JobStatus.AWAITING_CLIENT}, "be submitted")
         if (
             not AudioFile.objects.filter(job=move.job, is_current=True)
@@ -160,7 +173,7 @@ def job_record_verdict(
 def job_acknowledge(*, job: Job, by: User) -> Job:
     """The client accepts intake's warnings and lets the work go ahead; the clock starts now."""
     with locked(job, by=by) as move:
-        require_client_or_manager(by, move.job, "acknowledge the intake warnings")
+        _require_hand_in(by, move.job, "acknowledge the intake warnings")
         require_status(move.job, {JobStatus.AWAITING_CLIENT}, "be acknowledged")
         if move.job.verdict != Verdict.ACCEPTED_WITH_WARNINGS:
             raise WrongState("Only warnings can be acknowledged; this job needs new files.")

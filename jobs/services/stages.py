@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from jobs.models import CLOSED, EventKind, JobStatus, ListeningSession, Stage, StageStatus, User
+from jobs.models import (
+    CLOCK_RUNNING,
+    CLOSED,
+    STAGE_FINISHED,
+    STAGE_OPEN,
+    EventKind,
+    JobStatus,
+    ListeningSession,
+    Stage,
+    StageStatus,
+    User,
+)
 from jobs.services.core import (
-    WORKABLE,
     Move,
     NotAllowed,
     WorkflowError,
     WrongState,
-    is_manager_user,
     locked,
     require_reason,
     require_status,
@@ -28,16 +37,8 @@ def _stage_move(stage: Stage, by: User) -> Iterator[tuple[Move, Stage]]:
         yield move, row
 
 
-def _require_stage_mover(by: User | None, stage: Stage) -> None:
-    if is_manager_user(by):
-        return
-    if by is not None and by.is_engineer and stage.assignee_id == by.pk:
-        return
-    raise NotAllowed("Only the engineer assigned to this stage or a manager can move it.")
-
-
 def _require_current_round(stage: Stage) -> None:
-    if stage.revision_round != stage.job.revision_round:
+    if not stage.in_current_round:
         raise WrongState("This stage belongs to an earlier round.")
 
 
@@ -45,7 +46,8 @@ def _require_moveable(
     move: Move, stage: Stage, job_states: frozenset[str] | set[str], what: str
 ) -> None:
     """The checks every move of a stage's work starts with: who, the job's state, the round."""
-    _require_stage_mover(move.by, stage)
+    if move.by is None or not move.by.may_move(stage):
+        raise NotAllowed("Only the engineer assigned to this stage or a manager can move it.")
     require_status(move.job, job_states, what)
     _require_current_round(stage)
 
@@ -58,7 +60,7 @@ def _require_nobody_listening(stages: list[Stage], message: str) -> None:
 def _require_previous_finished(stage: Stage) -> None:
     earlier = Stage.objects.filter(
         job=stage.job, revision_round=stage.revision_round, position__lt=stage.position
-    ).exclude(status__in=[StageStatus.DONE, StageStatus.SKIPPED])
+    ).exclude(status__in=STAGE_FINISHED)
     if earlier.exists():
         first = earlier.order_by("position").first()
         assert first is not None
@@ -80,7 +82,7 @@ def _job_into_progress(move: Move) -> None:
 def stage_start(*, stage: Stage, by: User) -> Stage:
     """Begin a stage; the one before must be done or skipped."""
     with _stage_move(stage, by) as (move, row):
-        _require_moveable(move, row, WORKABLE, "have work started")
+        _require_moveable(move, row, CLOCK_RUNNING, "have work started")
         if row.status != StageStatus.PENDING:
             raise WrongState(f"{row.get_kind_display()} is not pending.")
         _require_previous_finished(row)
@@ -112,8 +114,8 @@ def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
     """Skip a stage the job does not need (the reason is kept); order still holds."""
     reason = require_reason(reason, "skip a stage")
     with _stage_move(stage, by) as (move, row):
-        _require_moveable(move, row, WORKABLE, "have a stage skipped")
-        if row.status not in (StageStatus.PENDING, StageStatus.IN_PROGRESS):
+        _require_moveable(move, row, CLOCK_RUNNING, "have a stage skipped")
+        if row.status not in STAGE_OPEN:
             raise WrongState(f"{row.get_kind_display()} is already finished.")
         _require_nobody_listening([row], "Stop the listening session before skipping the stage.")
         _require_previous_finished(row)
@@ -131,7 +133,7 @@ def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
     returns to pending, because their work was based on what is being redone."""
     with _stage_move(stage, by) as (move, row):
         _require_moveable(move, row, {JobStatus.IN_PROGRESS}, "have a stage reopened")
-        if row.status not in (StageStatus.DONE, StageStatus.SKIPPED):
+        if row.status not in STAGE_FINISHED:
             raise WrongState(f"{row.get_kind_display()} is not finished.")
         round_stages = (
             Stage.objects.select_for_update()
@@ -163,13 +165,13 @@ def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
     """Give a stage to an engineer (None to unassign). A manager assigns anyone in the studio; an
     engineer may only take unassigned work for themself."""
     with _stage_move(stage, by) as (move, row):
-        if is_manager_user(by):
+        if by.may_manage:
             if engineer is not None and not (engineer.is_studio and engineer.is_active):
                 raise WorkflowError("Work can only go to the studio's engineers and managers.")
-        elif by is not None and by.is_engineer:
+        elif by.is_engineer:
             if engineer is None or engineer.pk != by.pk:
                 raise NotAllowed("An engineer can only take work for themself.")
-            if row.assignee_id is not None and row.assignee_id != by.pk:
+            if not by.may_take(row):
                 raise NotAllowed("This stage is someone else's; ask a manager to reassign it.")
         else:
             raise NotAllowed("Only the studio can assign work.")
