@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,6 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
-from psycopg import errors as pg_errors
 
 from jobs.access import stage_for
 from jobs.models import (
@@ -182,22 +180,6 @@ def _render_row(
     return render(request, STAGE_ROW, context, status=status)
 
 
-def _deadlocked(exc: OperationalError) -> bool:
-    return isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
-
-
-def _attempt(move: Callable[[Stage, User], Any], stage: Stage, user: User) -> None:
-    """Run the move, once more if PostgreSQL chose it as a deadlock's victim: the service's
-    transaction was rolled back whole, so the second try checks everything afresh. (Re-plans
-    lock stages before jobs while the moves lock jobs before stages; see the load test.)"""
-    try:
-        move(stage, user)
-    except OperationalError as exc:
-        if not _deadlocked(exc):
-            raise
-        move(stage, user)
-
-
 def _move(
     request: HtmxHttpRequest,
     stage_id: int,
@@ -210,7 +192,7 @@ def _move(
     try:
         if not user.is_studio:
             raise NotAllowed("Only the studio moves stages.")
-        _attempt(move, stage, user)
+        move(stage, user)
     except WorkflowError as exc:
         status = 403 if isinstance(exc, NotAllowed) else 400
         if request.htmx:

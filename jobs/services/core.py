@@ -5,15 +5,17 @@ saves what changed and re-plans once the move is committed."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.core.cache import cache
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.utils import timezone
+from psycopg import errors as pg_errors
 
 from jobs import clock
 from jobs.models import (
@@ -27,6 +29,8 @@ from jobs.models import (
 )
 
 Row = TypeVar("Row", bound=models.Model)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class WorkflowError(Exception):
@@ -194,3 +198,25 @@ def locked(job: Job, *, by: User | None, replan: bool = True) -> Iterator[Move]:
     if changed and replan:
         replan_soon()
     move.update_callers()
+
+
+def _deadlocked(exc: OperationalError) -> bool:
+    return isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
+
+
+def once_more_if_deadlocked(move: Callable[P, R]) -> Callable[P, R]:
+    """Run the move once more if PostgreSQL chose it as a deadlock's victim: its transaction was
+    rolled back whole, so the second try checks everything afresh. (Re-plans lock stages before
+    jobs while the moves lock jobs before stages; see the load test.) Any other database error is
+    left to the caller."""
+
+    @functools.wraps(move)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return move(*args, **kwargs)
+        except OperationalError as exc:
+            if not _deadlocked(exc):
+                raise
+            return move(*args, **kwargs)
+
+    return run

@@ -1,4 +1,5 @@
-"""Stage moves: start, finish, skip, reopen and assign, in the order the six stages run."""
+"""Stage moves: start, finish, skip, reopen and assign, in the order the six stages run. A move
+that PostgreSQL picks as a deadlock's victim (a re-plan locks in the other order) runs once more."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from jobs.services.core import (
     WorkflowError,
     WrongState,
     locked,
+    once_more_if_deadlocked,
     require_reason,
     require_status,
 )
@@ -79,6 +81,7 @@ def _job_into_progress(move: Move) -> None:
         move.set_status(JobStatus.IN_PROGRESS)
 
 
+@once_more_if_deadlocked
 def stage_start(*, stage: Stage, by: User) -> Stage:
     """Begin a stage; the one before must be done or skipped."""
     with _stage_move(stage, by) as (move, row):
@@ -93,6 +96,7 @@ def stage_start(*, stage: Stage, by: User) -> Stage:
     return row
 
 
+@once_more_if_deadlocked
 def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
     """Mark an in-progress stage done (optionally saving the recall notes)."""
     with _stage_move(stage, by) as (move, row):
@@ -110,6 +114,7 @@ def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
     return row
 
 
+@once_more_if_deadlocked
 def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
     """Skip a stage the job does not need (the reason is kept); order still holds."""
     reason = require_reason(reason, "skip a stage")
@@ -128,6 +133,7 @@ def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
     return row
 
 
+@once_more_if_deadlocked
 def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
     """Go back to a finished stage: it is in progress again and every later stage of the round
     returns to pending, because their work was based on what is being redone."""
@@ -161,6 +167,7 @@ def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
     return row
 
 
+@once_more_if_deadlocked
 def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
     """Give a stage to an engineer (None to unassign). A manager assigns anyone in the studio; an
     engineer may only take unassigned work for themself."""
