@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import date_format
@@ -24,16 +23,14 @@ from django_htmx.middleware import HtmxDetails
 
 from jobs.access import stage_for
 from jobs.models import (
-    CLOCK_RUNNING,
     STAGE_FINISHED,
-    STAGE_OPEN,
     Job,
     JobStatus,
-    Role,
     Stage,
     StageStatus,
     User,
 )
+from jobs.selectors import queue_stages, stage_row, studio_engineers, studio_member
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -45,30 +42,6 @@ from jobs.services import (
 )
 
 STAGE_ROW = "jobs/stage_row.html#row"
-# The queue lists the jobs whose stages can be worked on now and also held jobs (without moves),
-# so an engineer sees the work that will come back.
-QUEUED_JOB_STATUSES = CLOCK_RUNNING | {JobStatus.ON_HOLD}
-# What a stage row shows: loading only these keeps a long queue cheap (a job row has a dozen
-# timestamps that would otherwise be parsed for every stage).
-ROW_FIELDS = (
-    "job_id",
-    "kind",
-    "position",
-    "revision_round",
-    "assignee_id",
-    "status",
-    "skip_reason",
-    "notes",
-    "job__track_title",
-    "job__artist",
-    "job__status",
-    "job__revision_round",
-    "job__due_at",
-    "job__deadline_status",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
-)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -94,22 +67,6 @@ class StageRow:
 
 def _user(request: HtmxHttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _with_blocked(stages: QuerySet[Stage]) -> QuerySet[Stage]:
-    """Annotate `blocked`: an earlier stage of the same round is still open (one subquery, so a
-    list of stages costs one query however long it is)."""
-    earlier_open = Stage.objects.filter(
-        job=OuterRef("job"),
-        revision_round=OuterRef("revision_round"),
-        position__lt=OuterRef("position"),
-    ).exclude(status__in=STAGE_FINISHED)
-    return stages.annotate(blocked=Exists(earlier_open))
-
-
-def _rows(stages: QuerySet[Stage]) -> QuerySet[Stage]:
-    """Stages as their rows need them, in one query."""
-    return _with_blocked(stages).select_related("job", "assignee").only(*ROW_FIELDS)
 
 
 def _due(job: Job, labels: dict[Any, tuple[str, str]] | None = None) -> tuple[str, str]:
@@ -158,13 +115,7 @@ def _row(
 
 def _engineers(user: User) -> list[User]:
     """Who a manager can give work to (only managers get the list)."""
-    if not user.may_manage:
-        return []
-    return list(
-        User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True).order_by(
-            "first_name", "username"
-        )
-    )
+    return studio_engineers() if user.may_manage else []
 
 
 def _render_row(
@@ -173,7 +124,7 @@ def _render_row(
     user = _user(request)
     # Re-read after the move (or the refusal): the row shows what the database now holds. The
     # caller has already checked access with stage_for.
-    stage = _rows(Stage.objects.filter(pk=stage_id)).first()
+    stage = stage_row(stage_id)
     if stage is None:
         raise Http404("No such stage")
     context = {"row": _row(stage, user, error), "engineers": _engineers(user)}
@@ -246,10 +197,10 @@ def _engineer_from(value: str, user: User) -> User:
         return user
     if not value.isdigit():
         raise WorkflowError("Choose an engineer.")
-    try:
-        return User.objects.get(pk=int(value), role__in=[Role.ENGINEER, Role.MANAGER])
-    except User.DoesNotExist:
-        raise WorkflowError("No such engineer in the studio.") from None
+    engineer = studio_member(int(value))
+    if engineer is None:
+        raise WorkflowError("No such engineer in the studio.")
+    return engineer
 
 
 @require_POST
@@ -271,14 +222,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     if not user.is_studio:
         raise PermissionDenied("The queue is the studio's.")
-    stages = _rows(
-        Stage.objects.filter(
-            assignee=user,
-            status__in=STAGE_OPEN,
-            revision_round=F("job__revision_round"),
-            job__status__in=QUEUED_JOB_STATUSES,
-        )
-    ).order_by(F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position")
+    stages = queue_stages(user)
     labels: dict[Any, tuple[str, str]] = {}
     rows = [_row(s, user, labels=labels) for s in stages]
     context = {"rows": rows, "engineers": _engineers(user)}

@@ -12,19 +12,23 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from analysis.delivery import MasterCheck, current_masters, master_checks
-from analysis.intake.naming import stem_importance
-from analysis.models import AnalysisStatus, IntakeReport
+from analysis.models import AnalysisStatus
+from analysis.selectors import (
+    delivery_checks,
+    file_measurements,
+    intake_files,
+    latest_intake_report,
+)
 from analysis.services import intake_submit, master_add
-from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
+from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
+from jobs.selectors import home_jobs, job_history, round_stages
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -56,61 +60,10 @@ def _require_hand_in(user: User, job: Job) -> None:
         raise PermissionDenied("Only the client or a manager can hand in files for this job.")
 
 
-# The measurements the pages show. The whole report (waveform, loudness over time) is tens of
-# kilobytes a file, so pages read only these keys of it from the database.
-SUMMARY_KEYS = (
-    "format",
-    "sample_peak_dbfs",
-    "true_peak_dbtp",
-    "headroom_db",
-    "integrated_lufs",
-    "loudness_range_lu",
-    "max_short_term_lufs",
-    "clipping",
-)
-
-
-def _summarised(queryset: Any, report: str) -> Any:
-    return queryset.defer(report).annotate(
-        **{f"summary_{key}": KeyTransform(key, report) for key in SUMMARY_KEYS}
-    )
-
-
-def _summary(row: Any) -> dict[str, Any] | None:
-    summary = {key: getattr(row, f"summary_{key}") for key in SUMMARY_KEYS}
-    return summary if summary["format"] is not None else None
-
-
-def _files(job: Job) -> list[Any]:
-    files = list(
-        _summarised(
-            job.files.filter(is_current=True)
-            .exclude(kind=FileKind.MASTER)
-            .select_related("analysis"),
-            "analysis__report",
-        )
-    )
-    kind_order = {FileKind.STEM: 0, FileKind.ROUGH_MIX: 1, FileKind.REFERENCE: 2}
-    return sorted(
-        files, key=lambda f: (kind_order.get(f.kind, 9), stem_importance(f.original_name))
-    )
-
-
 def _intake_context(job: Job, user: User) -> dict[str, Any]:
-    files = _files(job)
-    report: IntakeReport | None = (
-        job.intake_reports.prefetch_related("findings").order_by("-created_at").first()
-    )
-    measurements = []
-    for f in files:
-        analysis = getattr(f, "analysis", None)
-        measurements.append(
-            {
-                "file": f,
-                "analysis": analysis,
-                "report": _summary(f) if analysis else None,
-            }
-        )
+    files = intake_files(job)
+    measurements = file_measurements(files)
+    report = latest_intake_report(job)
     findings = list(report.findings.all()) if report else []
     return {
         "job": job,
@@ -127,10 +80,7 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
             for m in measurements
         ),
         "can_hand_in": user.may_hand_in(job) and job.status in UPLOADABLE_STATUSES,
-        "can_acknowledge": user.may_hand_in(job)
-        and job.status == JobStatus.AWAITING_CLIENT
-        and job.verdict == "accepted_with_warnings"
-        and job.acknowledged_at is None,
+        "can_acknowledge": user.may_hand_in(job) and job.awaits_acknowledgement,
         "kinds": [
             (FileKind.STEM, "Stems"),
             (FileKind.ROUGH_MIX, "Rough mix"),
@@ -139,24 +89,11 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
-def _masters_shown(job: Job, user: User) -> list[AudioFile]:
-    """The studio sees the round's current masters; a client sees the masters of the latest
-    round delivered to them (none before the first delivery)."""
-    if user.is_studio:
-        return current_masters(job)
-    visible = list(
-        files_visible_to(user)
-        .filter(job=job, kind=FileKind.MASTER)
-        .order_by("-revision_round", "original_name")
-    )
-    return [m for m in visible if m.revision_round == visible[0].revision_round] if visible else []
-
-
 def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) -> dict[str, Any]:
     """The delivery region: each master beside the rough mix and the references (loudness, true
     peak, loudness range), the delivery check of each master, and the moves this viewer has.
     The rough mix and references come from intake's `measurements`, already loaded."""
-    checks: list[MasterCheck] = master_checks(_masters_shown(job, user))
+    checks = delivery_checks(job, user)
     masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
     comparison = sorted(
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
@@ -176,25 +113,19 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
 
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
-    stages = job.stages.filter(revision_round=job.revision_round).select_related("assignee")
     intake = _intake_context(job, user)
     return {
         **intake,
         **_delivery_context(job, user, intake["measurements"]),
-        "stages": stages,
-        "events": job.events.select_related("actor"),
+        "stages": round_stages(job),
+        "events": job_history(job),
     }
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    jobs = (
-        jobs_visible_to(_user(request))
-        .select_related("organisation")
-        .order_by("due_at", "-created_at")
-    )
-    return render(request, "jobs/home.html", {"jobs": jobs})
+    return render(request, "jobs/home.html", {"jobs": home_jobs(_user(request))})
 
 
 @require_http_methods(["GET", "POST"])

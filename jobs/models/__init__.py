@@ -5,7 +5,14 @@ from `jobs.models`, which is also where the migrations find them.
 """
 
 from jobs.models.history import AppendOnlyQuerySet, EventKind, JobEvent
-from jobs.models.people import EngineerDayOff, EngineerProfile, Organisation, Role, User
+from jobs.models.people import (
+    STUDIO_ROLES,
+    EngineerDayOff,
+    EngineerProfile,
+    Organisation,
+    Role,
+    User,
+)
 from jobs.models.people import _calendar_token as _calendar_token
 from jobs.models.policy import (
     ClockMode,
@@ -54,6 +61,7 @@ __all__ = [
     "STAGE_FINISHED",
     "STAGE_OPEN",
     "STAGE_ORDER",
+    "STUDIO_ROLES",
     "AppendOnlyQuerySet",
     "AudioFile",
     "BreakKind",

@@ -21,6 +21,10 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
 
 
+# Engineers and managers see the studio's work and can be given it; clients see only their own.
+STUDIO_ROLES = frozenset({Role.ENGINEER, Role.MANAGER})
+
+
 def _calendar_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -70,8 +74,7 @@ class User(AbstractUser):
 
     @property
     def is_studio(self) -> bool:
-        """Engineers and managers see the studio's work; clients see only their own."""
-        return self.role in (Role.ENGINEER, Role.MANAGER)
+        return self.role in STUDIO_ROLES
 
     def is_client_of(self, job: Job) -> bool:
         """A member of the organisation the job belongs to: its client."""

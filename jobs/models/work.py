@@ -153,6 +153,15 @@ class Job(models.Model):
         return self.status in CLOSED
 
     @property
+    def awaits_acknowledgement(self) -> bool:
+        """Intake found minor problems and waits for the client to let the work go ahead."""
+        return (
+            self.status == JobStatus.AWAITING_CLIENT
+            and self.verdict == Verdict.ACCEPTED_WITH_WARNINGS
+            and self.acknowledged_at is None
+        )
+
+    @property
     def is_workable(self) -> bool:
         """Accepted and not yet delivered: the stages of the current round can be worked on."""
         return self.status in CLOCK_RUNNING
