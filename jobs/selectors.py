@@ -92,7 +92,7 @@ def queue_stages(user: User) -> QuerySet[Stage]:
 
 
 def studio_engineers() -> list[User]:
-    """The people work can be given to: the studio's active engineers and managers."""
+    """The people work can be given to (`User.may_be_assigned`, as a query)."""
     return list(
         User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
             "first_name", "username"

@@ -106,6 +106,11 @@ class User(AbstractUser):
         """The engineer assigned to a stage, or a manager, starts, finishes, skips or reopens it."""
         return self.may_manage or (self.is_engineer and stage.assignee_id == self.pk)
 
+    @property
+    def may_be_assigned(self) -> bool:
+        """Work goes to the studio's engineers and managers who are still at the studio."""
+        return self.is_studio and self.is_active
+
     def may_take(self, stage: Stage) -> bool:
         """Someone in the studio takes a stage for themself while it is no one else's."""
         return self.is_studio and stage.assignee_id in (None, self.pk)

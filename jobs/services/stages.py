@@ -173,7 +173,7 @@ def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
     engineer may only take unassigned work for themself."""
     with _stage_move(stage, by) as (move, row):
         if by.may_manage:
-            if engineer is not None and not (engineer.is_studio and engineer.is_active):
+            if engineer is not None and not engineer.may_be_assigned:
                 raise WorkflowError("Work can only go to the studio's engineers and managers.")
         elif by.is_engineer:
             if engineer is None or engineer.pk != by.pk:

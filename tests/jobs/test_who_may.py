@@ -28,12 +28,13 @@ def test_managers_may_everything_in_the_studio_but_a_clients_review(
     assert manager.may_hand_in(job) and manager.may_move(stage) and manager.may_deliver(job)
     assert not manager.may_review(job)
     assert not manager.may_open_jobs
+    assert manager.may_be_assigned
 
 
 def test_an_inactive_manager_may_not_manage(manager: User, job: Job) -> None:
     manager.is_active = False
     stage = _stage(job)
-    assert not manager.may_manage
+    assert not manager.may_manage and not manager.may_be_assigned
     assert not (manager.may_hand_in(job) or manager.may_move(stage) or manager.may_deliver(job))
 
 
@@ -48,6 +49,7 @@ def test_an_engineer_moves_only_their_own_stage_and_takes_only_free_work(
     assert engineer.may_take(own) and engineer.may_take(free)
     assert not engineer.may_take(others)
     assert not engineer.may_manage and not engineer.may_hand_in(job)
+    assert engineer.may_be_assigned
 
 
 def test_only_the_engineer_on_the_rounds_delivery_stage_may_deliver(
@@ -72,6 +74,7 @@ def test_the_jobs_client_hands_in_and_reviews_an_outsider_does_not(
         assert member.may_hand_in(job) and member.may_review(job)
         assert not member.may_deliver(job) and not member.may_take(free)
         assert not member.may_move(free) and not member.may_manage
+        assert not member.may_be_assigned
     assert not outsider.may_hand_in(job) and not outsider.may_review(job)
 
 
