@@ -1,4 +1,4 @@
-"""Thin views over the studio's work: read the models, call services, render templates.
+"""Thin views over the studio's work: read through selectors, call services, render templates.
 
 A view never measures audio: uploads go to jobs.uploads, intake to analysis.services, moves to
 jobs.services. With htmx (or the upload script) a view renders only the region that changed.
