@@ -18,12 +18,12 @@ from jobs.models import (
     JobEvent,
     ListeningSession,
     Organisation,
+    PartialUpload,
     Stage,
     StudioDayOff,
     StudioPolicy,
     User,
 )
-from jobs.upload_models import PartialUpload
 
 
 @admin.register(User)

@@ -21,6 +21,7 @@ from jobs.clock import WorkCalendar
 from jobs.models import (
     CLOCK_RUNNING,
     FRESH_EARS_STAGES,
+    STAGE_OPEN,
     EngineerDayOff,
     EngineerProfile,
     EventKind,
@@ -30,7 +31,6 @@ from jobs.models import (
     ListeningSession,
     Role,
     Stage,
-    StageStatus,
     StudioDayOff,
     StudioPolicy,
     User,
@@ -44,8 +44,6 @@ from jobs.planner import (
     deadline_status,
     plan,
 )
-
-_OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
 
 
 @dataclass
@@ -111,7 +109,7 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
     stages = {
         s.pk: s
         for s in Stage.objects.filter(
-            job_id__in=list(jobs), status__in=_OPEN, revision_round=F("job__revision_round")
+            job_id__in=list(jobs), status__in=STAGE_OPEN, revision_round=F("job__revision_round")
         ).order_by()
     }
     stems = dict(

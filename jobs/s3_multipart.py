@@ -20,9 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from jobs.models import AudioFile, Job, User
+from jobs.models import AudioFile, Job, PartialUpload, UploadProtocol, UploadState, User
 from jobs.tus import TusError, handin_refusal
-from jobs.upload_models import PartialUpload, UploadProtocol, UploadState
 from jobs.uploads import UploadError, audio_file_add, safe_original_name
 
 log = logging.getLogger(__name__)

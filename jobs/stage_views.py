@@ -14,18 +14,23 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError
-from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
-from psycopg import errors as pg_errors
 
 from jobs.access import stage_for
-from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
+from jobs.models import (
+    STAGE_FINISHED,
+    Job,
+    JobStatus,
+    Stage,
+    StageStatus,
+    User,
+)
+from jobs.selectors import queue_stages, stage_row, studio_engineers, studio_member
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -37,33 +42,6 @@ from jobs.services import (
 )
 
 STAGE_ROW = "jobs/stage_row.html#row"
-# Jobs whose stages can be worked on now; the queue also lists held jobs (without moves), so an
-# engineer sees the work that will come back.
-WORKABLE = frozenset({JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED})
-QUEUED_JOB_STATUSES = WORKABLE | {JobStatus.ON_HOLD}
-OPEN = (StageStatus.PENDING, StageStatus.IN_PROGRESS)
-FINISHED = (StageStatus.DONE, StageStatus.SKIPPED)
-# What a stage row shows: loading only these keeps a long queue cheap (a job row has a dozen
-# timestamps that would otherwise be parsed for every stage).
-ROW_FIELDS = (
-    "job_id",
-    "kind",
-    "position",
-    "revision_round",
-    "assignee_id",
-    "status",
-    "skip_reason",
-    "notes",
-    "job__track_title",
-    "job__artist",
-    "job__status",
-    "job__revision_round",
-    "job__due_at",
-    "job__deadline_status",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
-)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -91,22 +69,6 @@ def _user(request: HtmxHttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _with_blocked(stages: QuerySet[Stage]) -> QuerySet[Stage]:
-    """Annotate `blocked`: an earlier stage of the same round is still open (one subquery, so a
-    list of stages costs one query however long it is)."""
-    earlier_open = Stage.objects.filter(
-        job=OuterRef("job"),
-        revision_round=OuterRef("revision_round"),
-        position__lt=OuterRef("position"),
-    ).exclude(status__in=FINISHED)
-    return stages.annotate(blocked=Exists(earlier_open))
-
-
-def _rows(stages: QuerySet[Stage]) -> QuerySet[Stage]:
-    """Stages as their rows need them, in one query."""
-    return _with_blocked(stages).select_related("job", "assignee").only(*ROW_FIELDS)
-
-
 def _due(job: Job, labels: dict[Any, tuple[str, str]] | None = None) -> tuple[str, str]:
     """The job's due date for the row, formatted once per job (a queue lists six stages of each
     job, and formatting a date is a good part of a row's cost)."""
@@ -128,12 +90,12 @@ def _row(
 ) -> StageRow:
     job = stage.job
     due_iso, due_label = _due(job, labels)
-    workable = job.status in WORKABLE and stage.revision_round == job.revision_round
-    mover = user.is_manager or (user.is_engineer and stage.assignee_id == user.pk)
+    workable = job.is_workable and stage.in_current_round
+    mover = user.may_move(stage)
     blocked = bool(getattr(stage, "blocked", False))
     return StageRow(
         stage=stage,
-        can_take=workable and user.is_studio and stage.is_open and stage.assignee_id is None,
+        can_take=workable and stage.is_open and stage.assignee_id is None and user.may_take(stage),
         can_start=workable and mover and stage.status == StageStatus.PENDING and not blocked,
         can_finish=workable
         and mover
@@ -142,9 +104,9 @@ def _row(
         can_skip=workable and mover and stage.is_open and not blocked,
         can_reopen=workable
         and mover
-        and stage.status in FINISHED
+        and stage.status in STAGE_FINISHED
         and job.status == JobStatus.IN_PROGRESS,
-        can_assign=workable and user.is_manager and stage.is_open,
+        can_assign=workable and user.may_manage and stage.is_open,
         error=error,
         due_iso=due_iso,
         due_label=due_label,
@@ -153,13 +115,7 @@ def _row(
 
 def _engineers(user: User) -> list[User]:
     """Who a manager can give work to (only managers get the list)."""
-    if not user.is_manager:
-        return []
-    return list(
-        User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True).order_by(
-            "first_name", "username"
-        )
-    )
+    return studio_engineers() if user.may_manage else []
 
 
 def _render_row(
@@ -168,27 +124,11 @@ def _render_row(
     user = _user(request)
     # Re-read after the move (or the refusal): the row shows what the database now holds. The
     # caller has already checked access with stage_for.
-    stage = _rows(Stage.objects.filter(pk=stage_id)).first()
+    stage = stage_row(stage_id)
     if stage is None:
         raise Http404("No such stage")
     context = {"row": _row(stage, user, error), "engineers": _engineers(user)}
     return render(request, STAGE_ROW, context, status=status)
-
-
-def _deadlocked(exc: OperationalError) -> bool:
-    return isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
-
-
-def _attempt(move: Callable[[Stage, User], Any], stage: Stage, user: User) -> None:
-    """Run the move, once more if PostgreSQL chose it as a deadlock's victim: the service's
-    transaction was rolled back whole, so the second try checks everything afresh. (Re-plans
-    lock stages before jobs while the moves lock jobs before stages; see the load test.)"""
-    try:
-        move(stage, user)
-    except OperationalError as exc:
-        if not _deadlocked(exc):
-            raise
-        move(stage, user)
 
 
 def _move(
@@ -203,7 +143,7 @@ def _move(
     try:
         if not user.is_studio:
             raise NotAllowed("Only the studio moves stages.")
-        _attempt(move, stage, user)
+        move(stage, user)
     except WorkflowError as exc:
         status = 403 if isinstance(exc, NotAllowed) else 400
         if request.htmx:
@@ -257,10 +197,10 @@ def _engineer_from(value: str, user: User) -> User:
         return user
     if not value.isdigit():
         raise WorkflowError("Choose an engineer.")
-    try:
-        return User.objects.get(pk=int(value), role__in=[Role.ENGINEER, Role.MANAGER])
-    except User.DoesNotExist:
-        raise WorkflowError("No such engineer in the studio.") from None
+    engineer = studio_member(int(value))
+    if engineer is None:
+        raise WorkflowError("No such engineer in the studio.")
+    return engineer
 
 
 @require_POST
@@ -282,14 +222,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     if not user.is_studio:
         raise PermissionDenied("The queue is the studio's.")
-    stages = _rows(
-        Stage.objects.filter(
-            assignee=user,
-            status__in=OPEN,
-            revision_round=F("job__revision_round"),
-            job__status__in=QUEUED_JOB_STATUSES,
-        )
-    ).order_by(F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position")
+    stages = queue_stages(user)
     labels: dict[Any, tuple[str, str]] = {}
     rows = [_row(s, user, labels=labels) for s in stages]
     context = {"rows": rows, "engineers": _engineers(user)}

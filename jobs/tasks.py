@@ -26,7 +26,7 @@ from jobs.notifications import deadline_alerts_send
 from jobs.plan_store import plan_refresh
 from jobs.upload_sweep import partial_uploads_sweep
 
-# Set while a re-plan is queued and not yet started (see jobs.services._replan_soon).
+# Set while a re-plan is queued and not yet started (see jobs.services.core.replan_soon).
 REPLAN_QUEUED = "jobs:replan-queued"
 REPLAN_DELAY_S = 5
 # The name the link task had before it moved here: messages queued before then still carry it,

@@ -26,8 +26,7 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from jobs.models import AudioFile, FileKind, Job, User
-from jobs.upload_models import PartialUpload, UploadProtocol, UploadState
+from jobs.models import AudioFile, FileKind, Job, PartialUpload, UploadProtocol, UploadState, User
 from jobs.uploads import UploadError, audio_file_add, safe_original_name, upload_refusal
 
 log = logging.getLogger(__name__)

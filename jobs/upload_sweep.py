@@ -10,9 +10,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models import PartialUpload, UploadProtocol, UploadState
 from jobs.s3_multipart import s3_upload_abort
 from jobs.tus import WRITER_STALE, abandoned_after, partial_path
-from jobs.upload_models import PartialUpload, UploadProtocol, UploadState
 
 log = logging.getLogger(__name__)
 

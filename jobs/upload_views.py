@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs import s3_multipart
 from jobs.access import job_for, partial_upload_for
-from jobs.models import Job, User
+from jobs.models import Job, PartialUpload, UploadProtocol, UploadState, User
 from jobs.tus import (
     CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
@@ -29,7 +29,6 @@ from jobs.tus import (
     tus_upload_create,
     tus_upload_terminate,
 )
-from jobs.upload_models import PartialUpload, UploadProtocol, UploadState
 from jobs.uploads import policy_caps
 from jobs.views import _require_hand_in
 

@@ -1,4 +1,4 @@
-"""Thin views over the studio's work: read the models, call services, render templates.
+"""Thin views over the studio's work: read through selectors, call services, render templates.
 
 A view never measures audio: uploads go to jobs.uploads, intake to analysis.services, moves to
 jobs.services. With htmx (or the upload script) a view renders only the region that changed.
@@ -12,21 +12,25 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from analysis.delivery import MasterCheck, current_masters, master_checks
-from analysis.intake.naming import stem_importance
-from analysis.models import AnalysisStatus, IntakeReport
+from analysis.models import AnalysisStatus
+from analysis.selectors import (
+    delivery_checks,
+    file_measurements,
+    intake_files,
+    latest_intake_report,
+)
 from analysis.services import intake_submit, master_add
-from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
+from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
-from jobs.models import AudioFile, FileKind, Job, JobStatus, Stage, StageKind, User
+from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
 from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
+from jobs.selectors import home_jobs, job_history, round_stages
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -44,8 +48,6 @@ from jobs.uploads import (
     upload_refusals,
 )
 
-INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
-
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
@@ -55,84 +57,16 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _may_hand_in(user: User, job: Job) -> bool:
-    """The job's client (any member of its organisation) or a manager hands files in."""
-    return user.is_manager or user.is_client_of(job)
-
-
 def _require_hand_in(user: User, job: Job) -> None:
-    if not _may_hand_in(user, job):
+    if not user.may_hand_in(job):
         raise PermissionDenied("Only the client or a manager can hand in files for this job.")
 
 
-def _may_master(user: User, job: Job) -> bool:
-    """The engineer on the round's delivery stage, or a manager, uploads and delivers masters."""
-    if user.is_manager:
-        return True
-    return (
-        user.is_engineer
-        and Stage.objects.filter(
-            job=job, revision_round=job.revision_round, kind=StageKind.DELIVERY, assignee=user
-        ).exists()
-    )
-
-
-# The measurements the pages show. The whole report (waveform, loudness over time) is tens of
-# kilobytes a file, so pages read only these keys of it from the database.
-SUMMARY_KEYS = (
-    "format",
-    "sample_peak_dbfs",
-    "true_peak_dbtp",
-    "headroom_db",
-    "integrated_lufs",
-    "loudness_range_lu",
-    "max_short_term_lufs",
-    "clipping",
-)
-
-
-def _summarised(queryset: Any, report: str) -> Any:
-    return queryset.defer(report).annotate(
-        **{f"summary_{key}": KeyTransform(key, report) for key in SUMMARY_KEYS}
-    )
-
-
-def _summary(row: Any) -> dict[str, Any] | None:
-    summary = {key: getattr(row, f"summary_{key}") for key in SUMMARY_KEYS}
-    return summary if summary["format"] is not None else None
-
-
-def _files(job: Job) -> list[Any]:
-    files = list(
-        _summarised(
-            job.files.filter(is_current=True)
-            .exclude(kind=FileKind.MASTER)
-            .select_related("analysis"),
-            "analysis__report",
-        )
-    )
-    kind_order = {FileKind.STEM: 0, FileKind.ROUGH_MIX: 1, FileKind.REFERENCE: 2}
-    return sorted(
-        files, key=lambda f: (kind_order.get(f.kind, 9), stem_importance(f.original_name))
-    )
-
-
 def _intake_context(job: Job, user: User) -> dict[str, Any]:
-    files = _files(job)
-    report: IntakeReport | None = (
-        job.intake_reports.prefetch_related("findings").order_by("-created_at").first()
-    )
-    measurements = []
-    for f in files:
-        analysis = getattr(f, "analysis", None)
-        measurements.append(
-            {
-                "file": f,
-                "analysis": analysis,
-                "report": _summary(f) if analysis else None,
-            }
-        )
+    files = intake_files(job)
+    measurements = file_measurements(files)
     attach_waveforms(measurements)
+    report = latest_intake_report(job)
     findings = list(report.findings.all()) if report else []
     return {
         "job": job,
@@ -148,11 +82,8 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
             m["analysis"] and m["analysis"].status == AnalysisStatus.NEEDS_ATTENTION
             for m in measurements
         ),
-        "can_hand_in": _may_hand_in(user, job) and job.status in UPLOADABLE_STATUSES,
-        "can_acknowledge": _may_hand_in(user, job)
-        and job.status == JobStatus.AWAITING_CLIENT
-        and job.verdict == "accepted_with_warnings"
-        and job.acknowledged_at is None,
+        "can_hand_in": user.may_hand_in(job) and job.status in UPLOADABLE_STATUSES,
+        "can_acknowledge": user.may_hand_in(job) and job.awaits_acknowledgement,
         "kinds": [
             (FileKind.STEM, "Stems"),
             (FileKind.ROUGH_MIX, "Rough mix"),
@@ -161,30 +92,17 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
-def _masters_shown(job: Job, user: User) -> list[AudioFile]:
-    """The studio sees the round's current masters; a client sees the masters of the latest
-    round delivered to them (none before the first delivery)."""
-    if user.is_studio:
-        return current_masters(job)
-    visible = list(
-        files_visible_to(user)
-        .filter(job=job, kind=FileKind.MASTER)
-        .order_by("-revision_round", "original_name")
-    )
-    return [m for m in visible if m.revision_round == visible[0].revision_round] if visible else []
-
-
 def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) -> dict[str, Any]:
     """The delivery region: each master beside the rough mix and the references (loudness, true
     peak, loudness range), the delivery check of each master, and the moves this viewer has.
     The rough mix and references come from intake's `measurements`, already loaded."""
-    checks: list[MasterCheck] = master_checks(_masters_shown(job, user))
+    checks = delivery_checks(job, user)
     masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
     comparison = sorted(
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
         key=lambda m: (m["file"].kind, m["file"].original_name),
     )
-    may_master = _may_master(user, job)
+    may_master = user.may_deliver(job)
     in_progress = job.status == JobStatus.IN_PROGRESS
     return {
         "job": job,
@@ -192,37 +110,26 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
         "comparison_rows": comparison,
         "can_upload_master": may_master and in_progress,
         "can_deliver": may_master and in_progress and bool(checks),
-        "can_respond": _may_respond(user, job) and job.status == JobStatus.DELIVERED,
+        "can_respond": user.may_review(job) and job.status == JobStatus.DELIVERED,
         "delivery_polling": in_progress and any(c.measuring for c in checks),
     }
 
 
-def _may_respond(user: User, job: Job) -> bool:
-    """Approving or asking for a revision is the job's client's call."""
-    return user.is_client_of(job)
-
-
 def _page_context(job: Job, user: User) -> dict[str, Any]:
-    stages = job.stages.filter(revision_round=job.revision_round).select_related("assignee")
     intake = _intake_context(job, user)
     return {
         **intake,
         **_delivery_context(job, user, intake["measurements"]),
         **room_context(job, user),
-        "stages": stages,
-        "events": job.events.select_related("actor"),
+        "stages": round_stages(job),
+        "events": job_history(job),
     }
 
 
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    jobs = (
-        jobs_visible_to(_user(request))
-        .select_related("organisation")
-        .order_by("due_at", "-created_at")
-    )
-    return render(request, "jobs/home.html", {"jobs": jobs})
+    return render(request, "jobs/home.html", {"jobs": home_jobs(_user(request))})
 
 
 @require_http_methods(["GET", "POST"])
@@ -230,7 +137,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def job_new(request: HttpRequest) -> HttpResponse:
     """A client opens a job for one track, then adds files on the job's page."""
     user = _user(request)
-    if not user.is_client:
+    if not user.may_open_jobs:
         raise PermissionDenied("Only clients open jobs.")
     fields = {
         name: request.POST.get(name, "")
@@ -318,7 +225,7 @@ def job_master_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     measured at once (the delivery check). A master with a current one's name is its next
     version."""
     job = job_for(_user(request), job_id)
-    if not _may_master(_user(request), job):
+    if not _user(request).may_deliver(job):
         raise PermissionDenied("Only the delivery engineer or a manager uploads masters.")
     added, problems = _store_uploads(request, job, FileKind.MASTER)
     return _after_upload(request, job, added, problems, "delivery")

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from jobs.models import (
+    CLOCK_RUNNING,
     AudioFile,
     FileKind,
     Job,
@@ -47,7 +48,7 @@ def make_user(
 def make_job(*, client: User | None = None, status: str = JobStatus.DRAFT, **kw: Any) -> Job:
     client = client or make_user(Role.CLIENT)
     assert client.organisation is not None
-    if status in (JobStatus.ACCEPTED, JobStatus.IN_PROGRESS, JobStatus.REVISION_REQUESTED):
+    if status in CLOCK_RUNNING:
         kw.setdefault("accepted_at", timezone.now())
         kw.setdefault("due_at", kw["accepted_at"] + timedelta(days=3))
         kw.setdefault("promise_days", 3)

@@ -63,7 +63,7 @@ def test_a_failure_midway_leaves_nothing_half_applied(
     def broken(*args: object, **kw: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("jobs.services._create_round_stages", broken)
+    monkeypatch.setattr("jobs.services.intake.create_round_stages", broken)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
     job.refresh_from_db()

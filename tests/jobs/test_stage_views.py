@@ -20,6 +20,7 @@ from psycopg import errors as pg_errors
 
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
+from jobs.services.stages import _require_previous_finished
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, watch_csp
 from tests.factories import make_job, make_user
 from tests.jobs.helpers import accepted_job, stages_of
@@ -331,16 +332,21 @@ def test_a_move_on_a_finished_stage_is_a_400_not_a_500(job: Job, engineer: User)
     assert _htmx(c, reverse("stage_start", args=[10**9])).status_code == 404
 
 
-def _fails_first(exc: Exception, move: Callable[..., Any]) -> Callable[..., Any]:
+def _fails_first(exc: Exception, step: Callable[..., Any]) -> Callable[..., Any]:
     calls: list[int] = []
 
-    def flaky(**kw: Any) -> Any:
+    def flaky(*args: Any, **kw: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
             raise exc
-        return move(**kw)
+        return step(*args, **kw)
 
     return flaky
+
+
+# A step the start of a stage takes inside its transaction, after the rows are locked: where
+# PostgreSQL would pick the move as a deadlock's victim.
+_LOCKED_STEP = "jobs.services.stages._require_previous_finished"
 
 
 def _db_error(cause: Exception) -> OperationalError:
@@ -355,7 +361,7 @@ def test_a_move_chosen_as_a_deadlock_victim_is_tried_once_more(
     stage = _first_stage(job)
     _assign(stage, engineer)
     deadlock = _db_error(pg_errors.DeadlockDetected("deadlock detected"))
-    monkeypatch.setattr("jobs.stage_views.stage_start", _fails_first(deadlock, stage_start))
+    monkeypatch.setattr(_LOCKED_STEP, _fails_first(deadlock, _require_previous_finished))
     response = _htmx(_login(engineer), reverse("stage_start", args=[stage.pk]))
     assert response.status_code == 200
     stage.refresh_from_db()
@@ -368,7 +374,7 @@ def test_other_database_errors_are_not_retried(
     stage = _first_stage(job)
     _assign(stage, engineer)
     lost = _db_error(pg_errors.AdminShutdown("terminating connection"))
-    monkeypatch.setattr("jobs.stage_views.stage_start", _fails_first(lost, stage_start))
+    monkeypatch.setattr(_LOCKED_STEP, _fails_first(lost, _require_previous_finished))
     c = _login(engineer)
     c.raise_request_exception = False
     assert _htmx(c, reverse("stage_start", args=[stage.pk])).status_code == 500

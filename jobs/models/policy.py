@@ -1,0 +1,130 @@
+"""The studio's policy and working time: the one editable policy row and the days the studio is
+closed."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django.db import models
+from django.db.models import Q
+
+from analysis.audio.findings import Thresholds
+
+
+class ClockMode(models.TextChoices):
+    CALENDAR = "calendar", "Calendar time"
+    WORKING_DAYS = "working_days", "Working days"
+
+
+def default_stage_estimates() -> dict[str, dict[str, int]]:
+    """Minutes per stage kind: a base plus a time per stem."""
+    return {
+        "listening": {"base": 30, "per_stem": 0},
+        "cleanup": {"base": 15, "per_stem": 10},
+        "level_balancing": {"base": 30, "per_stem": 3},
+        "eq_enhancement": {"base": 45, "per_stem": 8},
+        "glue_final_level": {"base": 45, "per_stem": 0},
+        "delivery": {"base": 30, "per_stem": 0},
+    }
+
+
+def default_working_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]  # Monday..Friday
+
+
+class StudioPolicy(models.Model):
+    """The studio's one editable policy: promise, calendar, ear breaks, intake thresholds and
+    stage estimates. There is exactly one row (pk=1); `StudioPolicy.current()` returns it."""
+
+    # Delivery clock
+    promise_days = models.PositiveSmallIntegerField(default=3)
+    revision_promise_days = models.PositiveSmallIntegerField(default=2)
+    clock_mode = models.CharField(
+        max_length=16, choices=ClockMode.choices, default=ClockMode.CALENDAR
+    )
+    timezone = models.CharField(max_length=64, default="Europe/London")
+    workday_start = models.TimeField(default=time(9, 0))
+    workday_end = models.TimeField(default=time(18, 0))
+    working_weekdays = models.JSONField(default=default_working_weekdays)
+    at_risk_margin_hours = models.PositiveSmallIntegerField(default=0)
+
+    # Ear breaks
+    max_continuous_listening_min = models.PositiveSmallIntegerField(default=50)
+    short_break_min = models.PositiveSmallIntegerField(default=10)
+    long_break_min = models.PositiveSmallIntegerField(default=30)
+    long_break_every = models.PositiveSmallIntegerField(default=4)
+    daily_listening_cap_min = models.PositiveSmallIntegerField(default=360)
+    fresh_ears_break_min = models.PositiveSmallIntegerField(default=15)
+
+    # Intake thresholds
+    # (the per-file defaults are the measuring code's, so the two cannot drift apart)
+    allowed_clip_events = models.PositiveSmallIntegerField(default=Thresholds.allowed_clip_events)
+    low_headroom_dbfs = models.FloatField(default=Thresholds.low_headroom_dbfs)
+    dc_offset_dbfs = models.FloatField(default=Thresholds.dc_offset_dbfs)
+    phase_inverted_correlation = models.FloatField(default=Thresholds.phase_correlation)
+    delivery_true_peak_ceiling_dbtp = models.FloatField(default=Thresholds.true_peak_ceiling_dbtp)
+    stems_offset_tolerance_ms = models.FloatField(default=1.0)
+    rough_mix_min_correlation = models.FloatField(default=0.8)
+    max_file_bytes = models.BigIntegerField(default=4 * 1024**3)
+    max_job_bytes = models.BigIntegerField(default=40 * 1024**3)
+    # Across all of one client's jobs (masters aside): opening jobs is free, storage is not.
+    max_client_bytes = models.BigIntegerField(default=200 * 1024**3)
+
+    stage_estimates = models.JSONField(default=default_stage_estimates)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "studio policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="policy_single_row"),
+            models.CheckConstraint(
+                condition=Q(promise_days__gte=1), name="policy_promise_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(workday_start__lt=models.F("workday_end")),
+                name="policy_workday_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_continuous_listening_min__gte=5), name="policy_listening_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(long_break_every__gte=1), name="policy_long_break_every_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_file_bytes__gt=0)
+                & Q(max_job_bytes__gte=models.F("max_file_bytes")),
+                name="policy_size_caps",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_client_bytes__gte=models.F("max_job_bytes")),
+                name="policy_client_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(clock_mode__in=ClockMode.values), name="policy_clock_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Studio policy"
+
+    @classmethod
+    def current(cls) -> StudioPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+    def estimate_minutes(self, kind: str, stems: int) -> int:
+        entry = (self.stage_estimates or {}).get(kind) or default_stage_estimates()[kind]
+        return int(entry.get("base", 0)) + int(entry.get("per_stem", 0)) * stems
+
+
+class StudioDayOff(models.Model):
+    """A day the whole studio is closed; the working-days clock skips it."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}".strip()

@@ -1,0 +1,204 @@
+"""Stage moves: start, finish, skip, reopen and assign, in the order the six stages run. A move
+that PostgreSQL picks as a deadlock's victim (a re-plan locks in the other order) runs once more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from jobs.models import (
+    CLOCK_RUNNING,
+    CLOSED,
+    STAGE_FINISHED,
+    STAGE_OPEN,
+    EventKind,
+    JobStatus,
+    ListeningSession,
+    Stage,
+    StageStatus,
+    User,
+)
+from jobs.services.core import (
+    Move,
+    NotAllowed,
+    WorkflowError,
+    WrongState,
+    locked,
+    once_more_if_deadlocked,
+    require_reason,
+    require_status,
+)
+
+
+@contextmanager
+def _stage_move(stage: Stage, by: User) -> Iterator[tuple[Move, Stage]]:
+    """A move on one stage: its job locked first, then the stage (the order every move keeps)."""
+    with locked(stage.job, by=by) as move:
+        row = move.lock(stage)
+        row.job = move.job
+        yield move, row
+
+
+def _require_current_round(stage: Stage) -> None:
+    if not stage.in_current_round:
+        raise WrongState("This stage belongs to an earlier round.")
+
+
+def _require_moveable(
+    move: Move, stage: Stage, job_states: frozenset[str] | set[str], what: str
+) -> None:
+    """The checks every move of a stage's work starts with: who, the job's state, the round."""
+    if move.by is None or not move.by.may_move(stage):
+        raise NotAllowed("Only the engineer assigned to this stage or a manager can move it.")
+    require_status(move.job, job_states, what)
+    _require_current_round(stage)
+
+
+def _require_nobody_listening(stages: list[Stage], message: str) -> None:
+    if ListeningSession.objects.filter(stage__in=stages, ended_at__isnull=True).exists():
+        raise WrongState(message)
+
+
+def _require_previous_finished(stage: Stage) -> None:
+    earlier = Stage.objects.filter(
+        job=stage.job, revision_round=stage.revision_round, position__lt=stage.position
+    ).exclude(status__in=STAGE_FINISHED)
+    if earlier.exists():
+        first = earlier.order_by("position").first()
+        assert first is not None
+        raise WrongState(f"{first.get_kind_display()} has to be done or skipped first.")
+
+
+def _set_stage_status(move: Move, stage: Stage, status: str, *, note: str = "") -> None:
+    move.record(
+        EventKind.STAGE, subject=stage.kind, from_value=stage.status, to_value=status, note=note
+    )
+    stage.status = status
+
+
+def _job_into_progress(move: Move) -> None:
+    if move.job.status in (JobStatus.ACCEPTED, JobStatus.REVISION_REQUESTED):
+        move.set_status(JobStatus.IN_PROGRESS)
+
+
+@once_more_if_deadlocked
+def stage_start(*, stage: Stage, by: User) -> Stage:
+    """Begin a stage; the one before must be done or skipped."""
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, CLOCK_RUNNING, "have work started")
+        if row.status != StageStatus.PENDING:
+            raise WrongState(f"{row.get_kind_display()} is not pending.")
+        _require_previous_finished(row)
+        _set_stage_status(move, row, StageStatus.IN_PROGRESS)
+        row.started_at = move.at
+        row.finished_at = None
+        _job_into_progress(move)
+    return row
+
+
+@once_more_if_deadlocked
+def stage_finish(*, stage: Stage, by: User, notes: str | None = None) -> Stage:
+    """Mark an in-progress stage done (optionally saving the recall notes)."""
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, {JobStatus.IN_PROGRESS}, "have a stage finished")
+        if row.status != StageStatus.IN_PROGRESS:
+            raise WrongState(f"{row.get_kind_display()} is not in progress.")
+        _require_nobody_listening([row], "Stop the listening session before finishing the stage.")
+        _set_stage_status(move, row, StageStatus.DONE)
+        row.finished_at = move.at
+        # A finished stage has a real finish; the plan's guesses no longer apply.
+        row.predicted_finish_at = None
+        row.proposed_assignee = None
+        if notes is not None:
+            row.notes = notes
+    return row
+
+
+@once_more_if_deadlocked
+def stage_skip(*, stage: Stage, by: User, reason: str) -> Stage:
+    """Skip a stage the job does not need (the reason is kept); order still holds."""
+    reason = require_reason(reason, "skip a stage")
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, CLOCK_RUNNING, "have a stage skipped")
+        if row.status not in STAGE_OPEN:
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        _require_nobody_listening([row], "Stop the listening session before skipping the stage.")
+        _require_previous_finished(row)
+        _set_stage_status(move, row, StageStatus.SKIPPED, note=reason)
+        row.skip_reason = reason
+        row.finished_at = move.at if row.started_at else None
+        row.predicted_finish_at = None
+        row.proposed_assignee = None
+        _job_into_progress(move)
+    return row
+
+
+@once_more_if_deadlocked
+def stage_reopen(*, stage: Stage, by: User, reason: str = "") -> Stage:
+    """Go back to a finished stage: it is in progress again and every later stage of the round
+    returns to pending, because their work was based on what is being redone."""
+    with _stage_move(stage, by) as (move, row):
+        _require_moveable(move, row, {JobStatus.IN_PROGRESS}, "have a stage reopened")
+        if row.status not in STAGE_FINISHED:
+            raise WrongState(f"{row.get_kind_display()} is not finished.")
+        round_stages = (
+            Stage.objects.select_for_update()
+            .filter(job=move.job, revision_round=row.revision_round)
+            .order_by("position")
+        )
+        later = [s for s in round_stages if s.position > row.position]
+        _require_nobody_listening(
+            later, "Someone is listening on a later stage; stop that session first."
+        )
+        _set_stage_status(move, row, StageStatus.IN_PROGRESS, note=reason)
+        row.skip_reason = ""
+        row.finished_at = None
+        row.started_at = move.at
+        for s in later:
+            if s.status == StageStatus.PENDING:
+                continue
+            _set_stage_status(
+                move, s, StageStatus.PENDING, note=f"{row.get_kind_display()} reopened"
+            )
+            s.skip_reason = ""
+            s.started_at = None
+            s.finished_at = None
+            s.save()
+    return row
+
+
+@once_more_if_deadlocked
+def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
+    """Give a stage to an engineer (None to unassign). A manager assigns anyone in the studio; an
+    engineer may only take unassigned work for themself."""
+    with _stage_move(stage, by) as (move, row):
+        if by.may_manage:
+            if engineer is not None and not engineer.may_be_assigned:
+                raise WorkflowError("Work can only go to the studio's engineers and managers.")
+        elif by.is_engineer:
+            if engineer is None or engineer.pk != by.pk:
+                raise NotAllowed("An engineer can only take work for themself.")
+            if not by.may_take(row):
+                raise NotAllowed("This stage is someone else's; ask a manager to reassign it.")
+        else:
+            raise NotAllowed("Only the studio can assign work.")
+        if move.job.status in CLOSED or move.job.status == JobStatus.DELIVERED:
+            raise WrongState("The work on this job is finished.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        _require_nobody_listening(
+            [row], "Someone is listening on this stage; stop that session first."
+        )
+        new_id = engineer.pk if engineer is not None else None
+        if row.assignee_id == new_id:
+            return row  # nothing changed: nothing is saved or re-planned
+        move.record(
+            EventKind.ASSIGNEE,
+            subject=row.kind,
+            from_value=row.assignee.username if row.assignee else "",
+            to_value=engineer.username if engineer else "",
+        )
+        row.assignee = engineer
+        row.proposed_assignee = None
+    return row
