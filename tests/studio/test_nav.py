@@ -1,0 +1,52 @@
+"""Each role's navigation: its own pages, the current one marked for assistive technology."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from jobs.models import Role
+from tests.factories import make_job, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _links(html: str) -> list[tuple[str, bool]]:
+    nav = html.split('<nav class="main-nav"', 1)[1].split("</nav>", 1)[0]
+    return [
+        (label, "aria-current" in attrs)
+        for attrs, label in re.findall(r"<a ([^>]*)>([^<]+)</a>", nav)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "labels", "home"),
+    [
+        (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
+        (Role.ENGINEER, ["Queue", "Jobs"], "Jobs"),
+        (Role.MANAGER, ["Jobs", "Queue"], "Jobs"),
+    ],
+)
+def test_each_role_sees_its_pages_with_the_current_one_marked(
+    role: str, labels: list[str], home: str
+) -> None:
+    c = Client()
+    c.force_login(make_user(role))
+    links = _links(c.get("/").content.decode())
+    assert [label for label, _ in links] == labels
+    assert [label for label, current in links if current] == [home]
+
+
+def test_a_job_page_marks_the_jobs_link() -> None:
+    client = make_user(Role.CLIENT)
+    job = make_job(client=client)
+    c = Client()
+    c.force_login(client)
+    links = _links(c.get(f"/jobs/{job.pk}/").content.decode())
+    assert [label for label, current in links if current] == ["Your jobs"]
+
+
+def test_the_login_page_has_no_navigation() -> None:
+    assert 'class="main-nav"' not in Client().get("/login/").content.decode()
