@@ -13,7 +13,7 @@ from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeR
 from analysis.services import file_requeue
 
 
-class IntakeFindingInline(admin.TabularInline):
+class IntakeFindingInline(admin.TabularInline[IntakeFinding, IntakeReport]):
     model = IntakeFinding
     extra = 0
     fields = ("severity", "code", "file_name", "at_s", "message")
@@ -25,7 +25,7 @@ class IntakeFindingInline(admin.TabularInline):
 
 
 @admin.register(IntakeReport)
-class IntakeReportAdmin(admin.ModelAdmin):
+class IntakeReportAdmin(admin.ModelAdmin[IntakeReport]):
     list_display = ("job", "verdict", "errors", "warnings", "created_at")
     list_filter = ("verdict",)
     search_fields = ("job__track_title", "job__artist", "job__organisation__name")
@@ -50,7 +50,7 @@ def _fmt(report: dict[str, Any] | None, key: str, digits: int = 2) -> str:
 
 
 @admin.register(FileAnalysis)
-class FileAnalysisAdmin(admin.ModelAdmin):
+class FileAnalysisAdmin(admin.ModelAdmin[FileAnalysis]):
     list_display = (
         "audio_file",
         "job",

@@ -27,7 +27,7 @@ from jobs.models import (
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     list_display = ("username", "email", "role", "organisation", "is_active")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (
@@ -46,12 +46,12 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(admin.ModelAdmin[Organisation]):
     list_display = ("name", "created_at")
     search_fields = ("name",)
 
 
-class AudioFileInline(admin.TabularInline):
+class AudioFileInline(admin.TabularInline[AudioFile, Job]):
     model = AudioFile
     extra = 0
     fields = ("kind", "original_name", "version", "is_current", "size_bytes", "sha256")
@@ -59,14 +59,14 @@ class AudioFileInline(admin.TabularInline):
     can_delete = False
 
 
-class StageInline(admin.TabularInline):
+class StageInline(admin.TabularInline[Stage, Job]):
     model = Stage
     extra = 0
     fields = ("revision_round", "kind", "status", "assignee", "started_at", "finished_at")
     readonly_fields = ("revision_round", "kind")
 
 
-class JobEventInline(admin.TabularInline):
+class JobEventInline(admin.TabularInline[JobEvent, Job]):
     model = JobEvent
     extra = 0
     fields = ("at", "actor", "kind", "subject", "from_value", "to_value", "note")
@@ -78,7 +78,7 @@ class JobEventInline(admin.TabularInline):
 
 
 def _run_moves(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, rows: Any, move: Any, done: str
+    modeladmin: admin.ModelAdmin[Any], request: HttpRequest, rows: Any, move: Any, done: str
 ) -> None:
     # Admin actions go through the workflow services, so roles, states and history still hold.
     from jobs.services import WorkflowError
@@ -95,7 +95,7 @@ def _run_moves(
 
 
 @admin.action(description="Put on hold (pauses the delivery clock)")
-def hold_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def hold_jobs(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.services import job_hold
 
     _run_moves(
@@ -104,14 +104,14 @@ def hold_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any)
 
 
 @admin.action(description="Resume from hold")
-def resume_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def resume_jobs(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.services import job_resume
 
     _run_moves(modeladmin, request, queryset, lambda j, u: job_resume(job=j, by=u), "Resumed")
 
 
 @admin.action(description="Re-plan the studio now")
-def replan(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def replan(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.plan_store import plan_refresh
 
     result = plan_refresh()
@@ -119,7 +119,7 @@ def replan(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) ->
 
 
 @admin.action(description="Assign to me")
-def take_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def take_stages(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.services import stage_assign
 
     def take(stage: Any, user: Any) -> None:
@@ -129,21 +129,21 @@ def take_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: An
 
 
 @admin.action(description="Start stage")
-def start_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def start_stages(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.services import stage_start
 
     _run_moves(modeladmin, request, queryset, lambda s, u: stage_start(stage=s, by=u), "Started")
 
 
 @admin.action(description="Finish stage")
-def finish_stages(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
+def finish_stages(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Any) -> None:
     from jobs.services import stage_finish
 
     _run_moves(modeladmin, request, queryset, lambda s, u: stage_finish(stage=s, by=u), "Finished")
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin[Job]):
     list_display = (
         "track_title",
         "artist",
@@ -161,7 +161,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(AudioFile)
-class AudioFileAdmin(admin.ModelAdmin):
+class AudioFileAdmin(admin.ModelAdmin[AudioFile]):
     list_display = ("original_name", "job", "kind", "version", "is_current", "size_bytes")
     list_filter = ("kind", "is_current")
     search_fields = ("original_name", "sha256")
@@ -169,14 +169,14 @@ class AudioFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(admin.ModelAdmin[Stage]):
     list_display = ("job", "kind", "revision_round", "status", "assignee", "predicted_finish_at")
     list_filter = ("kind", "status")
     actions = [take_stages, start_stages, finish_stages]
 
 
 @admin.register(JobEvent)
-class JobEventAdmin(admin.ModelAdmin):
+class JobEventAdmin(admin.ModelAdmin[JobEvent]):
     list_display = ("at", "job", "actor", "kind", "subject", "from_value", "to_value")
     list_filter = ("kind",)
 
@@ -188,7 +188,7 @@ class JobEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(StudioPolicy)
-class StudioPolicyAdmin(admin.ModelAdmin):
+class StudioPolicyAdmin(admin.ModelAdmin[StudioPolicy]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not StudioPolicy.objects.exists()
 
@@ -204,7 +204,7 @@ admin.site.register(EarBreak)
 
 
 @admin.register(PartialUpload)
-class PartialUploadAdmin(admin.ModelAdmin):
+class PartialUploadAdmin(admin.ModelAdmin[PartialUpload]):
     """Uploads under way or finished: how far each got and how many bytes it took."""
 
     list_display = ("original_name", "job", "protocol", "state", "offset", "length", "updated_at")

@@ -55,14 +55,16 @@ def mix(stems: list[np.ndarray], gain: float = 1.0) -> np.ndarray:
     peak = float(np.max(np.abs(total)))
     if peak > 0.89:  # keep the rough mix below -1 dBFS
         total *= 0.89 / peak
-    return total.astype(np.float32)
+    out: np.ndarray = total.astype(np.float32)
+    return out
 
 
 def master(stems: list[np.ndarray]) -> np.ndarray:
     """A louder, limited version: soft-clipped and brought to about -1.2 dBFS."""
     total = np.tanh(np.sum(stems, axis=0) * 2.0)
     total -= total.mean(axis=0)
-    return (total * (0.87 / np.max(np.abs(total)))).astype(np.float32)
+    out: np.ndarray = (total * (0.87 / np.max(np.abs(total)))).astype(np.float32)
+    return out
 
 
 def hard_clip(data: np.ndarray, gain_db: float) -> np.ndarray:

@@ -57,7 +57,8 @@ def calendar_text(name: str, events: Iterable[Event]) -> str:
     cal.add("x-wr-calname", vText(_text(name)))
     for event in events:
         cal.add_component(event)
-    return cal.to_ical().decode("utf-8")
+    text: str = cal.to_ical().decode("utf-8")
+    return text
 
 
 def _stamp(moment: datetime) -> str:

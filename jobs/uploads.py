@@ -182,7 +182,7 @@ class CappedUploadHandler(FileUploadHandler):
 # --- storing -----------------------------------------------------------------------------------
 
 
-class HashingFile(File):
+class HashingFile(File[bytes]):
     """Wraps an open file: SHA-256 and size are computed from the very bytes storage reads."""
 
     def __init__(self, file: IO[bytes], name: str) -> None:

@@ -21,7 +21,8 @@ class _ThrottledMixin:
 
     def clean(self) -> dict[str, Any]:
         try:
-            return super().clean()  # type: ignore[misc]
+            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+            return cleaned
         except ValidationError:
             if getattr(self.request, "axes_locked_out", False):
                 raise ValidationError(LOCKED_MESSAGE, code="throttled") from None

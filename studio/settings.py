@@ -13,6 +13,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF
 
 from studio.env import (
@@ -26,6 +27,10 @@ from studio.env import (
     redis_url,
     sqlite_database,
 )
+
+# Generic classes such as ModelAdmin[Job] and File[bytes] are subscriptable at run time too, so
+# the app code can say what they hold for the type checker.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

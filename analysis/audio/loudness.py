@@ -26,7 +26,7 @@ def _lufs_array(z: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _threshold(level: float) -> float:
-    return 10.0 ** ((level + 0.691) / 10.0)
+    return float(10.0 ** ((level + 0.691) / 10.0))
 
 
 @dataclass

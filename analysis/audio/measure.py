@@ -245,7 +245,10 @@ class _Meter:
         if not units:
             return None
         yu = y[:, : units * self.unit].reshape(self.ch, units, self.unit)
-        return (self.weights @ np.einsum("cij,cij->ci", yu, yu)).astype(np.float64)
+        energies: NDArray[np.float64] = (self.weights @ np.einsum("cij,cij->ci", yu, yu)).astype(
+            np.float64
+        )
+        return energies
 
     def run(self) -> None:
         """Three stages overlap: decoding, K-weighting and everything else. libsndfile, sosfilt
@@ -389,7 +392,8 @@ class _Meter:
             start = max(0, end - 1024)
             rows = np.flatnonzero(x[:, start:end].any(axis=0))
             if len(rows):
-                return start + int(rows[-1])
+                last: int = start + int(rows[-1])
+                return last
             end = start
         return -1
 

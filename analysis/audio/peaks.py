@@ -120,11 +120,13 @@ class Peaks:
 
 
 def quantise_max(x: NDArray[np.floating]) -> NDArray[np.int8]:
-    return np.clip(np.ceil(x * LEVELS - 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    out: NDArray[np.int8] = np.clip(np.ceil(x * LEVELS - 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    return out
 
 
 def quantise_min(x: NDArray[np.floating]) -> NDArray[np.int8]:
-    return np.clip(np.floor(x * LEVELS + 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    out: NDArray[np.int8] = np.clip(np.floor(x * LEVELS + 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    return out
 
 
 class PeakBuilder:
@@ -277,7 +279,9 @@ class OverFinder:
                 key = self.next_bucket + int(j)
                 self.overs[key] = max(self.overs.get(key, 0.0), float(v))
 
-    def _interpolated_peaks(self, windows: NDArray[np.float32], skip: int = 0) -> NDArray:
+    def _interpolated_peaks(
+        self, windows: NDArray[np.float32], skip: int = 0
+    ) -> NDArray[np.floating]:
         matrix = self.flt.matrix
         taps, phases = matrix.shape
         s = windows.shape[1] - (taps - 1)

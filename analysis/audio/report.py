@@ -103,7 +103,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.pop("peaks", None)
-        return _clean(d)
+        cleaned: dict[str, Any] = _clean(d)
+        return cleaned
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Report:
@@ -128,7 +129,9 @@ class Report:
         )
 
 
-def _known(kind: type, d: dict[str, Any], skip: frozenset[str] | set[str] = frozenset()) -> dict:
+def _known(
+    kind: type, d: dict[str, Any], skip: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(kind)} - set(skip)
     return {k: v for k, v in d.items() if k in names}
 

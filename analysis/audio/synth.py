@@ -50,5 +50,5 @@ def music_like(start_s: float, seconds: float, rate: int, *, seed: int = 7) -> N
     section = 0.75 + 0.25 * np.clip(np.sin(2 * np.pi * t / 32.0) * 4, -1, 1)
     out = mix * section[:, None]
     # a gentle master-bus saturation, like most finished material
-    out = np.tanh(1.2 * out) / np.tanh(1.2) * 0.85
-    return out.astype(np.float32)
+    saturated: NDArray[np.float32] = (np.tanh(1.2 * out) / np.tanh(1.2) * 0.85).astype(np.float32)
+    return saturated

@@ -43,7 +43,8 @@ class _Decimator:
         filtered, self.zi = signal.sosfilt(self.sos, mono, zi=self.zi)
         kept = filtered[self.phase :: self.factor]
         self.phase = (self.phase - len(mono)) % self.factor
-        return kept.astype(np.float32)
+        out: np.ndarray = kept.astype(np.float32)
+        return out
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
@@ -89,7 +90,8 @@ def _resample_to(x: np.ndarray, rate: float, target: float) -> np.ndarray:
     if abs(rate - target) < 1e-6 or not len(x):
         return x
     n = int(len(x) * target / rate)
-    return np.interp(np.arange(n) / target, np.arange(len(x)) / rate, x).astype(np.float32)
+    out: np.ndarray = np.interp(np.arange(n) / target, np.arange(len(x)) / rate, x)
+    return out.astype(np.float32)
 
 
 def correlate(

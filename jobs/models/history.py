@@ -12,7 +12,7 @@ from django.utils import timezone
 from jobs.models.work import Job
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet["JobEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("the job history is append-only")
 

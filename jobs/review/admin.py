@@ -13,7 +13,7 @@ from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(admin.ModelAdmin[Comment]):
     list_display = ("job", "audio_file", "start_s", "end_s", "visibility", "author", "resolved_at")
     list_filter = ("visibility",)
     search_fields = ("text", "job__track_title")
@@ -21,7 +21,7 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(GuestLink)
-class GuestLinkAdmin(admin.ModelAdmin):
+class GuestLinkAdmin(admin.ModelAdmin[GuestLink]):
     list_display = ("label", "job", "created_by", "expires_at", "revoked_at", "last_used_at")
     readonly_fields = ("token_hash", "token_hint", "password", "created_at", "last_used_at")
     raw_id_fields = ("job", "created_by", "revoked_by")
@@ -34,7 +34,7 @@ class GuestLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewCopy)
-class ReviewCopyAdmin(admin.ModelAdmin):
+class ReviewCopyAdmin(admin.ModelAdmin[ReviewCopy]):
     list_display = ("audio_file", "container", "subtype", "status", "size_bytes", "finished_at")
     list_filter = ("status",)
     readonly_fields = [f.name for f in ReviewCopy._meta.fields]
@@ -44,7 +44,7 @@ class ReviewCopyAdmin(admin.ModelAdmin):
 
 
 @admin.register(FilePeaks)
-class FilePeaksAdmin(admin.ModelAdmin):
+class FilePeaksAdmin(admin.ModelAdmin[FilePeaks]):
     list_display = ("audio_file", "created_at")
     exclude = ("data",)
     readonly_fields = ("audio_file", "overview", "created_at")

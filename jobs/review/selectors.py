@@ -90,7 +90,9 @@ def peaks_data(audio: AudioFile) -> bytes | None:
     ).to_bytes()
 
 
-def waveforms_for(files: list[AudioFile], summaries: dict[Any, dict[str, Any] | None]) -> dict:
+def waveforms_for(
+    files: list[AudioFile], summaries: dict[Any, dict[str, Any] | None]
+) -> dict[Any, Any]:
     """file id -> WaveformSvg for the files that have peaks (one query for all of them).
     `summaries`: each file's measured summary (its clipping events), already loaded."""
     overviews = dict(
