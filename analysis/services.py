@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -23,7 +20,6 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from analysis.audio.isolate import measure_isolated
@@ -35,6 +31,7 @@ from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
 from jobs.review.services import review_after_measure
 from jobs.services import job_record_verdict, job_start_analysis, job_submit
+from jobs.storage import local_path
 from jobs.uploads import audio_file_add
 
 log = logging.getLogger(__name__)
@@ -61,31 +58,6 @@ def running_timeout() -> timedelta:
 
 def max_attempts() -> int:
     return settings.ANALYSIS_MAX_ATTEMPTS
-
-
-# --- storage -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def local_path(field_file: FieldFile) -> Iterator[str]:
-    """A path on local disk for the stored file: the file itself on local storage, a temporary
-    copy streamed in 1 MiB pieces from S3-like storage (removed afterwards)."""
-    storage = field_file.storage
-    name = field_file.name or ""
-    try:
-        path: str | None = storage.path(name)
-    except NotImplementedError:
-        path = None
-    if path is not None:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"stored file {name} is missing")
-        yield path
-        return
-    with tempfile.NamedTemporaryFile(prefix="headroom-", suffix=".audio") as tmp:
-        with storage.open(name, "rb") as src:
-            shutil.copyfileobj(src, tmp, 1024 * 1024)
-        tmp.flush()
-        yield tmp.name
 
 
 # --- queueing ----------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.core.files import File
@@ -15,30 +13,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobs.models import AudioFile
 from jobs.review.models import CopyStatus, ReviewCopy
 from jobs.review.playback import CopyFormat, write_review_copy
+from jobs.storage import local_path
 
 MAX_COPY_ATTEMPTS = 3
 STALE_CLAIM = timedelta(minutes=30)
-
-
-@contextmanager
-def _source(audio: AudioFile) -> Iterator[str]:
-    """The stored original on local disk: itself, or a temporary copy from S3-like storage."""
-    storage, name = audio.file.storage, audio.file.name or ""
-    try:
-        path: str | None = storage.path(name)
-    except NotImplementedError:
-        path = None
-    if path is not None:
-        yield path
-        return
-    with tempfile.NamedTemporaryFile(prefix="headroom-", suffix=".audio") as tmp:
-        with storage.open(name, "rb") as src:
-            shutil.copyfileobj(src, tmp, 1024 * 1024)
-        tmp.flush()
-        yield tmp.name
 
 
 def _claim(copy_id: int, now: datetime) -> bool:
@@ -63,7 +43,7 @@ def review_copy_make(*, copy_id: int) -> str:
     workdir = tempfile.mkdtemp(prefix="headroom-copy-")
     target = os.path.join(workdir, f"review{fmt.extension}")
     try:
-        with _source(copy.audio_file) as source:
+        with local_path(copy.audio_file.file) as source:
             written = write_review_copy(source, target, fmt)
         with open(target, "rb") as fh, transaction.atomic():
             copy.file.save(f"review{fmt.extension}", File(fh), save=False)

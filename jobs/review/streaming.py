@@ -18,6 +18,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 
+from jobs.storage import disk_path
 from jobs.uploads import attachment_disposition
 
 CHUNK = 256 * 1024
@@ -92,14 +93,6 @@ def _read(fh: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         fh.close()
 
 
-def local_path(storage: Storage, name: str) -> str | None:
-    """The file's path when the storage is a local disk; None for S3-like storage."""
-    try:
-        return storage.path(name)
-    except NotImplementedError:
-        return None
-
-
 def stream_response(
     request: HttpRequest,
     *,
@@ -113,7 +106,7 @@ def stream_response(
     """Range over a local file (206 with Content-Range, 416 past the end, 200 for the whole
     file), or a redirect to a signed S3 URL that serves the same inline."""
     disposition = inline_disposition(filename)
-    if local_path(storage, name) is None:
+    if disk_path(storage, name) is None:
         url = storage.url(  # type: ignore[call-arg]
             name,
             parameters={
