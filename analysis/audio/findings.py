@@ -26,8 +26,27 @@ class Thresholds:
     max_decoded_bytes: int = 8 * GIB  # frames * channels * 4 bytes, checked before decoding
 
 
-LEVEL_KINDS = ("stem",)  # level rules judge stems; rough mixes and references only inform
 KINDS = ("stem", "rough_mix", "reference", "master")
+# Finished material the client keeps as it is: its findings inform and never ask for a re-export.
+INFORM_KINDS = ("rough_mix", "reference")
+_FINISHED = {
+    "rough_mix": "For information: a rough mix may keep its master-bus processing, so there is "
+    "nothing to change; we use it only to hear the balance you intend.",
+    "reference": "For information: a reference is finished material, so there is nothing to "
+    "change; we use it only to hear the sound you want.",
+}
+_UNREAD = {
+    "rough_mix": "We will work from the stems without it; upload it again if you want us to "
+    "hear the balance you intend.",
+    "reference": "We will work without it; upload it again if you want us to hear it.",
+}
+_INTEGRITY = {
+    "truncated_file",
+    "container_mismatch",
+    "unreadable_file",
+    "empty_file",
+    "silent_file",
+}
 
 
 def fmt_time(seconds: float) -> str:
@@ -67,10 +86,11 @@ def file_findings(
     """Every per-file finding in intake-analysis.md for one measured file.
 
     `kind` is "stem", "rough_mix", "reference" or "master". Level rules (clipping, flat tops,
-    over full scale, true peak, headroom) judge stems; for a rough mix or a reference they are
-    shown at info severity. A master is judged on delivery: a true peak above the policy's
-    ceiling is an error (it must not ship; the limiter's ceiling is wrong), and samples clipping
-    or a float file above full scale are errors too.
+    over full scale, true peak, headroom) judge stems; for a rough mix or a reference every
+    finding is shown at info severity, as an observation without a fix (they are finished
+    material the client keeps as it is). A master is judged on delivery: a true peak above the
+    policy's ceiling is an error (it must not ship; the limiter's ceiling is wrong), and samples
+    clipping or a float file above full scale are errors too.
     """
     t = thresholds or Thresholds()
     found: list[Finding] = []
@@ -79,6 +99,11 @@ def file_findings(
 
     def add(code: str, severity: Severity, message: str, at_s: float | None = None) -> None:
         found.append(Finding(code, severity, message, name, at_s))
+
+    if kind in INFORM_KINDS:
+        return [
+            _inform(f, kind) for f in file_findings(report, kind="stem", name=name, thresholds=t)
+        ]
 
     if fmt is not None and fmt.lossy:
         what = report.detected_as or "a lossy format"
@@ -144,10 +169,32 @@ def file_findings(
     return found
 
 
+def _inform(f: Finding, kind: str) -> Finding:
+    """A stem's finding restated for finished material: what was measured, at info severity,
+    with the fix (every sentence from the one that asks for a new export on) left out."""
+    observed = f.message
+    for cut in (
+        " Export ",
+        " Send ",
+        " Upload ",
+        " Remove ",
+        " Find ",
+        " Check ",
+        " Fine as",
+        ": did",
+    ):
+        if cut in observed:
+            observed = observed[: observed.index(cut)]
+    observed = observed.rstrip(" :")
+    observed += "" if observed.endswith((".", "?")) else "."
+    tail = _UNREAD[kind] if f.code in _INTEGRITY else _FINISHED[kind]
+    return Finding(f.code, "info", f"{observed} {tail}", f.file, f.at_s)
+
+
 def _level_findings(
     report: Report, kind: str, name: str, stem: str, t: Thresholds, add: Any
 ) -> None:
-    judged = kind in LEVEL_KINDS
+    """Level rules for a stem (the fix is a fader move) or a master (judged for delivery)."""
     master = kind == "master"
     clip = report.clipping
     peak = report.sample_peak_dbfs
@@ -156,32 +203,28 @@ def _level_findings(
     # headroom engineers mean. The true-peak rule computes its own move from the true peak.
     fix = _fader(peak if peak is not None else t.target_peak_dbfs, t.target_peak_dbfs)
     lower = f"Export {stem} again with the master fader {fix} dB lower"
-    note = "" if judged else " For information: finished material is often this loud."
-
-    def sev(stem_severity: Severity) -> Severity:
-        return stem_severity if judged or master else "info"
 
     if clip.events:
         severity: Severity = "error" if clip.events > t.allowed_clip_events else "warning"
         first = clip.first_events_s[0] if clip.first_events_s else None
-        add("clipping", "error" if master else sev(severity),
+        add("clipping", "error" if master else severity,
             f"{name} clips: {clip.events} clipping event{'s' if clip.events != 1 else ''} "
             f"({clip.full_scale_samples:,} samples at full scale), at "
             f"{_times(clip.first_events_s)}. {lower} (6 dB below the clipping point: how far "
-            f"it went over cannot be measured once clipped), and check no plugin clips."
-            f"{note}", first)  # fmt: skip
+            f"it went over cannot be measured once clipped), and check no plugin clips.",
+            first)  # fmt: skip
     if clip.flat_top_events >= t.flat_top_min_events and not clip.events:
         first = clip.first_flat_tops_s[0] if clip.first_flat_tops_s else None
-        add("flat_top_clipping", sev("warning") if not master else "info",
+        add("flat_top_clipping", "warning" if not master else "info",
             f"{name} has {clip.flat_top_events} flat-topped peaks at {peak:.1f} dBFS, at "
             f"{_times(clip.first_flat_tops_s)}: it was clipped somewhere and turned down "
             f"afterwards. Find the stage that clips (a plugin or bus driven past 0 dBFS), lower "
-            f"the level into it, and export {stem} again.{note}", first)  # fmt: skip
+            f"the level into it, and export {stem} again.", first)  # fmt: skip
     if report.over_full_scale and peak is not None:
-        add("over_full_scale_float", "error" if master else sev("warning"),
+        add("over_full_scale_float", "error" if master else "warning",
             f"{name} peaks at {peak:+.1f} dBFS: a floating-point file above full scale is not "
-            f"clipped yet, but it will clip on any conversion to fixed point. {lower}."
-            f"{note}")  # fmt: skip
+            f"clipped yet, but it will clip on any conversion to fixed point. "
+            f"{lower}.")  # fmt: skip
     if master:
         if true_peak is not None and true_peak > t.true_peak_ceiling_dbtp:
             add("true_peak_over", "error",
@@ -191,16 +234,16 @@ def _level_findings(
                 f"again.")  # fmt: skip
         return
     if true_peak is not None and true_peak > 0.0 and not clip.events and not report.over_full_scale:
-        add("true_peak_over", sev("warning"),
+        add("true_peak_over", "warning",
             f"{name}: the true peak reaches {true_peak:+.1f} dBTP although no sample clips: it "
             f"will clip after conversion or resampling. Export {stem} again with the master "
-            f"fader {_fader(true_peak, t.target_peak_dbfs)} dB lower.{note}")  # fmt: skip
+            f"fader {_fader(true_peak, t.target_peak_dbfs)} dB lower.")  # fmt: skip
     if (
         peak is not None
         and peak > t.low_headroom_dbfs
         and not clip.events
         and not report.over_full_scale
     ):
-        add("low_headroom", sev("warning"),
+        add("low_headroom", "warning",
             f"{name} peaks at {peak:.1f} dBFS: less than the 3 to 6 dB of headroom mastering "
-            f"needs. {lower}, so it peaks around {t.target_peak_dbfs:.0f} dBFS.{note}")  # fmt: skip
+            f"needs. {lower}, so it peaks around {t.target_peak_dbfs:.0f} dBFS.")  # fmt: skip

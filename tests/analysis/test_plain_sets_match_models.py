@@ -16,7 +16,7 @@ from jobs.models import FileKind, Verdict
 
 def test_file_kinds() -> None:
     assert set(findings.KINDS) == set(FileKind.values)
-    assert set(findings.LEVEL_KINDS) <= set(findings.KINDS)
+    assert set(findings.INFORM_KINDS) <= set(findings.KINDS)
     intake = set(FileKind.values) - {FileKind.MASTER}
     assert set(rules.INTAKE_KINDS) == set(services.INTAKE_KINDS) == intake
     assert {kind for _folder, kind in FOLDERS} == intake

@@ -69,6 +69,44 @@ def test_rough_mix_and_reference_only_inform() -> None:
         assert {f.severity for f in file_findings(loud, kind=kind, name=NAME)} == {"info"}
 
 
+def _troubled() -> list[Report]:
+    """One report per thing a stem would be asked to fix."""
+    lossy = report()
+    assert lossy.format is not None
+    lossy.format.lossy = True
+    lossy.detected_as = "MP3"
+    silent = report(sample_peak_dbfs=None, true_peak_dbtp=None)
+    silent.silence.fully_silent = True
+    return [
+        report(sample_peak_dbfs=0.0, true_peak_dbtp=0.8, clipping=Clipping(40, 9, 0, [1.0])),
+        report(sample_peak_dbfs=-1.0, true_peak_dbtp=-0.9),
+        report(sample_peak_dbfs=-0.3, true_peak_dbtp=0.6),
+        report(sample_peak_dbfs=-4.0, clipping=Clipping(0, 0, 5, [], [1.0, 2.0])),
+        report(dc_offset=[0.002, 0.0], stereo=Stereo(-0.97, False, True)),
+        lossy,
+        silent,
+        Report(path="x", format=None, unreadable="it looks like a ZIP archive"),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["rough_mix", "reference"])
+def test_finished_material_is_never_asked_for_a_re_export(kind: str) -> None:
+    name = "Reference - Bright Lights.wav"
+    for r in _troubled():
+        as_stem = file_findings(r, kind="stem", name=name)
+        found = file_findings(r, kind=kind, name=name)
+        # The same measurements are shown, one for one, as information.
+        assert [f.code for f in found] == [f.code for f in as_stem] and found
+        for f in found:
+            assert f.severity == "info", f
+            text = f.message.lower()
+            assert "export" not in text and "fader" not in text and "lower" not in text, f
+            assert "for information" in text or "without it" in text, f
+            assert name in f.message
+    clipped = file_findings(_troubled()[0], kind=kind, name=name)[0]
+    assert "9 clipping events" in clipped.message and clipped.at_s == 1.0
+
+
 def test_a_master_is_judged_on_its_true_peak_ceiling() -> None:
     ok = report(sample_peak_dbfs=-1.2, true_peak_dbtp=-1.05)
     assert by_code(ok, kind="master") == {}
