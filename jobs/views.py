@@ -40,6 +40,7 @@ from jobs.services import (
     job_deliver,
     job_request_revision,
 )
+from jobs.timeline import job_timeline
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
     UploadError,
@@ -122,7 +123,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
         **_delivery_context(job, user, intake["measurements"]),
         **room_context(job, user),
         "stages": round_stages(job),
-        "events": job_history(job),
+        "timeline": job_timeline(job, job_history(job), viewer=user),
     }
 
 
@@ -326,8 +327,8 @@ def job_submit_view(request: HttpRequest, job_id: UUID) -> HttpResponse:
         raise PermissionDenied(exc.message) from None
     except WorkflowError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, "Submitted: your files are being checked.")
+    # No success message: the intake region says the files are being checked until the verdict
+    # replaces it, where a message would stay above the verdict.
     return redirect("job_detail", job_id=job.pk)
 
 

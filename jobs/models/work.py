@@ -153,6 +153,17 @@ class Job(models.Model):
         return self.status in CLOSED
 
     @property
+    def round_number(self) -> int:
+        """The round as people count it: the first delivery is round 1, each revision adds one
+        (pages, emails and history all say this number)."""
+        return self.revision_round + 1
+
+    @property
+    def has_deadline_state(self) -> bool:
+        """On track / at risk / overdue means something only while the studio owes the work."""
+        return self.due_at is not None and self.status in CLOCK_RUNNING | CLOCK_PAUSED
+
+    @property
     def awaits_acknowledgement(self) -> bool:
         """Intake found minor problems and waits for the client to let the work go ahead."""
         return (

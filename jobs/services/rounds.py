@@ -38,7 +38,7 @@ def start_clock(move: Move, *, policy: StudioPolicy, promise_days: int) -> None:
     job.predicted_finish_at = None
     job.at_risk_alerted_at = None
     job.overdue_alerted_at = None
-    _due_moved(move, old_due, f"round {job.revision_round}: {promise_days}-day promise")
+    _due_moved(move, old_due, f"Round {job.round_number}: {promise_days}-day promise")
 
 
 def pause_clock(move: Move) -> None:
