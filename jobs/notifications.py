@@ -8,15 +8,19 @@ deadline statuses the last re-plan stored.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import Job, Role, User
+from jobs.models import Job, Role, StudioPolicy, User
 from jobs.plan_store import running_jobs
+from jobs.timeline import local_time
 
 # The deadline statuses that warn the managers, each with the field that claims its alert.
 _DEADLINE_ALERTS = (("overdue", "overdue_alerted_at"), ("at_risk", "at_risk_alerted_at"))
@@ -45,59 +49,74 @@ def _manager_addresses() -> list[str]:
     )
 
 
-def _send(subject: str, body: str, to: list[str]) -> int:
+def _send(subject: str, body: str, to: list[str], html: str | None = None) -> int:
     if not to:
         return 0
-    return send_mail(subject, body, None, to, fail_silently=False)
+    mail = EmailMultiAlternatives(subject, body, None, to)
+    if html is not None:
+        mail.attach_alternative(html, "text/html")
+    return mail.send(fail_silently=False)
+
+
+def _send_templated(subject: str, template: str, context: dict[str, Any], to: list[str]) -> int:
+    """A plain-text and an HTML part from templates/emails/<template>.txt and .html."""
+    context = {"subject": subject, "job_url": _job_url(context["job"]), **context}
+    body = render_to_string(f"emails/{template}.txt", context).strip() + "\n"
+    return _send(subject, body, to, html=render_to_string(f"emails/{template}.html", context))
+
+
+def _local(at: datetime) -> str:
+    """A moment as the client reads it: the studio's local time, with its zone."""
+    tz = ZoneInfo(StudioPolicy.current().timezone)
+    return f"{local_time(at, tz)} ({tz.key})"
 
 
 def notify_verdict(*, job_id: UUID | str, report_id: int | None = None) -> int:
-    """Tell the client what intake decided, with the findings to act on."""
+    """Tell the client what intake decided: each finding once, what to fix first."""
     job = Job.objects.select_related("organisation").get(pk=job_id)
-    lines = [f"Intake verdict for “{job}”: {job.get_verdict_display()}.", ""]
+    head, findings = "", []
     if report_id is not None:
         from analysis.models import IntakeReport
 
         report = IntakeReport.objects.filter(pk=report_id).first()
         if report is not None:
-            if report.summary:
-                lines += [report.summary, ""]
-            for f in report.findings.all():
-                where = f" ({f.file_name})" if f.file_name else ""
-                lines.append(f"- [{f.get_severity_display()}]{where} {f.message}")
-            lines.append("")
+            # The summary's first line is its headline; the rest repeats the findings.
+            head = report.summary.splitlines()[0] if report.summary else ""
+            findings = list(report.findings.all())
     if job.status == "awaiting_client":
         if job.verdict == "accepted_with_warnings":
-            lines.append("Please acknowledge the warnings, or upload fixed files, to go ahead.")
+            next_step = "Please acknowledge the warnings, or upload fixed files, to go ahead."
         else:
-            lines.append("Please export the files again as described above and re-upload them.")
+            next_step = "Please export the files again as described above and re-upload them."
     elif job.status == "declined":
-        lines.append("The studio will not take this job on; the job page has the details.")
+        next_step = "The studio will not take this job on; the job page has the details."
     elif job.due_at is not None:
-        lines.append(f"Work has started. Due: {job.due_at:%Y-%m-%d %H:%M} UTC.")
-    lines += ["", _job_url(job)]
-    return _send(
-        f"[Headroom] {job}: {job.get_verdict_display()}", "\n".join(lines), _client_addresses(job)
-    )
+        next_step = f"Work has started. Due: {_local(job.due_at)}."
+    else:
+        next_step = ""
+    context = {
+        "job": job,
+        "head": head,
+        "fixes": [f for f in findings if f.severity in ("error", "warning")],
+        "infos": [f for f in findings if f.severity == "info"],
+        "next_step": next_step,
+    }
+    subject = f"[Headroom] {job}: {job.get_verdict_display()}"
+    return _send_templated(subject, "verdict", context, _client_addresses(job))
 
 
 def notify_delivered(*, job_id: UUID | str) -> int:
     job = Job.objects.get(pk=job_id)
-    body = (
-        f"The master of “{job}” is ready (round {job.revision_round}).\n\n"
-        f"Listen, then approve it or ask for a revision:\n{_job_url(job)}\n"
-    )
-    return _send(f"[Headroom] {job}: your master is ready", body, _client_addresses(job))
+    subject = f"[Headroom] {job}: your master is ready"
+    return _send_templated(subject, "delivered", {"job": job}, _client_addresses(job))
 
 
 def notify_revision_received(*, job_id: UUID | str, note: str = "") -> int:
     job = Job.objects.get(pk=job_id)
-    due = f"{job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else "to be set"
-    body = (
-        f"We have your revision request for “{job}” (round {job.revision_round}).\n\n"
-        f"You asked: {note}\n\nNew due date: {due}\n{_job_url(job)}\n"
-    )
-    return _send(f"[Headroom] {job}: revision received", body, _client_addresses(job))
+    due = _local(job.due_at) if job.due_at else "to be set"
+    context = {"job": job, "note": note, "due": due}
+    subject = f"[Headroom] {job}: revision received"
+    return _send_templated(subject, "revision_received", context, _client_addresses(job))
 
 
 def notify_deadline(*, job_id: UUID | str, kind: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from analysis.models import IntakeFinding, IntakeReport
 from jobs.models import JobEvent, JobStatus, Stage, User, Verdict
@@ -27,7 +28,12 @@ def test_a_reexport_email_lists_what_to_fix(
     colleague = make_user("client", organisation=client_user.organisation)
     make_user("client")  # another client's people hear nothing
     job = analysing_job(client_user)
-    report = IntakeReport.objects.create(job=job, verdict=Verdict.REEXPORT_REQUESTED)
+    message = "Clips 12 times; export with 3 dB of headroom."
+    report = IntakeReport.objects.create(
+        job=job,
+        verdict=Verdict.REEXPORT_REQUESTED,
+        summary=f"Re-export requested: 1 problem to fix.\n- {message}",
+    )
     IntakeFinding.objects.create(
         report=report,
         code="clipping",
@@ -42,6 +48,12 @@ def test_a_reexport_email_lists_what_to_fix(
     assert "Re-export requested" in mail.subject
     assert "[Error] (Bass - Billie Jean.wav) Clips 12 times" in mail.body
     assert "export the files again" in mail.body
+    # Each finding once, in the text and in the HTML part; the link from SITE_URL.
+    assert mail.body.count(message) == 1
+    [(html, mime)] = mail.alternatives
+    assert mime == "text/html" and html.count("Clips 12 times") == 1
+    url = f"{settings.SITE_URL}/jobs/{job.pk}/"
+    assert url in mail.body and f'href="{url}"' in html
 
 
 def test_a_refused_move_sends_nothing(
@@ -136,3 +148,23 @@ def test_a_failed_email_releases_the_claim(
         deadline_alerts_send()
     job.refresh_from_db()
     assert job.at_risk_alerted_at is None
+
+
+def test_round_numbers_and_local_times_in_the_emails(
+    client_user: User, engineer: User, frozen, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    from jobs.services import job_deliver, job_request_revision
+    from tests.jobs.helpers import upload_master, work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer)
+    upload_master(job, engineer)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_deliver(job=job, by=engineer)
+    assert "(round 1)" in mailoutbox[-1].body and "Round 1." in mailoutbox[-1].alternatives[0][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        job_request_revision(job=job, by=client_user, note="More air on the vocal")
+    mail = mailoutbox[-1]
+    assert "(round 2)" in mail.body and "More air on the vocal" in mail.body
+    # Two days from Monday 10:00 London: Wednesday, in words and the studio's zone.
+    assert "New due date: Wed 4 Mar, 10:00 (Europe/London)" in mail.body
