@@ -28,6 +28,7 @@ from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
+from jobs.portal import home_cards
 from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
 from jobs.selectors import home_jobs, job_history, round_stages
@@ -130,7 +131,10 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/home.html", {"jobs": home_jobs(_user(request))})
+    user = _user(request)
+    jobs = home_jobs(user)
+    cards = None if user.is_studio else home_cards(list(jobs))
+    return render(request, "jobs/home.html", {"jobs": jobs, "cards": cards})
 
 
 @require_http_methods(["GET", "POST"])

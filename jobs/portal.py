@@ -1,0 +1,144 @@
+"""Reads for the client's home page: each job's progress through the six stages, when to expect
+the master, and the one thing the job waits for from the client."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import F
+from django.urls import reverse
+
+from jobs.models import (
+    CLOCK_RUNNING,
+    STAGE_FINISHED,
+    STAGE_ORDER,
+    Job,
+    JobStatus,
+    Stage,
+    StageKind,
+    StudioPolicy,
+    Verdict,
+)
+from jobs.timeline import local_time
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the job needs from the client, with where to do it."""
+
+    text: str
+    action: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Card:
+    job: Job
+    done: int  # stages finished in the current round, of len(STAGE_ORDER)
+    current: str  # the stage being worked on, or where the job stands, in words
+    expected: datetime | None  # the plan's finish, never later than the promise
+    ask: Ask | None
+    expected_words: str = ""  # `expected` at the studio's local time
+
+    @property
+    def total(self) -> int:
+        return len(STAGE_ORDER)
+
+    @property
+    def shows_progress(self) -> bool:
+        """Stages mean something from acceptance on, and not for a job the studio let go."""
+        return self.job.accepted_at is not None and self.job.status not in _LET_GO
+
+
+_STANDING: dict[str, str] = {
+    JobStatus.DRAFT: "Not submitted yet",
+    JobStatus.SUBMITTED: "Intake is checking the files",
+    JobStatus.ANALYSING: "Intake is checking the files",
+    JobStatus.AWAITING_CLIENT: "Waiting for you",
+    JobStatus.ACCEPTED: "Accepted, mastering starts soon",
+    JobStatus.DELIVERED: "Master delivered",
+    JobStatus.APPROVED: "Approved",
+    JobStatus.DECLINED: "Declined by the studio",
+    JobStatus.ON_HOLD: "On hold",
+    JobStatus.CANCELLED: "Cancelled",
+}
+
+
+_LET_GO = frozenset({JobStatus.DECLINED, JobStatus.CANCELLED})
+
+
+def expected_delivery(job: Job) -> datetime | None:
+    """When the client can expect the master: the plan's predicted finish while it keeps the
+    promise, otherwise the promised due date (the studio's problem, not the client's)."""
+    if job.status not in CLOCK_RUNNING or job.due_at is None:
+        return None
+    predicted = job.predicted_finish_at
+    return predicted if predicted is not None and predicted <= job.due_at else job.due_at
+
+
+def client_ask(job: Job) -> Ask | None:
+    """The one thing the job waits for from the client, if any."""
+    page = reverse("job_detail", args=[job.pk])
+    if job.status == JobStatus.DRAFT:
+        return Ask("Add your stems, rough mix and references, then submit them.", "Add files", page)
+    if job.awaits_acknowledgement:
+        return Ask(
+            "Some stems clip slightly: go ahead as they are, or upload fixed files.",
+            "Review the warnings",
+            reverse("job_intake", args=[job.pk]),
+        )
+    if job.status == JobStatus.AWAITING_CLIENT and job.verdict == Verdict.REEXPORT_REQUESTED:
+        return Ask(
+            "Some files need a new export before we can start.",
+            "See what to fix",
+            reverse("job_intake", args=[job.pk]),
+        )
+    if job.status == JobStatus.DELIVERED:
+        return Ask(
+            "Your master is ready: listen, then approve it or ask for a revision.",
+            "Listen and review",
+            f"{page}#review-room",
+        )
+    return None
+
+
+def home_cards(jobs: Sequence[Job]) -> list[Card]:
+    """A card per job (the ones waiting on the client first), the stages of every job's current
+    round read in one query."""
+    stages: dict[object, list[Stage]] = defaultdict(list)
+    rows = Stage.objects.filter(
+        job__in=[j.pk for j in jobs], revision_round=F("job__revision_round")
+    ).only("job_id", "kind", "position", "status")
+    for stage in rows.order_by("position"):
+        stages[stage.job_id].append(stage)
+    tz = ZoneInfo(StudioPolicy.current().timezone)
+    cards = []
+    for job in jobs:
+        own = stages.get(job.pk, [])
+        done = sum(s.status in STAGE_FINISHED for s in own)
+        open_stage = next((s for s in own if s.status not in STAGE_FINISHED), None)
+        if job.status in CLOCK_RUNNING and open_stage is not None:
+            current = f"{StageKind(open_stage.kind).label} (stage {done + 1} of {len(STAGE_ORDER)})"
+        elif job.status == JobStatus.REVISION_REQUESTED:
+            current = "Revision requested"
+        else:
+            current = _STANDING.get(job.status, job.get_status_display())
+        if job.status in (JobStatus.DELIVERED, JobStatus.APPROVED):
+            done = len(STAGE_ORDER)
+        expected = expected_delivery(job)
+        cards.append(
+            Card(
+                job=job,
+                done=done,
+                current=current,
+                expected=expected,
+                ask=client_ask(job),
+                expected_words=local_time(expected, tz) if expected else "",
+            )
+        )
+    # What waits on the client first, then the work under way, then the finished jobs.
+    return sorted(cards, key=lambda c: (c.ask is None, c.job.is_closed))
