@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import F
@@ -142,3 +143,47 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
         )
     # What waits on the client first, then the work under way, then the finished jobs.
     return sorted(cards, key=lambda c: (c.ask is None, c.job.is_closed))
+
+
+# --- the intake report for clients: a summary first, then each file with its fixes ------------
+
+
+def intake_headline(verdict: str, findings: Sequence[Any], *, needs_ack: bool) -> str:
+    """The report's first line, in the client's terms: how many files to fix before the work
+    can start, or that there is nothing to do."""
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    if verdict == Verdict.REEXPORT_REQUESTED:
+        files = len({f.file_name for f in errors if f.file_name})
+        whole = sum(not f.file_name for f in errors)
+        parts = [f"{files} file{'s' * (files != 1)}"] if files else []
+        parts += [f"{whole} thing{'s' * (whole != 1)} across the job"] if whole else []
+        return f"{' and '.join(parts) or 'Some files'} to fix before we can start."
+    if verdict == Verdict.ACCEPTED_WITH_WARNINGS:
+        n = f"{len(warnings)} warning{'s' * (len(warnings) != 1)}"
+        if needs_ack:
+            return f"Accepted with {n}: confirm we should go ahead, or upload fixed files."
+        return f"Accepted with {n}: nothing blocks the work."
+    if verdict == Verdict.DECLINED:
+        return "The studio has declined this job."
+    return "All files accepted: nothing to fix."
+
+
+def intake_file_rows(
+    measurements: Sequence[dict[str, Any]], findings: Sequence[Any]
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Each measured file with its own findings split into `fixes` (errors and warnings, the
+    checklist) and `notes` (information), the files with something to fix first; and the
+    findings that concern the whole job."""
+    by_file: dict[str, list[Any]] = defaultdict(list)
+    whole_job = []
+    for f in findings:
+        (by_file[f.file_name] if f.file_name else whole_job).append(f)
+    rows = []
+    for m in measurements:
+        own = by_file.get(m["file"].original_name, [])
+        fixes = [f for f in own if f.severity in ("error", "warning")]
+        notes = [f for f in own if f.severity not in ("error", "warning")]
+        rows.append({**m, "fixes": fixes, "notes": notes})
+    rows.sort(key=lambda r: not r["fixes"])  # stable: importance order within each group
+    return rows, whole_job

@@ -28,7 +28,7 @@ from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
-from jobs.portal import home_cards
+from jobs.portal import home_cards, intake_file_rows, intake_headline
 from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
 from jobs.selectors import home_jobs, job_history, round_stages
@@ -70,7 +70,13 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     attach_waveforms(measurements)
     report = latest_intake_report(job)
     findings = list(report.findings.all()) if report else []
+    file_rows, job_findings = intake_file_rows(measurements, findings)
     return {
+        "file_rows": file_rows,
+        "job_findings": job_findings,
+        "headline": intake_headline(report.verdict, findings, needs_ack=job.awaits_acknowledgement)
+        if report
+        else "",
         "job": job,
         "files": files,
         "measurements": measurements,

@@ -180,3 +180,38 @@ def test_the_page_reloads_when_the_verdict_arrives_while_polling() -> None:
     job.status = JobStatus.ANALYSING
     job.save()
     assert "HX-Refresh" not in c.get(url + "?polling=1", HTTP_HX_REQUEST="true")
+
+
+def test_the_client_report_starts_with_what_to_fix_and_lists_each_file() -> None:
+    from tests.jobs.review.test_peaks_views import measured_file, tone
+
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.REEXPORT_REQUESTED)
+    measured_file(job, name="Bass - Billie Jean.wav", content=tone(2.0, clip_at=(1.0,)))
+    measured_file(job, name="Keys - Billie Jean.wav", content=tone(2.0))
+    _report(
+        job,
+        Verdict.REEXPORT_REQUESTED,
+        ("clipping", "error", "Bass clips: export it 6 dB lower", "Bass - Billie Jean.wav"),
+        ("length_mismatch", "error", "Keys is longer than the stems", "Keys - Billie Jean.wav"),
+        ("naming_scheme", "warning", "Rename Keys", "Keys - Billie Jean.wav"),
+        ("missing_reference", "info", "No reference track was uploaded.", ""),
+    )
+    body = _login(job.created_by).get(reverse("job_intake", args=[job.pk])).content.decode()
+    summary = body.index("2 files to fix before we can start.")
+    assert summary < body.index("Bass clips") < body.index("All measurements")
+    # Each file with its waveform and its fixes as a checklist; the job-wide note apart.
+    assert body.count('<li class="intake-file">') == 2 and body.count('<svg class="waveform"') == 2
+    assert body.count('type="checkbox"') == 3
+    assert '<label for="fix-' in body and "For the whole job" in body
+
+
+def test_a_text_files_row_says_it_is_not_audio() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT, verdict=Verdict.REEXPORT_REQUESTED)
+    audio = make_audio_file(job, name="notes.txt", content=b"just some words\n" * 40)
+    from analysis.services import file_measure
+
+    analysis = FileAnalysis.objects.create(audio_file=audio)
+    file_measure(analysis_id=analysis.pk)
+    body = _login(job.created_by).get(reverse("job_intake", args=[job.pk])).content.decode()
+    assert "None-bit" not in body and "0 Hz" not in body
+    assert "Not audio (" in body
