@@ -176,7 +176,7 @@ def intake_file_rows(
     checklist) and `notes` (information), the files with something to fix first; and the
     findings that concern the whole job."""
     by_file: dict[str, list[Any]] = defaultdict(list)
-    whole_job = []
+    whole_job: list[Any] = []
     for f in findings:
         (by_file[f.file_name] if f.file_name else whole_job).append(f)
     rows = []
