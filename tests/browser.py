@@ -90,3 +90,21 @@ def wait_until(page: Any, expression: str, *, timeout: float = 10_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
         page.wait_for_timeout(50)
+
+
+# axe-core, vendored with the app; the test adds it to the page (from the site itself, which the
+# Content-Security-Policy allows) only when it checks a page: no page of the app loads it.
+AXE_URL = "/static/vendor/axe-core-4.10.3/axe.min.js"
+_AXE_RUN = """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+  .filter(v => v.impact === "serious" || v.impact === "critical")
+  .map(v => `${v.impact} ${v.id}: ` +
+    v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; ")))"""
+
+
+def axe_serious(page: Any) -> list[str]:
+    """The serious and critical accessibility violations axe-core finds on the page as it is.
+    Checks that add a style element of their own make Chromium log a CSP line: take the page's
+    CSP violations before this."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url=AXE_URL)
+    return list(page.evaluate(_AXE_RUN))
