@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,9 +17,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import Job, Role, StudioPolicy, User
+from jobs.models import Job, Role, User
 from jobs.plan_store import running_jobs
-from jobs.timeline import local_time
+from jobs.timeline import local_time, studio_tz
 
 # The deadline statuses that warn the managers, each with the field that claims its alert.
 _DEADLINE_ALERTS = (("overdue", "overdue_alerted_at"), ("at_risk", "at_risk_alerted_at"))
@@ -67,7 +66,7 @@ def _send_templated(subject: str, template: str, context: dict[str, Any], to: li
 
 def _local(at: datetime) -> str:
     """A moment as the client reads it: the studio's local time, with its zone."""
-    tz = ZoneInfo(StudioPolicy.current().timezone)
+    tz = studio_tz()
     return f"{local_time(at, tz)} ({tz.key})"
 
 

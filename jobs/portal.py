@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import F
 from django.urls import reverse
@@ -21,10 +20,9 @@ from jobs.models import (
     JobStatus,
     Stage,
     StageKind,
-    StudioPolicy,
     Verdict,
 )
-from jobs.timeline import local_time
+from jobs.timeline import local_time, studio_tz
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
     ).only("job_id", "kind", "position", "status")
     for stage in rows.order_by("position"):
         stages[stage.job_id].append(stage)
-    tz = ZoneInfo(StudioPolicy.current().timezone)
+    tz = studio_tz()
     cards = []
     for job in jobs:
         own = stages.get(job.pk, [])

@@ -54,6 +54,12 @@ class Entry:
         return local_time(self.at)
 
 
+def studio_tz() -> ZoneInfo:
+    """The studio's time zone, read without creating the policy row (pages only read)."""
+    name = StudioPolicy.objects.filter(pk=1).values_list("timezone", flat=True).first()
+    return ZoneInfo(name or StudioPolicy._meta.get_field("timezone").get_default())
+
+
 def local_time(at: datetime, tz: tzinfo | None = None) -> str:
     """'Fri 4 Dec, 17:49': how people read a moment on a page."""
     if tz is not None:
@@ -190,7 +196,7 @@ def job_timeline(job: Job, events: Iterable[JobEvent], *, viewer: User) -> list[
     """The job's history for `viewer`, newest first: the studio sees every event, a client the
     ones about their job's progress (no staffing, no plan internals, no master before its
     delivery, no engineer's name)."""
-    tz = ZoneInfo(StudioPolicy.current().timezone)
+    tz = studio_tz()
     entries = [x for x in (_entry(e, tz) for e in events) if x is not None]
     if not viewer.is_studio:
         entries = [e for e in entries if not e.studio_only]

@@ -58,7 +58,7 @@ def fmt_time(seconds: float) -> str:
 
 def _times(times: list[float], limit: int = 5) -> str:
     shown = ", ".join(fmt_time(t) for t in times[:limit])
-    return shown + (" ..." if len(times) > limit else "")
+    return shown + (" and later" if len(times) > limit else "")
 
 
 def _stem_name(name: str) -> str:
