@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jobs import feeds, stage_views, upload_views, views
+from jobs import board_views, feeds, stage_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,5 +43,7 @@ urlpatterns = [
     path("stages/<int:stage_id>/skip/", stage_views.stage_skip_view, name="stage_skip"),
     path("stages/<int:stage_id>/reopen/", stage_views.stage_reopen_view, name="stage_reopen"),
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
+    path("board/", board_views.board_view, name="board"),
+    path("board.csv", board_views.board_csv, name="board_csv"),
     path("", include("jobs.review.urls")),
 ]

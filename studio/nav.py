@@ -30,6 +30,7 @@ ENGINEER = [
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
 ]
 MANAGER = [
+    NavItem("Board", "board"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Queue", "queue"),
 ]
