@@ -66,6 +66,8 @@ def notify_verdict(*, job_id: UUID | str, report_id: int | None = None) -> int:
                 where = f" ({f.file_name})" if f.file_name else ""
                 lines.append(f"- [{f.get_severity_display()}]{where} {f.message}")
             lines.append("")
+    if job.verdict_reason:
+        lines += [f"The studio's note: {job.verdict_reason}", ""]
     if job.status == "awaiting_client":
         if job.verdict == "accepted_with_warnings":
             lines.append("Please acknowledge the warnings, or upload fixed files, to go ahead.")

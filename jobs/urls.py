@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jobs import board_views, feeds, stage_views, upload_views, views
+from jobs import board_views, decision_views, feeds, stage_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -45,5 +45,8 @@ urlpatterns = [
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
     path("board/", board_views.board_view, name="board"),
     path("board.csv", board_views.board_csv, name="board_csv"),
+    path("decisions/", decision_views.decisions, name="decisions"),
+    path("jobs/<uuid:job_id>/decide/", decision_views.job_decide, name="job_decide"),
+    path("jobs/<uuid:job_id>/hold/", decision_views.job_hold_move, name="job_hold_move"),
     path("", include("jobs.review.urls")),
 ]
