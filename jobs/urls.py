@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from jobs import board_views, decision_views, feeds, stage_views, upload_views, views
+from jobs import (
+    board_views,
+    decision_views,
+    feeds,
+    stage_views,
+    upload_views,
+    views,
+    workload_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -48,5 +56,11 @@ urlpatterns = [
     path("decisions/", decision_views.decisions, name="decisions"),
     path("jobs/<uuid:job_id>/decide/", decision_views.job_decide, name="job_decide"),
     path("jobs/<uuid:job_id>/hold/", decision_views.job_hold_move, name="job_hold_move"),
+    path("workload/", workload_views.workload_view, name="workload"),
+    path(
+        "workload/stages/<int:stage_id>/assign/",
+        workload_views.workload_assign,
+        name="workload_assign",
+    ),
     path("", include("jobs.review.urls")),
 ]

@@ -32,6 +32,7 @@ ENGINEER = [
 MANAGER = [
     NavItem("Board", "board"),
     NavItem("Decisions", "decisions"),
+    NavItem("Workload", "workload"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Queue", "queue"),
 ]

@@ -25,3 +25,14 @@ def span(delta: timedelta | None) -> str:
     else:
         text = f"{mins} min"
     return sign + text
+
+
+@register.filter
+def minutes(value: int | None) -> str:
+    """A number of minutes as hours and minutes ("4 h 30 min")."""
+    if not value:
+        return "0 min"
+    hours, mins = divmod(int(value), 60)
+    if hours and mins:
+        return f"{hours} h {mins} min"
+    return f"{hours} h" if hours else f"{mins} min"
