@@ -24,6 +24,7 @@ from jobs.models import (
     ListeningSession,
     Organisation,
     PartialUpload,
+    PolicyChange,
     Stage,
     StudioDayOff,
     StudioPolicy,
@@ -270,6 +271,22 @@ class JobEventAdmin(admin.ModelAdmin[JobEvent]):
 class StudioPolicyAdmin(admin.ModelAdmin[StudioPolicy]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not StudioPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(admin.ModelAdmin[PolicyChange]):
+    """The policy history: written by the policy page, never edited."""
+
+    list_display = ("at", "actor", "field", "from_value", "to_value")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

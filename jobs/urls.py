@@ -4,6 +4,7 @@ from jobs import (
     board_views,
     decision_views,
     feeds,
+    policy_views,
     stage_views,
     upload_views,
     views,
@@ -62,5 +63,6 @@ urlpatterns = [
         workload_views.workload_assign,
         name="workload_assign",
     ),
+    path("policy/", policy_views.policy_view, name="policy"),
     path("", include("jobs.review.urls")),
 ]

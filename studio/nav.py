@@ -33,6 +33,7 @@ MANAGER = [
     NavItem("Board", "board"),
     NavItem("Decisions", "decisions"),
     NavItem("Workload", "workload"),
+    NavItem("Policy", "policy"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Queue", "queue"),
 ]

@@ -16,6 +16,7 @@ from jobs.models.people import (
 from jobs.models.people import _calendar_token as _calendar_token
 from jobs.models.policy import (
     ClockMode,
+    PolicyChange,
     StudioDayOff,
     StudioPolicy,
     default_stage_estimates,
@@ -82,6 +83,7 @@ __all__ = [
     "ListeningSession",
     "Organisation",
     "PartialUpload",
+    "PolicyChange",
     "Role",
     "Stage",
     "StageKind",
