@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from jobs import (
     board_views,
+    compliance_views,
     decision_views,
     feeds,
     policy_views,
@@ -64,5 +65,7 @@ urlpatterns = [
         name="workload_assign",
     ),
     path("policy/", policy_views.policy_view, name="policy"),
+    path("compliance/", compliance_views.compliance_view, name="compliance"),
+    path("compliance.csv", compliance_views.compliance_csv, name="compliance_csv"),
     path("", include("jobs.review.urls")),
 ]

@@ -34,6 +34,7 @@ MANAGER = [
     NavItem("Decisions", "decisions"),
     NavItem("Workload", "workload"),
     NavItem("Policy", "policy"),
+    NavItem("Breaks", "compliance"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Queue", "queue"),
 ]
