@@ -574,6 +574,12 @@ class Person:
         if ids:
             self.request("manager: job page", "GET", f"/jobs/{self.rng.choice(ids)}/")
             self.pause()
+        self.request("manager: board", "GET", "/board/")
+        self.pause()
+        self.request("manager: board filter (htmx)", "GET", "/board/?state=at_risk", htmx=True)
+        self.pause()
+        self.request("manager: workload", "GET", "/workload/")
+        self.pause()
 
 
 # --- figures -------------------------------------------------------------------------------------

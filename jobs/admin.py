@@ -7,9 +7,14 @@ from typing import Any
 from axes.utils import reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import ForeignKey
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from jobs.models import (
+    STUDIO_ROLES,
     AudioFile,
     EarBreak,
     EngineerDayOff,
@@ -19,6 +24,7 @@ from jobs.models import (
     ListeningSession,
     Organisation,
     PartialUpload,
+    PolicyChange,
     Stage,
     StudioDayOff,
     StudioPolicy,
@@ -59,11 +65,22 @@ class AudioFileInline(admin.TabularInline[AudioFile, Job]):
     can_delete = False
 
 
+def assignable_people() -> Any:
+    """Who a stage may go to (`User.may_be_assigned`, as a query): never a client."""
+    return User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by("first_name")
+
+
 class StageInline(admin.TabularInline[Stage, Job]):
+    # Read-only here: a stage moves and changes hands through the services (its own change page
+    # assigns through stage_assign), so the history and the plan follow every change.
     model = Stage
     extra = 0
     fields = ("revision_round", "kind", "status", "assignee", "started_at", "finished_at")
-    readonly_fields = ("revision_round", "kind")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class JobEventInline(admin.TabularInline[JobEvent, Job]):
@@ -155,9 +172,46 @@ class JobAdmin(admin.ModelAdmin[Job]):
     )
     list_filter = ("status", "verdict", "deadline_status")
     search_fields = ("track_title", "artist", "organisation__name")
-    readonly_fields = ("id", "created_at")
+    # Status, verdict and the clock change only through the workflow moves (the actions here, the
+    # decisions on the job page), which keep the history, the stages and the due date together.
+    readonly_fields = (
+        "id",
+        "decide_in_the_app",
+        "organisation",
+        "created_by",
+        "status",
+        "status_before_hold",
+        "verdict",
+        "verdict_overridden_by",
+        "verdict_reason",
+        "acknowledged_at",
+        "accepted_at",
+        "promise_days",
+        "due_at",
+        "paused_at",
+        "paused_total",
+        "revision_round",
+        "deadline_status",
+        "predicted_finish_at",
+        "at_risk_alerted_at",
+        "overdue_alerted_at",
+        "created_at",
+        "submitted_at",
+        "delivered_at",
+        "closed_at",
+    )
     inlines = [AudioFileInline, StageInline, JobEventInline]
     actions = [hold_jobs, resume_jobs, replan]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a job is opened by its client, in the app
+
+    @admin.display(description="Decisions")
+    def decide_in_the_app(self, obj: Job) -> str:
+        return format_html(
+            '<a href="{}#manage">Override, decline, hold or cancel on the job page</a>',
+            reverse("job_detail", args=[obj.pk]),
+        )
 
 
 @admin.register(AudioFile)
@@ -173,6 +227,32 @@ class StageAdmin(admin.ModelAdmin[Stage]):
     list_display = ("job", "kind", "revision_round", "status", "assignee", "predicted_finish_at")
     list_filter = ("kind", "status")
     actions = [take_stages, start_stages, finish_stages]
+    fields = ("job", "kind", "revision_round", "status", "assignee", "notes")
+    readonly_fields = ("job", "kind", "revision_round", "status")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a round's stages are made when the job is accepted
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField[Any] | None:
+        if db_field.name == "assignee":
+            kwargs["queryset"] = assignable_people()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Stage, form: Any, change: bool) -> None:
+        # A new engineer goes through stage_assign (history, re-plan, the engineers told); the
+        # notes are the only other thing this page writes.
+        from jobs.services import WorkflowError, stage_assign
+
+        notes = obj.notes  # stage_assign reloads the stage it moves
+        if "assignee" in form.changed_data:
+            try:
+                stage_assign(stage=obj, by=request.user, engineer=obj.assignee)  # type: ignore[arg-type]
+            except WorkflowError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+                return
+        Stage.objects.filter(pk=obj.pk).update(notes=notes)
 
 
 @admin.register(JobEvent)
@@ -191,6 +271,22 @@ class JobEventAdmin(admin.ModelAdmin[JobEvent]):
 class StudioPolicyAdmin(admin.ModelAdmin[StudioPolicy]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not StudioPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(admin.ModelAdmin[PolicyChange]):
+    """The policy history: written by the policy page, never edited."""
+
+    list_display = ("at", "actor", "field", "from_value", "to_value")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -99,9 +99,30 @@ def notify_verdict(*, job_id: UUID | str, report_id: int | None = None) -> int:
         "fixes": [f for f in findings if f.severity in ("error", "warning")],
         "infos": [f for f in findings if f.severity == "info"],
         "next_step": next_step,
+        "reason": job.verdict_reason,
     }
     subject = f"[Headroom] {job}: {job.get_verdict_display()}"
     return _send_templated(subject, "verdict", context, _client_addresses(job))
+
+
+def notify_reassigned(*, stage_id: int, old_id: int | None, new_id: int | None, by_id: int) -> int:
+    """Tell the engineer who lost a stage and the one who got it (not the one who moved it)."""
+    from jobs.models import Stage
+
+    stage = Stage.objects.select_related("job").get(pk=stage_id)
+    people = {u.pk: u for u in User.objects.filter(pk__in=[old_id, new_id], is_active=True)}
+    new = people.get(new_id) if new_id else None
+    sent = 0
+    for pk, text in ((old_id, "is no longer yours"), (new_id, "is now yours")):
+        person = people.get(pk) if pk else None
+        if person is None or pk == by_id or not person.email:
+            continue
+        whom = f" (now {new.get_full_name() or new.username})" if new and pk != new_id else ""
+        body = f"{stage.get_kind_display()} of “{stage.job}” {text}{whom}.\n\n{_job_url(stage.job)}"
+        sent += _send(
+            f"[Headroom] {stage.job}: {stage.get_kind_display()} {text}", body, [person.email]
+        )
+    return sent
 
 
 def notify_delivered(*, job_id: UUID | str) -> int:

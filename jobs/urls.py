@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from jobs import feeds, stage_views, upload_views, views
+from jobs import (
+    board_views,
+    compliance_views,
+    decision_views,
+    feeds,
+    policy_views,
+    stage_views,
+    upload_views,
+    views,
+    workload_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,5 +53,19 @@ urlpatterns = [
     path("stages/<int:stage_id>/skip/", stage_views.stage_skip_view, name="stage_skip"),
     path("stages/<int:stage_id>/reopen/", stage_views.stage_reopen_view, name="stage_reopen"),
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
+    path("board/", board_views.board_view, name="board"),
+    path("board.csv", board_views.board_csv, name="board_csv"),
+    path("decisions/", decision_views.decisions, name="decisions"),
+    path("jobs/<uuid:job_id>/decide/", decision_views.job_decide, name="job_decide"),
+    path("jobs/<uuid:job_id>/hold/", decision_views.job_hold_move, name="job_hold_move"),
+    path("workload/", workload_views.workload_view, name="workload"),
+    path(
+        "workload/stages/<int:stage_id>/assign/",
+        workload_views.workload_assign,
+        name="workload_assign",
+    ),
+    path("policy/", policy_views.policy_view, name="policy"),
+    path("compliance/", compliance_views.compliance_view, name="compliance"),
+    path("compliance.csv", compliance_views.compliance_csv, name="compliance_csv"),
     path("", include("jobs.review.urls")),
 ]

@@ -30,6 +30,11 @@ ENGINEER = [
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
 ]
 MANAGER = [
+    NavItem("Board", "board"),
+    NavItem("Decisions", "decisions"),
+    NavItem("Workload", "workload"),
+    NavItem("Policy", "policy"),
+    NavItem("Breaks", "compliance"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Queue", "queue"),
 ]

@@ -16,6 +16,7 @@ from jobs.models.people import (
 from jobs.models.people import _calendar_token as _calendar_token
 from jobs.models.policy import (
     ClockMode,
+    PolicyChange,
     StudioDayOff,
     StudioPolicy,
     default_stage_estimates,
@@ -40,6 +41,7 @@ from jobs.models.work import (
     CLOCK_PAUSED,
     CLOCK_RUNNING,
     CLOSED,
+    HAS_DEADLINE,
     INTAKE_RUNNING,
     PRE_ACCEPTANCE,
     AudioFile,
@@ -57,6 +59,7 @@ __all__ = [
     "CLOSED",
     "DEFAULT_CHECKLISTS",
     "FRESH_EARS_STAGES",
+    "HAS_DEADLINE",
     "INTAKE_RUNNING",
     "PRE_ACCEPTANCE",
     "STAGE_FINISHED",
@@ -80,6 +83,7 @@ __all__ = [
     "ListeningSession",
     "Organisation",
     "PartialUpload",
+    "PolicyChange",
     "Role",
     "Stage",
     "StageKind",

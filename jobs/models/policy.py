@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import time
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from analysis.audio.findings import Thresholds
 
@@ -128,3 +130,21 @@ class StudioDayOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.reason}".strip()
+
+
+class PolicyChange(models.Model):
+    """One changed setting of the studio policy: who changed it, when, and from what to what."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field = models.CharField(max_length=64)
+    from_value = models.TextField(blank=True)
+    to_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.from_value} → {self.to_value}"

@@ -51,6 +51,8 @@ PRE_ACCEPTANCE = frozenset(
 )
 # Waiting on someone outside the studio's work: a started clock stays stopped.
 CLOCK_PAUSED = frozenset({JobStatus.AWAITING_CLIENT, JobStatus.ON_HOLD})
+# The due date is still ahead of the studio (the board shows a deadline state for these only).
+HAS_DEADLINE = CLOCK_RUNNING | CLOCK_PAUSED
 # Intake is measuring the files.
 INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
 
@@ -159,11 +161,6 @@ class Job(models.Model):
         return self.revision_round + 1
 
     @property
-    def has_deadline_state(self) -> bool:
-        """On track / at risk / overdue means something only while the studio owes the work."""
-        return self.due_at is not None and self.status in CLOCK_RUNNING | CLOCK_PAUSED
-
-    @property
     def awaits_acknowledgement(self) -> bool:
         """Intake found minor problems and waits for the client to let the work go ahead."""
         return (
@@ -176,6 +173,12 @@ class Job(models.Model):
     def is_workable(self) -> bool:
         """Accepted and not yet delivered: the stages of the current round can be worked on."""
         return self.status in CLOCK_RUNNING
+
+    @property
+    def has_deadline_state(self) -> bool:
+        """On track / at risk / overdue means something only while the studio owes the work:
+        closed, delivered or not yet accepted work has no deadline to keep, so no state."""
+        return self.due_at is not None and self.status in HAS_DEADLINE
 
     @property
     def clock_running(self) -> bool:

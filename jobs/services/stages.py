@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import transaction
+
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
@@ -199,6 +201,18 @@ def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
             from_value=row.assignee.username if row.assignee else "",
             to_value=engineer.username if engineer else "",
         )
+        _tell_engineers(stage_id=row.pk, old_id=row.assignee_id, new_id=new_id, by_id=by.pk)
         row.assignee = engineer
         row.proposed_assignee = None
     return row
+
+
+def _tell_engineers(*, stage_id: int, old_id: int | None, new_id: int | None, by_id: int) -> None:
+    """Whoever lost or got the stage hears of it by email, once the move is committed."""
+
+    def send() -> None:
+        from jobs.notifications import notify_reassigned
+
+        notify_reassigned(stage_id=stage_id, old_id=old_id, new_id=new_id, by_id=by_id)
+
+    transaction.on_commit(send)

@@ -99,7 +99,7 @@ def test_a_managers_override_and_decline_reach_the_client(
     assert [m.subject.rsplit(": ", 1)[1] for m in mailoutbox] == ["Accepted", "Declined"]
     assert "Work has started" in mailoutbox[0].body
     assert "will not take this job on" in mailoutbox[1].body
-    assert "not our genre" not in mailoutbox[1].body  # the manager's reason stays internal
+    assert "not our genre" in mailoutbox[1].body  # the manager's reason is the client's to read
 
 
 def test_alerts_go_to_managers_once(client_user: User, manager: User, frozen, mailoutbox) -> None:

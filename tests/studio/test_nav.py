@@ -26,7 +26,11 @@ def _links(html: str) -> list[tuple[str, bool]]:
     [
         (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
         (Role.ENGINEER, ["Queue", "Jobs"], "Jobs"),
-        (Role.MANAGER, ["Jobs", "Queue"], "Jobs"),
+        (
+            Role.MANAGER,
+            ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Queue"],
+            "Jobs",
+        ),
     ],
 )
 def test_each_role_sees_its_pages_with_the_current_one_marked(

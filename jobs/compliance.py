@@ -1,0 +1,137 @@
+"""Reads for the break-compliance page: per engineer and day of a chosen period, the listening
+logged against the daily cap, and the ear breaks prompted, taken and skipped."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+
+from jobs.models import (
+    STUDIO_ROLES,
+    BreakOutcome,
+    EarBreak,
+    EngineerProfile,
+    ListeningSession,
+    StudioPolicy,
+    User,
+)
+from jobs.plan_store import ear_break_policy
+
+MAX_DAYS = 62
+
+
+@dataclass
+class DayListening:
+    day: date
+    minutes: int
+    cap: int
+
+    @property
+    def over_cap(self) -> bool:
+        return self.minutes > self.cap
+
+
+@dataclass
+class EngineerCompliance:
+    person: User
+    days: list[DayListening]
+    prompted: int
+    taken: int
+    skipped: int
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(d.minutes for d in self.days)
+
+    @property
+    def days_over_cap(self) -> int:
+        return sum(1 for d in self.days if d.over_cap)
+
+    @property
+    def rate(self) -> int | None:
+        answered = self.taken + self.skipped
+        return round(100 * self.taken / answered) if answered else None
+
+
+def period(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
+    """Every engineer's listening and breaks from `start` to `end` (studio days, inclusive), in a
+    fixed number of queries."""
+    policy = StudioPolicy.current()
+    zone = ZoneInfo(policy.timezone)
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    people = list(
+        User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
+            "first_name", "username"
+        )
+    )
+    profiles = {p.user_id: p for p in EngineerProfile.objects.filter(user__in=people)}
+    listened: dict[tuple[int, date], int] = {}
+    for row in (
+        ListeningSession.objects.filter(started_at__gte=since, started_at__lt=until)
+        .annotate(day=TruncDate("started_at", tzinfo=zone))
+        .values("engineer_id", "day")
+        .annotate(seconds=Sum("work_seconds"))
+        .order_by()
+    ):
+        listened[(row["engineer_id"], row["day"])] = int(row["seconds"] or 0) // 60
+    breaks: dict[int, dict[str, int]] = defaultdict(lambda: {"p": 0, "t": 0, "s": 0})
+    for row in (
+        EarBreak.objects.filter(prompted_at__gte=since, prompted_at__lt=until)
+        .values("engineer_id")
+        .annotate(
+            p=Count("id"),
+            t=Count("id", filter=Q(outcome=BreakOutcome.TAKEN)),
+            s=Count("id", filter=Q(outcome=BreakOutcome.SKIPPED)),
+        )
+        .order_by()
+    ):
+        breaks[row["engineer_id"]] = row
+    days = period(start, end)
+    out = []
+    for person in people:
+        cap = ear_break_policy(policy, profiles.get(person.pk)).daily_cap
+        b = breaks[person.pk]
+        out.append(
+            EngineerCompliance(
+                person=person,
+                days=[DayListening(d, listened.get((person.pk, d), 0), cap) for d in days],
+                prompted=b["p"],
+                taken=b["t"],
+                skipped=b["s"],
+            )
+        )
+    return out
+
+
+def csv_rows(rows: list[EngineerCompliance]) -> list[list[str]]:
+    """One line per engineer and day, then the break counts per engineer."""
+    out = [["Engineer", "Day", "Listening (min)", "Daily cap (min)", "Over cap"]]
+    for r in rows:
+        name = r.person.get_full_name() or r.person.username
+        for d in r.days:
+            out.append(
+                [name, d.day.isoformat(), str(d.minutes), str(d.cap), "yes" if d.over_cap else ""]
+            )
+    out.append([])
+    out.append(["Engineer", "Breaks due", "Taken", "Skipped", "Taken (%)"])
+    for r in rows:
+        out.append(
+            [
+                r.person.get_full_name() or r.person.username,
+                str(r.prompted),
+                str(r.taken),
+                str(r.skipped),
+                "" if r.rate is None else str(r.rate),
+            ]
+        )
+    return out

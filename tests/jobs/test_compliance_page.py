@@ -1,0 +1,108 @@
+"""Break compliance for a chosen period: listening per day against the cap, breaks due, taken
+and skipped per engineer, the CSV, bad periods and who may see it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+
+from jobs.models import EarBreak, JobStatus, ListeningSession, Role, Stage, User
+from tests.factories import make_job, make_user
+
+pytestmark = pytest.mark.django_db
+DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, GMT in London
+
+
+def _login(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _history() -> tuple[User, User]:
+    ada = make_user(Role.ENGINEER, first_name="Ada")
+    ben = make_user(Role.ENGINEER, first_name="Ben")
+    job = make_job(status=JobStatus.IN_PROGRESS)
+    stage = Stage.objects.create(job=job, kind="listening", position=0, assignee=ada)
+    for hours, minutes in ((0, 200), (4, 200)):  # 400 minutes on one day: over the 360 cap
+        start = DAY + timedelta(hours=hours)
+        ListeningSession.objects.create(
+            engineer=ada,
+            stage=stage,
+            started_at=start,
+            ended_at=start + timedelta(minutes=minutes),
+            work_seconds=minutes * 60,
+        )
+    for outcome in ("taken", "taken", "skipped", "prompted"):
+        taken = outcome == "taken"
+        EarBreak.objects.create(
+            engineer=ada,
+            kind="short",
+            outcome=outcome,
+            prompted_at=DAY,
+            started_at=DAY if taken else None,
+            ended_at=DAY + timedelta(minutes=10) if taken else None,
+            planned_minutes=10,
+        )
+    # Outside the period: not counted.
+    EarBreak.objects.create(
+        engineer=ada,
+        kind="short",
+        outcome="skipped",
+        prompted_at=DAY - timedelta(days=10),
+        planned_minutes=10,
+    )
+    return ada, ben
+
+
+def test_listening_against_the_cap_and_the_breaks_per_engineer() -> None:
+    _history()
+    page = _login(make_user(Role.MANAGER)).get("/compliance/?start=2026-11-23&end=2026-11-29")
+    assert page.status_code == 200
+    body = page.content.decode()
+    ada_part = body.split("Ada")[1].split("Ben")[0]
+    assert (
+        "Breaks due <strong>4</strong> · taken <strong>2</strong> · skipped <strong>1</strong>"
+        in ada_part
+    )
+    assert "(67% taken)" in ada_part
+    assert "1 day over the cap" in ada_part
+    assert "6 h 40 min" in ada_part
+
+
+def test_the_csv_has_a_line_per_engineer_and_day_and_the_break_counts() -> None:
+    _history()
+    response = _login(make_user(Role.MANAGER)).get(
+        "/compliance.csv?start=2026-11-24&end=2026-11-25"
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["Engineer", "Day", "Listening (min)", "Daily cap (min)", "Over cap"]
+    assert ["Ada", "2026-11-24", "400", "360", "yes"] in rows
+    assert ["Ada", "2026-11-25", "0", "360", ""] in rows
+    assert ["Ada", "4", "2", "1", "67"] in rows
+    assert ["Ben", "0", "0", "0", ""] in rows
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("start=2026-11-29&end=2026-11-23", "ends before it starts"),
+        ("start=yesterday&end=2026-11-23", "Give both dates"),
+        ("start=2026-01-01&end=2026-11-23", "at most 62 days"),
+    ],
+)
+def test_a_bad_period_says_so_and_shows_a_sensible_one(query: str, message: str) -> None:
+    response = _login(make_user(Role.MANAGER)).get(f"/compliance/?{query}")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_only_managers_see_compliance() -> None:
+    for role in (Role.ENGINEER, Role.CLIENT):
+        for path in ("/compliance/", "/compliance.csv"):
+            assert _login(make_user(role)).get(path).status_code == 403
+    assert Client().get("/compliance/").status_code == 302
