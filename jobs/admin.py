@@ -19,6 +19,7 @@ from jobs.models import (
     ListeningSession,
     Organisation,
     PartialUpload,
+    RecallNote,
     Stage,
     StudioDayOff,
     StudioPolicy,
@@ -201,6 +202,7 @@ admin.site.register(EngineerProfile)
 admin.site.register(EngineerDayOff)
 admin.site.register(ListeningSession)
 admin.site.register(EarBreak)
+admin.site.register(RecallNote)
 
 
 @admin.register(PartialUpload)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jobs import feeds, stage_views, upload_views, views
+from jobs import desk_views, feeds, stage_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,5 +43,25 @@ urlpatterns = [
     path("stages/<int:stage_id>/skip/", stage_views.stage_skip_view, name="stage_skip"),
     path("stages/<int:stage_id>/reopen/", stage_views.stage_reopen_view, name="stage_reopen"),
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
+    # The engineer's desk: its stage moves and the listening session answer the desk's regions.
+    path("desk/", desk_views.desk, name="desk"),
+    path("jobs/all/", views.home, name="job_list"),
+    path("stages/<int:stage_id>/take/", desk_views.stage_take_view, name="stage_take"),
+    path("desk/stages/<int:stage_id>/start/", desk_views.desk_start_view, name="desk_start"),
+    path("desk/stages/<int:stage_id>/finish/", desk_views.desk_finish_view, name="desk_finish"),
+    path("desk/stages/<int:stage_id>/skip/", desk_views.desk_skip_view, name="desk_skip"),
+    path("desk/stages/<int:stage_id>/listen/", desk_views.session_start_view, name="session_start"),
+    path("sessions/<int:session_id>/tick/", desk_views.session_tick_view, name="session_tick"),
+    path("sessions/<int:session_id>/stop/", desk_views.session_stop_view, name="session_stop"),
+    path(
+        "sessions/<int:session_id>/break/take/",
+        desk_views.session_break_take_view,
+        name="session_break_take",
+    ),
+    path(
+        "sessions/<int:session_id>/break/skip/",
+        desk_views.session_break_skip_view,
+        name="session_break_skip",
+    ),
     path("", include("jobs.review.urls")),
 ]

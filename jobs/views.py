@@ -129,6 +129,9 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    match = request.resolver_match
+    if _user(request).is_engineer and match is not None and match.url_name == "home":
+        return redirect("desk")  # an engineer's day starts at the desk; the list is jobs/all/
     return render(request, "jobs/home.html", {"jobs": home_jobs(_user(request))})
 
 

@@ -26,11 +26,13 @@ CLIENT = [
     NavItem("New job", "job_new"),
 ]
 ENGINEER = [
+    NavItem("Desk", "desk"),
     NavItem("Queue", "queue"),
-    NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
+    NavItem("Jobs", "job_list", also=("job_detail", "job_intake", "job_delivery")),
 ]
 MANAGER = [
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
+    NavItem("Desk", "desk"),
     NavItem("Queue", "queue"),
 ]
 

@@ -20,7 +20,14 @@ from jobs.services.intake import (
     job_start_analysis,
     job_submit,
 )
-from jobs.services.stages import stage_assign, stage_finish, stage_reopen, stage_skip, stage_start
+from jobs.services.stages import (
+    stage_assign,
+    stage_finish,
+    stage_reopen,
+    stage_skip,
+    stage_start,
+    stage_take,
+)
 
 __all__ = [
     "CLOCK_RUNNING",
@@ -46,5 +53,6 @@ __all__ = [
     "stage_reopen",
     "stage_skip",
     "stage_start",
+    "stage_take",
     "studio_calendar",
 ]

@@ -202,3 +202,26 @@ def stage_assign(*, stage: Stage, by: User, engineer: User | None) -> Stage:
         row.assignee = engineer
         row.proposed_assignee = None
     return row
+
+
+@once_more_if_deadlocked
+def stage_take(*, stage: Stage, by: User) -> Stage:
+    """Take an unassigned stage for oneself (the desk's *up for grabs*). Under the job's lock, so
+    of two people taking one stage at once the first wins and the second is told who has it."""
+    with _stage_move(stage, by) as (move, row):
+        if not (by.is_studio and by.is_active):
+            raise NotAllowed("Only the studio's engineers and managers take work.")
+        if move.job.status not in CLOCK_RUNNING:
+            raise WrongState("This job is not open for work.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        if not by.may_take(row):
+            holder = row.assignee.get_full_name() or row.assignee.username if row.assignee else ""
+            raise WrongState(f"{row.get_kind_display()} was taken meanwhile by {holder}.")
+        if row.assignee_id == by.pk:
+            return row
+        move.record(EventKind.ASSIGNEE, subject=row.kind, from_value="", to_value=by.username)
+        row.assignee = by
+        row.proposed_assignee = None
+    return row

@@ -25,8 +25,8 @@ def _links(html: str) -> list[tuple[str, bool]]:
     ("role", "labels", "home"),
     [
         (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
-        (Role.ENGINEER, ["Queue", "Jobs"], "Jobs"),
-        (Role.MANAGER, ["Jobs", "Queue"], "Jobs"),
+        (Role.ENGINEER, ["Desk", "Queue", "Jobs"], "Desk"),
+        (Role.MANAGER, ["Jobs", "Desk", "Queue"], "Jobs"),
     ],
 )
 def test_each_role_sees_its_pages_with_the_current_one_marked(
@@ -34,7 +34,7 @@ def test_each_role_sees_its_pages_with_the_current_one_marked(
 ) -> None:
     c = Client()
     c.force_login(make_user(role))
-    links = _links(c.get("/").content.decode())
+    links = _links(c.get("/", follow=True).content.decode())
     assert [label for label, _ in links] == labels
     assert [label for label, current in links if current] == [home]
 
