@@ -125,7 +125,11 @@ def stage_take_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def desk_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
-    return _stage_move(request, stage_id, lambda s, u: stage_start(stage=s, by=u), "started")
+    """Start a stage; `override` is a manager's reason to start a fresh-ears stage anyway."""
+    override = request.POST.get("override", "")
+    return _stage_move(
+        request, stage_id, lambda s, u: stage_start(stage=s, by=u, override=override), "started"
+    )
 
 
 @require_POST

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
+    FRESH_EARS_STAGES,
     STAGE_FINISHED,
     STAGE_OPEN,
+    BreakOutcome,
+    EarBreak,
     EventKind,
     JobStatus,
     ListeningSession,
     Stage,
     StageStatus,
+    StudioPolicy,
     User,
 )
 from jobs.services.core import (
@@ -81,14 +89,67 @@ def _job_into_progress(move: Move) -> None:
         move.set_status(JobStatus.IN_PROGRESS)
 
 
+def fresh_ears_from(*, engineer_id: int, now: datetime) -> datetime | None:
+    """When this engineer's ears are fresh again (None: they are now). Fresh means a break of the
+    policy's length since the last listening (a day's night counts); a break taken at the end
+    of the last session is rest, and listening right now is never fresh."""
+    rest = timedelta(minutes=StudioPolicy.current().fresh_ears_break_min)
+    if ListeningSession.objects.filter(engineer_id=engineer_id, ended_at__isnull=True).exists():
+        return now + rest
+    last = (
+        ListeningSession.objects.filter(engineer_id=engineer_id, ended_at__isnull=False)
+        .order_by("-ended_at")
+        .first()
+    )
+    if last is None or last.ended_at is None:
+        return None
+    end = last.ended_at
+    for b in EarBreak.objects.filter(
+        session=last, outcome=BreakOutcome.TAKEN, started_at__lt=end, ended_at__gte=end
+    ):
+        if b.started_at is not None:
+            end = min(end, b.started_at)
+    return end + rest if end + rest > now else None
+
+
+def _require_fresh_ears(move: Move, stage: Stage, override: str) -> None:
+    """Glue/final level and delivery start only on fresh ears; a manager may override with a
+    reason, which the history keeps."""
+    if stage.kind not in FRESH_EARS_STAGES:
+        return
+    listener = stage.assignee_id or (move.by.pk if move.by else None)
+    if listener is None:
+        return
+    earliest = fresh_ears_from(engineer_id=listener, now=move.at)
+    if earliest is None:
+        return
+    if override.strip() and move.by is not None and move.by.may_manage:
+        move.record(
+            EventKind.STAGE,
+            subject=stage.kind,
+            from_value="fresh ears",
+            to_value="overridden",
+            note=override.strip(),
+        )
+        return
+    at = date_format(localtime(earliest), "H:i")
+    minutes = StudioPolicy.current().fresh_ears_break_min
+    raise WrongState(
+        f"{stage.get_kind_display()} needs fresh ears: a break of at least {minutes} minutes "
+        f"after listening. It can start from {at}."
+    )
+
+
 @once_more_if_deadlocked
-def stage_start(*, stage: Stage, by: User) -> Stage:
-    """Begin a stage; the one before must be done or skipped."""
+def stage_start(*, stage: Stage, by: User, override: str = "") -> Stage:
+    """Begin a stage; the one before must be done or skipped, and the fresh-ears stages need a
+    rest first (`override`: a manager's reason to start anyway)."""
     with _stage_move(stage, by) as (move, row):
         _require_moveable(move, row, CLOCK_RUNNING, "have work started")
         if row.status != StageStatus.PENDING:
             raise WrongState(f"{row.get_kind_display()} is not pending.")
         _require_previous_finished(row)
+        _require_fresh_ears(move, row, override)
         _set_stage_status(move, row, StageStatus.IN_PROGRESS)
         row.started_at = move.at
         row.finished_at = None

@@ -176,3 +176,50 @@ def test_a_forgotten_session_is_closed_capped_and_the_engineer_is_told(
     page = logged_in(engineer).get("/desk/").content.decode()
     assert "was left open" in page and "50 min logged" in page
     assert stage.status == StageStatus.IN_PROGRESS
+
+
+def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    from jobs.services import WrongState, stage_finish
+    from jobs.sessions import session_stop
+    from tests.jobs.helpers import work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=3)
+    eq, glue = stages_of(job)[3], stages_of(job)[4]
+    stage_assign(stage=eq, by=engineer, engineer=engineer)
+    stage_start(stage=eq, by=engineer)
+    session = session_start(stage=eq, by=engineer)
+    frozen.shift(timedelta(minutes=30))
+    session_stop(session=session, by=engineer)
+    stage_finish(stage=eq, by=engineer)
+    stage_assign(stage=glue, by=engineer, engineer=engineer)
+    frozen.shift(timedelta(minutes=5))
+    answer = logged_in(engineer).post(f"/desk/stages/{glue.pk}/start/", **HTMX)
+    assert answer.status_code == 400
+    assert "needs fresh ears" in answer.content.decode()
+    assert "It can start from 10:45." in answer.content.decode()  # 10:30 stop + 15 min
+    with pytest.raises(WrongState):
+        stage_start(stage=glue, by=manager)  # a manager needs a reason too
+    stage_start(stage=glue, by=manager, override="client session booked at 11")
+    assert JobEvent.objects.filter(job=job, to_value="overridden", note__contains="booked").exists()
+
+
+def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:
+    from jobs.services import stage_finish
+    from jobs.sessions import session_stop
+    from tests.jobs.helpers import work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=3)
+    eq, glue = stages_of(job)[3], stages_of(job)[4]
+    stage_assign(stage=eq, by=engineer, engineer=engineer)
+    stage_start(stage=eq, by=engineer)
+    session_stop(session=session_start(stage=eq, by=engineer), by=engineer)
+    stage_finish(stage=eq, by=engineer)
+    stage_assign(stage=glue, by=engineer, engineer=engineer)
+    frozen.shift(timedelta(minutes=15))
+    assert logged_in(engineer).post(f"/desk/stages/{glue.pk}/start/", **HTMX).status_code == 200
+    glue.refresh_from_db()
+    assert glue.status == StageStatus.IN_PROGRESS
