@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jobs import desk_views, feeds, stage_views, upload_views, views
+from jobs import desk_views, feeds, stage_views, stage_work_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -63,5 +63,6 @@ urlpatterns = [
         desk_views.session_break_skip_view,
         name="session_break_skip",
     ),
+    path("stages/<int:stage_id>/work/", stage_work_views.stage_work_view, name="stage_work"),
     path("", include("jobs.review.urls")),
 ]

@@ -40,6 +40,7 @@ from jobs.services import (
     job_deliver,
     job_request_revision,
 )
+from jobs.stage_work_views import stage_work_context
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
     UploadError,
@@ -122,6 +123,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
         **_delivery_context(job, user, intake["measurements"]),
         **room_context(job, user),
         "stages": round_stages(job),
+        "work": stage_work_context(job, user, measurements=intake["measurements"]),
         "events": job_history(job),
     }
 

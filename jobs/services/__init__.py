@@ -21,12 +21,16 @@ from jobs.services.intake import (
     job_submit,
 )
 from jobs.services.stages import (
+    checklist_for,
+    recall_note_add,
     stage_assign,
+    stage_checklist_tick,
     stage_finish,
     stage_reopen,
     stage_skip,
     stage_start,
     stage_take,
+    stage_unticked,
 )
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "NotAllowed",
     "WorkflowError",
     "WrongState",
+    "checklist_for",
     "job_accept",
     "job_acknowledge",
     "job_approve",
@@ -48,11 +53,14 @@ __all__ = [
     "job_resume",
     "job_start_analysis",
     "job_submit",
+    "recall_note_add",
     "stage_assign",
+    "stage_checklist_tick",
     "stage_finish",
     "stage_reopen",
     "stage_skip",
     "stage_start",
     "stage_take",
+    "stage_unticked",
     "studio_calendar",
 ]

@@ -13,6 +13,7 @@ from django.utils.timezone import localtime
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
+    DEFAULT_CHECKLISTS,
     FRESH_EARS_STAGES,
     STAGE_FINISHED,
     STAGE_OPEN,
@@ -21,6 +22,7 @@ from jobs.models import (
     EventKind,
     JobStatus,
     ListeningSession,
+    RecallNote,
     Stage,
     StageStatus,
     StudioPolicy,
@@ -286,3 +288,59 @@ def stage_take(*, stage: Stage, by: User) -> Stage:
         row.assignee = by
         row.proposed_assignee = None
     return row
+
+
+def checklist_for(stage: Stage) -> list[dict[str, object]]:
+    """The stage's checklist: the policy's items for its kind, each with its tick (who, when)
+    where one was stored. Items the policy dropped but someone ticked stay visible."""
+    stored = {str(e.get("item")): e for e in (stage.checklist or []) if isinstance(e, dict)}
+    items = list(DEFAULT_CHECKLISTS.get(stage.kind, []))
+    items += [i for i in stored if i not in items and stored[i].get("done")]
+    return [
+        {"item": i, "done": bool(stored.get(i, {}).get("done")), **_tick_of(stored.get(i))}
+        for i in items
+    ]
+
+
+def _tick_of(entry: dict[str, object] | None) -> dict[str, object]:
+    if not entry or not entry.get("done"):
+        return {}
+    return {"by": entry.get("by", ""), "at": entry.get("at", "")}
+
+
+def stage_checklist_tick(*, stage: Stage, by: User, item: str, done: bool) -> Stage:
+    """Tick (or untick) one item of an open stage's checklist; the tick keeps who and when."""
+    with _stage_move(stage, by) as (move, row):
+        if move.by is None or not move.by.may_move(row):
+            raise NotAllowed("Only the engineer assigned to this stage or a manager can tick it.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is finished; reopen it to change it.")
+        items = [str(e["item"]) for e in checklist_for(row)]
+        if item not in items:
+            raise WorkflowError("That is not an item of this stage's checklist.")
+        entries = {str(e["item"]): dict(e) for e in checklist_for(row)}
+        entries[item] = (
+            {"item": item, "done": True, "by": by.username, "at": move.at.isoformat()}
+            if done
+            else {"item": item, "done": False}
+        )
+        row.checklist = [entries[i] for i in items]
+    return row
+
+
+def stage_unticked(stage: Stage) -> list[str]:
+    return [str(e["item"]) for e in checklist_for(stage) if not e["done"]]
+
+
+def recall_note_add(*, stage: Stage, by: User, text: str) -> RecallNote:
+    """Add an entry to the stage's recall sheet (settings, decisions); entries are kept."""
+    text = text.strip()
+    if not text:
+        raise WorkflowError("Write the note first.")
+    if not (by.is_studio and by.is_active):
+        raise NotAllowed("Only the studio writes recall notes.")
+    with _stage_move(stage, by) as (move, row):
+        if not (by.may_move(row) or by.may_take(row)):
+            raise NotAllowed("Only the engineer on this stage or a manager writes its notes.")
+        return RecallNote.objects.create(stage=row, author=by, at=move.at, text=text)
