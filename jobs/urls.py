@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jobs import desk_views, feeds, stage_views, stage_work_views, upload_views, views
+from jobs import desk_views, feeds, plan_views, stage_views, stage_work_views, upload_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -45,6 +45,7 @@ urlpatterns = [
     path("stages/<int:stage_id>/assign/", stage_views.stage_assign_view, name="stage_assign"),
     # The engineer's desk: its stage moves and the listening session answer the desk's regions.
     path("desk/", desk_views.desk, name="desk"),
+    path("plan/", plan_views.my_plan, name="my_plan"),
     path("jobs/all/", views.home, name="job_list"),
     path("stages/<int:stage_id>/take/", desk_views.stage_take_view, name="stage_take"),
     path("desk/stages/<int:stage_id>/start/", desk_views.desk_start_view, name="desk_start"),

@@ -25,7 +25,7 @@ def _links(html: str) -> list[tuple[str, bool]]:
     ("role", "labels", "home"),
     [
         (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
-        (Role.ENGINEER, ["Desk", "Queue", "Jobs"], "Desk"),
+        (Role.ENGINEER, ["Desk", "Plan", "Queue", "Jobs"], "Desk"),
         (Role.MANAGER, ["Jobs", "Desk", "Queue"], "Jobs"),
     ],
 )
