@@ -98,3 +98,33 @@ def test_the_region_is_the_studios(client_user: User, engineer: User) -> None:
         logged_in(client_user).post(f"/stages/{stage.pk}/work/", {"action": "note"}).status_code
         == 403
     )
+
+
+def test_deliver_is_offered_only_when_it_can_succeed(client_user: User, engineer: User) -> None:
+    from tests.jobs.helpers import upload_master, work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=5)
+    delivery = stages_of(job)[5]
+    stage_assign(stage=delivery, by=engineer, engineer=engineer)
+    stage_start(stage=delivery, by=engineer)
+    c = logged_in(engineer)
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Before delivering: finish the delivery stage." in page
+    assert ">Deliver</button>" not in page
+    upload_master(job, engineer)
+    c.post(f"/stages/{delivery.pk}/work/", {"action": "finish", "confirm": "yes"})
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert ">Deliver</button>" in page and "Before delivering" not in page
+
+
+def test_the_queue_colours_the_due_date_of_an_overdue_row(
+    client_user: User, engineer: User
+) -> None:
+    job, _stage = started(client_user, engineer)
+    job.deadline_status = "overdue"
+    job.save(update_fields=["deadline_status"])
+    page = logged_in(engineer).get("/queue/").content.decode()
+    assert 'class="due"' in page and "deadline-overdue" in page
+    css = open("static/css/headroom.css").read()
+    assert ".deadline-overdue td.due" in css and "\n.deadline-overdue td:last-child" not in css
