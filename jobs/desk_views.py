@@ -19,7 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
 from jobs.models import ListeningSession, Stage, User
-from jobs.services import NotAllowed, WorkflowError, stage_finish, stage_skip, stage_start
+from jobs.services import (
+    NotAllowed,
+    WorkflowError,
+    WrongState,
+    stage_finish,
+    stage_skip,
+    stage_start,
+    stage_unticked,
+)
 from jobs.services import stage_take as take_service
 from jobs.sessions import (
     break_prompt,
@@ -135,7 +143,16 @@ def desk_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def desk_finish_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
-    return _stage_move(request, stage_id, lambda s, u: stage_finish(stage=s, by=u), "done")
+    """Finish a stage; with checklist items unticked it asks first (and says which)."""
+    confirmed = request.POST.get("confirm") == "yes"
+
+    def finish(stage: Stage, user: User) -> Stage:
+        unticked = stage_unticked(stage)
+        if unticked and not confirmed:
+            raise WrongState(f"Still unticked: {', '.join(unticked)}. Finish anyway?")
+        return stage_finish(stage=stage, by=user)
+
+    return _stage_move(request, stage_id, finish, "done")
 
 
 @require_POST

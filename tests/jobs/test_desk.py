@@ -223,3 +223,19 @@ def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, froz
     assert logged_in(engineer).post(f"/desk/stages/{glue.pk}/start/", **HTMX).status_code == 200
     glue.refresh_from_db()
     assert glue.status == StageStatus.IN_PROGRESS
+
+
+def test_finishing_from_the_desk_with_unticked_items_asks_first(
+    client_user: User, engineer: User
+) -> None:
+    stage = stages_of(accepted_job(client_user))[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    stage_start(stage=stage, by=engineer)
+    c = logged_in(engineer)
+    asked = c.post(f"/desk/stages/{stage.pk}/finish/", **HTMX)
+    assert asked.status_code == 400
+    assert "Still unticked: rough mix heard in full, references heard" in asked.content.decode()
+    assert "Finish anyway" in asked.content.decode()
+    c.post(f"/desk/stages/{stage.pk}/finish/", {"confirm": "yes"}, **HTMX)
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.DONE
