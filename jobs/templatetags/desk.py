@@ -23,3 +23,11 @@ def clock(value: timedelta | None) -> str:
 @register.filter
 def seconds(value: timedelta | None) -> int:
     return int(value.total_seconds()) if value is not None else 0
+
+
+@register.filter
+def hours(value: timedelta | None) -> str:
+    """Today's listening against the cap: 1 h 05 min, 6 min."""
+    seconds = max(0, int(value.total_seconds())) if value is not None else 0
+    h, m = divmod(seconds // 60, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"

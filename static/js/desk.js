@@ -12,6 +12,11 @@
     return (h ? h + ":" : "") + mm + ":" + ss;
   }
 
+  function hours(seconds) {
+    var minutes = Math.floor(Math.max(0, seconds) / 60), h = Math.floor(minutes / 60), m = minutes % 60;
+    return h ? h + " h " + (m < 10 ? "0" : "") + m + " min" : m + " min";
+  }
+
   function chime() {
     var box = document.querySelector("[data-chime]");
     if (!box || !box.checked) return;
@@ -55,7 +60,7 @@
       if (el) el.textContent = fmt(listened);
       var today = Number(d.today) + (resting ? 0 : now - Number(d.serverNow));
       var total = t.querySelector("[data-today-total]");
-      if (total) total.textContent = fmt(today);
+      if (total) total.textContent = hours(today);
       var meter = t.querySelector("[data-today-meter]");
       if (meter) meter.value = Math.min(today, Number(d.cap));
       var left = t.querySelector("[data-rest-left]");
