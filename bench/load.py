@@ -56,6 +56,8 @@ JOB_LINK = re.compile(r'href="/jobs/([0-9a-f-]{36})/"')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 MOVE_FORM = re.compile(r'hx-post="/stages/(\d+)/(start|finish)/"')
+SESSION_FORM = re.compile(r'hx-post="/sessions/(\d+)/tick/"')
+LISTEN_FORM = re.compile(r'hx-post="/desk/stages/(\d+)/listen/"')
 
 
 # --- the stack -----------------------------------------------------------------------------------
@@ -519,7 +521,9 @@ class Person:
             if done is not None:
                 self.results.record("login", 0.0, f"redirected to {done.headers.get('Location')}")
             return False
-        home = self.request("login", "GET", "/", timed=False)
+        # An engineer's "/" is the desk (a redirect); the job list is /jobs/all/ for them.
+        home_path = "/jobs/all/" if self.role == "engineer" else "/"
+        home = self.request("login", "GET", home_path, timed=False)
         if home is None:
             return False
         self.job_ids = list(dict.fromkeys(JOB_LINK.findall(home.text)))
@@ -544,7 +548,43 @@ class Person:
         self.request("client: intake poll (htmx)", "GET", f"/jobs/{job}/intake/", htmx=True)
         self.pause()
 
+    def _desk(self) -> bool:
+        """The desk, and the listening session's poll while one runs (stopped before a move:
+        a stage cannot finish while someone listens on it). True while a session runs."""
+        desk = self.request("engineer: desk", "GET", "/desk/")
+        self.pause(0.5)
+        if desk is None:
+            return False
+        running = SESSION_FORM.search(desk.text)
+        if running:
+            session = running.group(1)
+            for _ in range(2):
+                self.request(
+                    "engineer: session poll (htmx)",
+                    "POST",
+                    f"/sessions/{session}/tick/",
+                    htmx=True,
+                )
+                self.pause(0.5)
+            self.request(
+                "engineer: session stop (htmx)", "POST", f"/sessions/{session}/stop/", htmx=True
+            )
+            return False
+        listen = LISTEN_FORM.search(desk.text)
+        if listen and self.rng.random() < 0.5:
+            self.request(
+                "engineer: session start (htmx)",
+                "POST",
+                f"/desk/stages/{listen.group(1)}/listen/",
+                htmx=True,
+            )
+            return True
+        return False
+
     def _engineer(self) -> None:
+        if self._desk():
+            self.pause()
+            return  # listening: the next round polls, stops, then moves the stage
         page = self.request("engineer: queue", "GET", "/queue/")
         self.pause()
         if page is None:

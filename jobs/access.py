@@ -8,7 +8,16 @@ from uuid import UUID
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from jobs.models import AudioFile, FileKind, Job, PartialUpload, Stage, User
+from jobs.models import (
+    AudioFile,
+    EarBreak,
+    FileKind,
+    Job,
+    ListeningSession,
+    PartialUpload,
+    Stage,
+    User,
+)
 
 
 def jobs_visible_to(user: User) -> QuerySet[Job]:
@@ -75,3 +84,21 @@ def partial_upload_for(user: User, job: Job, upload_id: UUID | str) -> PartialUp
         return uploads.get(pk=upload_id)
     except (PartialUpload.DoesNotExist, ValueError):
         raise Http404("No such upload") from None
+
+
+def session_for(user: User, session_id: int | str) -> ListeningSession:
+    """One's own listening session: anyone else's, a manager's included, is a 404."""
+    try:
+        return ListeningSession.objects.select_related("stage", "stage__job", "engineer").get(
+            pk=session_id, engineer_id=user.pk
+        )
+    except (ListeningSession.DoesNotExist, ValueError):
+        raise Http404("No such session") from None
+
+
+def ear_break_for(user: User, break_id: int | str) -> EarBreak:
+    """A break one was prompted for; anyone else's is a 404."""
+    try:
+        return EarBreak.objects.get(pk=break_id, engineer_id=user.pk)
+    except (EarBreak.DoesNotExist, ValueError):
+        raise Http404("No such break") from None

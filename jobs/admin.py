@@ -25,6 +25,7 @@ from jobs.models import (
     Organisation,
     PartialUpload,
     PolicyChange,
+    RecallNote,
     Stage,
     StudioDayOff,
     StudioPolicy,
@@ -297,6 +298,7 @@ admin.site.register(EngineerProfile)
 admin.site.register(EngineerDayOff)
 admin.site.register(ListeningSession)
 admin.site.register(EarBreak)
+admin.site.register(RecallNote)
 
 
 @admin.register(PartialUpload)

@@ -46,6 +46,10 @@ class BreakDue:
     def is_due(self, now: datetime) -> bool:
         return now >= self.due_at
 
+    @property
+    def label(self) -> str:
+        return str(BreakKind(self.kind).label)
+
 
 @dataclass(frozen=True)
 class Compliance:
@@ -247,7 +251,7 @@ def break_prompt(*, session: ListeningSession, now: datetime | None = None) -> E
         )
 
 
-def _answer(ear_break: EarBreak, by: User, outcome: str) -> EarBreak:
+def _answer(ear_break: EarBreak, by: User, outcome: str, reason: str = "") -> EarBreak:
     with transaction.atomic():
         locked = EarBreak.objects.select_for_update().get(pk=ear_break.pk)
         if locked.engineer_id != by.pk:
@@ -256,6 +260,7 @@ def _answer(ear_break: EarBreak, by: User, outcome: str) -> EarBreak:
             raise WrongState("This break was already answered.")
         now = timezone.now()
         locked.outcome = outcome
+        locked.skip_reason = reason.strip()
         if outcome == BreakOutcome.TAKEN:
             locked.started_at = now
             locked.ended_at = now + timedelta(minutes=locked.planned_minutes)
@@ -268,21 +273,26 @@ def break_take(*, ear_break: EarBreak, by: User) -> EarBreak:
     return _answer(ear_break, by, BreakOutcome.TAKEN)
 
 
-def break_skip(*, ear_break: EarBreak, by: User) -> EarBreak:
-    """The engineer skips the prompted break; it counts against their compliance."""
-    return _answer(ear_break, by, BreakOutcome.SKIPPED)
+def break_skip(*, ear_break: EarBreak, by: User, reason: str = "") -> EarBreak:
+    """The engineer skips the prompted break (the reason is kept for the manager); it counts
+    against their compliance."""
+    return _answer(ear_break, by, BreakOutcome.SKIPPED, reason)
 
 
-def session_stop(*, session: ListeningSession, by: User) -> ListeningSession:
+def session_stop(
+    *, session: ListeningSession, by: User | None, cap_at: datetime | None = None
+) -> ListeningSession:
     """Stop listening: the time listened, minus breaks taken, is logged on the session and added
-    to the stage's work time (which is what the planner subtracts from the estimate)."""
+    to the stage's work time (which is what the planner subtracts from the estimate). `cap_at`
+    ends a forgotten session at that moment instead of now (`by` is then None: the beat task)."""
     with transaction.atomic():
         locked = _lock_session(session)
-        if locked.engineer_id != by.pk and not by.is_manager:
+        if by is not None and locked.engineer_id != by.pk and not by.is_manager:
             raise NotAllowed("Only the engineer listening (or a manager) can stop this session.")
         if locked.ended_at is not None:
             raise WrongState("This session has already stopped.")
-        now = timezone.now()
+        now = timezone.now() if cap_at is None else max(locked.started_at, cap_at)
+        locked.capped = cap_at is not None
         resting = timedelta(0)
         for b in EarBreak.objects.filter(session=locked, outcome=BreakOutcome.TAKEN):
             if b.started_at is None or b.ended_at is None:
@@ -302,6 +312,91 @@ def session_stop(*, session: ListeningSession, by: User) -> ListeningSession:
         stage.work_seconds += seconds
         stage.save(update_fields=["work_seconds"])
     return locked
+
+
+def sessions_close_forgotten(*, now: datetime | None = None) -> int:
+    """Close every session left open past the policy's continuous limit plus a long break (a
+    closed laptop, a lost tab): its time is capped at that limit, so nothing is counted twice or
+    made up, and the engineer sees on the desk that it was capped. Returns how many."""
+    now = now or timezone.now()
+    closed = 0
+    for session in ListeningSession.objects.filter(ended_at__isnull=True).select_related(
+        "engineer"
+    ):
+        policy = _ear_break_policy_for(session.engineer)
+        resting = timedelta(0)
+        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN):
+            if b.started_at and b.ended_at:
+                resting += b.ended_at - b.started_at  # time resting does not count
+        # At most one continuous block is credited; the grace of a long break lets a late
+        # engineer stop it themself first.
+        cap_at = session.started_at + resting + timedelta(minutes=policy.max_block)
+        if now < cap_at + timedelta(minutes=policy.long_break):
+            continue
+        try:
+            session_stop(session=session, by=None, cap_at=cap_at)
+        except WrongState:
+            continue  # stopped by the engineer meanwhile
+        closed += 1
+    return closed
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What the session timer shows, all from the server's clock: the page counts on from
+    `now`, so a reload, a second tab or a sleeping laptop shows the same times."""
+
+    session: ListeningSession
+    now: datetime
+    listening_since: datetime
+    due: BreakDue
+    prompt: EarBreak | None  # a break asked for and not yet answered
+    resting: EarBreak | None  # a break being taken now
+    today: timedelta
+    daily_cap: timedelta
+
+    @property
+    def continuous(self) -> timedelta:
+        if self.resting is not None:
+            return timedelta(0)
+        return max(timedelta(0), self.now - self.listening_since)
+
+    @property
+    def break_is_due(self) -> bool:
+        return self.resting is None and (self.prompt is not None or self.due.is_due(self.now))
+
+
+def session_state(*, session: ListeningSession, now: datetime | None = None) -> SessionState:
+    now = now or timezone.now()
+    policy = _ear_break_policy_for(session.engineer)
+    resting = (
+        EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN, ended_at__gt=now)
+        .order_by("-ended_at")
+        .first()
+    )
+    return SessionState(
+        session=session,
+        now=now,
+        listening_since=_listening_since(session, policy),
+        due=break_due(session=session, now=now),
+        prompt=EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED).first(),
+        resting=resting,
+        today=listening_today(engineer=session.engineer, now=now),
+        daily_cap=timedelta(minutes=policy.daily_cap),
+    )
+
+
+def last_capped_session(*, engineer: User, now: datetime | None = None) -> ListeningSession | None:
+    """Today's session the beat task had to close, to tell the engineer its time was capped."""
+    now = now or timezone.now()
+    return (
+        ListeningSession.objects.filter(
+            engineer=engineer, capped=True, ended_at__gte=_day_start(engineer, now)
+        )
+        .select_related("stage", "stage__job")
+        .order_by("-ended_at")
+        .first()
+    )
 
 
 def break_compliance(

@@ -161,7 +161,10 @@ def _move(
 @require_POST
 @login_required
 def stage_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
-    return _move(request, stage_id, lambda s, u: stage_start(stage=s, by=u), "started")
+    override = request.POST.get("override", "")  # a manager's reason to skip the fresh-ears rest
+    return _move(
+        request, stage_id, lambda s, u: stage_start(stage=s, by=u, override=override), "started"
+    )
 
 
 @require_POST

@@ -27,7 +27,16 @@ from analysis.selectors import (
 from analysis.services import intake_submit, master_add
 from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
-from jobs.models import INTAKE_RUNNING, AudioFile, FileKind, Job, JobStatus, User
+from jobs.models import (
+    INTAKE_RUNNING,
+    AudioFile,
+    FileKind,
+    Job,
+    JobStatus,
+    StageKind,
+    StageStatus,
+    User,
+)
 from jobs.portal import home_cards, intake_file_rows, intake_headline
 from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
@@ -41,6 +50,7 @@ from jobs.services import (
     job_deliver,
     job_request_revision,
 )
+from jobs.stage_work_views import stage_work_context
 from jobs.timeline import job_timeline
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
@@ -112,15 +122,33 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
     )
     may_master = user.may_deliver(job)
     in_progress = job.status == JobStatus.IN_PROGRESS
+    blocker = _deliver_blocker(job, checks) if may_master and in_progress else ""
     return {
         "job": job,
         "master_rows": masters,
         "comparison_rows": comparison,
         "can_upload_master": may_master and in_progress,
-        "can_deliver": may_master and in_progress and bool(checks),
+        # Offered only when it can succeed; otherwise the page says what is missing.
+        "can_deliver": may_master and in_progress and not blocker,
+        "deliver_blocker": blocker,
         "can_respond": user.may_review(job) and job.status == JobStatus.DELIVERED,
         "delivery_polling": in_progress and any(c.measuring for c in checks),
     }
+
+
+def _deliver_blocker(job: Job, checks: list[Any]) -> str:
+    """What stands between the round and delivery, as job_deliver would say it ("" if nothing
+    does; the service still checks everything again, the bytes included)."""
+    delivery = round_stages(job).filter(kind=StageKind.DELIVERY).first()
+    if delivery is None or delivery.status != StageStatus.DONE:
+        return "finish the delivery stage."
+    if not checks:
+        return "upload the master for this round."
+    if any(c.measuring for c in checks):
+        return "the masters are still being measured."
+    if not all(c.passes for c in checks):
+        return "every master has to pass the delivery check."
+    return ""
 
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
@@ -131,6 +159,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
         **room_context(job, user),
         "stages": round_stages(job),
         "timeline": job_timeline(job, job_history(job), viewer=user),
+        "work": stage_work_context(job, user, measurements=intake["measurements"]),
     }
 
 
@@ -138,6 +167,9 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    match = request.resolver_match
+    if user.is_engineer and match is not None and match.url_name == "home":
+        return redirect("desk")  # an engineer's day starts at the desk; the list is jobs/all/
     jobs = home_jobs(user)
     cards = None if user.is_studio else home_cards(list(jobs))
     return render(request, "jobs/home.html", {"jobs": jobs, "cards": cards})

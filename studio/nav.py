@@ -26,8 +26,10 @@ CLIENT = [
     NavItem("New job", "job_new"),
 ]
 ENGINEER = [
+    NavItem("Desk", "desk"),
+    NavItem("Plan", "my_plan"),
     NavItem("Queue", "queue"),
-    NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
+    NavItem("Jobs", "job_list", also=("job_detail", "job_intake", "job_delivery")),
 ]
 MANAGER = [
     NavItem("Board", "board"),
@@ -36,6 +38,7 @@ MANAGER = [
     NavItem("Policy", "policy"),
     NavItem("Breaks", "compliance"),
     NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
+    NavItem("Desk", "desk"),
     NavItem("Queue", "queue"),
 ]
 

@@ -98,6 +98,7 @@ try:
     # Bytes per tus request: under the proxy's body limit, small enough to retry cheaply.
     UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 64 * 1024**2)
     _uploads_sweep_every = env_int("UPLOADS_SWEEP_EVERY_S", 3600)
+    _sessions_close_every = env_int("SESSIONS_CLOSE_EVERY_S", 300)
     # Intake: when the reconciler re-queues stuck files, and when it gives up on one.
     ANALYSIS_PENDING_TIMEOUT_S = env_int("ANALYSIS_PENDING_TIMEOUT_S", 300)
     ANALYSIS_RUNNING_TIMEOUT_S = env_int("ANALYSIS_RUNNING_TIMEOUT_S", 900)
@@ -287,6 +288,11 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-partial-uploads-sweep": {
         "task": "jobs.partial_uploads_sweep",
         "schedule": float(_uploads_sweep_every),
+    },
+    # Listening sessions left open (a closed laptop): closed with their time capped.
+    "jobs-sessions-close-forgotten": {
+        "task": "jobs.sessions_close_forgotten",
+        "schedule": float(_sessions_close_every),
     },
 }
 

@@ -125,6 +125,8 @@ class ListeningSession(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     work_seconds = models.PositiveIntegerField(default=0)
+    # Closed by the beat task after being left open: its time was capped, and the engineer is told.
+    capped = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]
@@ -171,6 +173,7 @@ class EarBreak(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     planned_minutes = models.PositiveSmallIntegerField()
+    skip_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-prompted_at"]
@@ -184,3 +187,22 @@ class EarBreak(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engineer} {self.kind} {self.outcome}"
+
+
+class RecallNote(models.Model):
+    """One entry of a stage's recall sheet: notes are added, never overwritten, so the settings
+    of every pass stay readable after the stage ends (and after a reopen)."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="recall_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["stage", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(text__regex=r"\S"), name="recall_note_not_blank")
+        ]
+
+    def __str__(self) -> str:
+        return f"Recall note on {self.stage}"

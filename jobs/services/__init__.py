@@ -20,13 +20,25 @@ from jobs.services.intake import (
     job_start_analysis,
     job_submit,
 )
-from jobs.services.stages import stage_assign, stage_finish, stage_reopen, stage_skip, stage_start
+from jobs.services.stages import (
+    checklist_for,
+    recall_note_add,
+    stage_assign,
+    stage_checklist_tick,
+    stage_finish,
+    stage_reopen,
+    stage_skip,
+    stage_start,
+    stage_take,
+    stage_unticked,
+)
 
 __all__ = [
     "CLOCK_RUNNING",
     "NotAllowed",
     "WorkflowError",
     "WrongState",
+    "checklist_for",
     "job_accept",
     "job_acknowledge",
     "job_approve",
@@ -41,10 +53,14 @@ __all__ = [
     "job_resume",
     "job_start_analysis",
     "job_submit",
+    "recall_note_add",
     "stage_assign",
+    "stage_checklist_tick",
     "stage_finish",
     "stage_reopen",
     "stage_skip",
     "stage_start",
+    "stage_take",
+    "stage_unticked",
     "studio_calendar",
 ]

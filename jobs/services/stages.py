@@ -5,19 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
+    DEFAULT_CHECKLISTS,
+    FRESH_EARS_STAGES,
     STAGE_FINISHED,
     STAGE_OPEN,
+    BreakOutcome,
+    EarBreak,
     EventKind,
     JobStatus,
     ListeningSession,
+    RecallNote,
     Stage,
     StageStatus,
+    StudioPolicy,
     User,
 )
 from jobs.services.core import (
@@ -83,14 +92,67 @@ def _job_into_progress(move: Move) -> None:
         move.set_status(JobStatus.IN_PROGRESS)
 
 
+def fresh_ears_from(*, engineer_id: int, now: datetime) -> datetime | None:
+    """When this engineer's ears are fresh again (None: they are now). Fresh means a break of the
+    policy's length since the last listening (a day's night counts); a break taken at the end
+    of the last session is rest, and listening right now is never fresh."""
+    rest = timedelta(minutes=StudioPolicy.current().fresh_ears_break_min)
+    if ListeningSession.objects.filter(engineer_id=engineer_id, ended_at__isnull=True).exists():
+        return now + rest
+    last = (
+        ListeningSession.objects.filter(engineer_id=engineer_id, ended_at__isnull=False)
+        .order_by("-ended_at")
+        .first()
+    )
+    if last is None or last.ended_at is None:
+        return None
+    end = last.ended_at
+    for b in EarBreak.objects.filter(
+        session=last, outcome=BreakOutcome.TAKEN, started_at__lt=end, ended_at__gte=end
+    ):
+        if b.started_at is not None:
+            end = min(end, b.started_at)
+    return end + rest if end + rest > now else None
+
+
+def _require_fresh_ears(move: Move, stage: Stage, override: str) -> None:
+    """Glue/final level and delivery start only on fresh ears; a manager may override with a
+    reason, which the history keeps."""
+    if stage.kind not in FRESH_EARS_STAGES:
+        return
+    listener = stage.assignee_id or (move.by.pk if move.by else None)
+    if listener is None:
+        return
+    earliest = fresh_ears_from(engineer_id=listener, now=move.at)
+    if earliest is None:
+        return
+    if override.strip() and move.by is not None and move.by.may_manage:
+        move.record(
+            EventKind.STAGE,
+            subject=stage.kind,
+            from_value="fresh ears",
+            to_value="overridden",
+            note=override.strip(),
+        )
+        return
+    at = date_format(localtime(earliest), "H:i")
+    minutes = StudioPolicy.current().fresh_ears_break_min
+    raise WrongState(
+        f"{stage.get_kind_display()} needs fresh ears: a break of at least {minutes} minutes "
+        f"after listening. It can start from {at}."
+    )
+
+
 @once_more_if_deadlocked
-def stage_start(*, stage: Stage, by: User) -> Stage:
-    """Begin a stage; the one before must be done or skipped."""
+def stage_start(*, stage: Stage, by: User, override: str = "") -> Stage:
+    """Begin a stage; the one before must be done or skipped, and the fresh-ears stages need a
+    rest first (`override`: a manager's reason to start anyway)."""
     with _stage_move(stage, by) as (move, row):
         _require_moveable(move, row, CLOCK_RUNNING, "have work started")
         if row.status != StageStatus.PENDING:
             raise WrongState(f"{row.get_kind_display()} is not pending.")
         _require_previous_finished(row)
+        _require_fresh_ears(move, row, override)
         _set_stage_status(move, row, StageStatus.IN_PROGRESS)
         row.started_at = move.at
         row.finished_at = None
@@ -216,3 +278,82 @@ def _tell_engineers(*, stage_id: int, old_id: int | None, new_id: int | None, by
         notify_reassigned(stage_id=stage_id, old_id=old_id, new_id=new_id, by_id=by_id)
 
     transaction.on_commit(send)
+
+
+@once_more_if_deadlocked
+def stage_take(*, stage: Stage, by: User) -> Stage:
+    """Take an unassigned stage for oneself (the desk's *up for grabs*). Under the job's lock, so
+    of two people taking one stage at once the first wins and the second is told who has it."""
+    with _stage_move(stage, by) as (move, row):
+        if not (by.is_studio and by.is_active):
+            raise NotAllowed("Only the studio's engineers and managers take work.")
+        if move.job.status not in CLOCK_RUNNING:
+            raise WrongState("This job is not open for work.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is already finished.")
+        if not by.may_take(row):
+            holder = row.assignee.get_full_name() or row.assignee.username if row.assignee else ""
+            raise WrongState(f"{row.get_kind_display()} was taken meanwhile by {holder}.")
+        if row.assignee_id == by.pk:
+            return row
+        move.record(EventKind.ASSIGNEE, subject=row.kind, from_value="", to_value=by.username)
+        row.assignee = by
+        row.proposed_assignee = None
+    return row
+
+
+def checklist_for(stage: Stage) -> list[dict[str, object]]:
+    """The stage's checklist: the policy's items for its kind, each with its tick (who, when)
+    where one was stored. Items the policy dropped but someone ticked stay visible."""
+    stored = {str(e.get("item")): e for e in (stage.checklist or []) if isinstance(e, dict)}
+    items = list(DEFAULT_CHECKLISTS.get(stage.kind, []))
+    items += [i for i in stored if i not in items and stored[i].get("done")]
+    return [
+        {"item": i, "done": bool(stored.get(i, {}).get("done")), **_tick_of(stored.get(i))}
+        for i in items
+    ]
+
+
+def _tick_of(entry: dict[str, object] | None) -> dict[str, object]:
+    if not entry or not entry.get("done"):
+        return {}
+    return {"by": entry.get("by", ""), "at": entry.get("at", "")}
+
+
+def stage_checklist_tick(*, stage: Stage, by: User, item: str, done: bool) -> Stage:
+    """Tick (or untick) one item of an open stage's checklist; the tick keeps who and when."""
+    with _stage_move(stage, by) as (move, row):
+        if move.by is None or not move.by.may_move(row):
+            raise NotAllowed("Only the engineer assigned to this stage or a manager can tick it.")
+        _require_current_round(row)
+        if not row.is_open:
+            raise WrongState(f"{row.get_kind_display()} is finished; reopen it to change it.")
+        items = [str(e["item"]) for e in checklist_for(row)]
+        if item not in items:
+            raise WorkflowError("That is not an item of this stage's checklist.")
+        entries = {str(e["item"]): dict(e) for e in checklist_for(row)}
+        entries[item] = (
+            {"item": item, "done": True, "by": by.username, "at": move.at.isoformat()}
+            if done
+            else {"item": item, "done": False}
+        )
+        row.checklist = [entries[i] for i in items]
+    return row
+
+
+def stage_unticked(stage: Stage) -> list[str]:
+    return [str(e["item"]) for e in checklist_for(stage) if not e["done"]]
+
+
+def recall_note_add(*, stage: Stage, by: User, text: str) -> RecallNote:
+    """Add an entry to the stage's recall sheet (settings, decisions); entries are kept."""
+    text = text.strip()
+    if not text:
+        raise WorkflowError("Write the note first.")
+    if not (by.is_studio and by.is_active):
+        raise NotAllowed("Only the studio writes recall notes.")
+    with _stage_move(stage, by) as (move, row):
+        if not (by.may_move(row) or by.may_take(row)):
+            raise NotAllowed("Only the engineer on this stage or a manager writes its notes.")
+        return RecallNote.objects.create(stage=row, author=by, at=move.at, text=text)

@@ -1,5 +1,6 @@
 // Upload with a progress bar: the form posts through XHR (marked as an htmx request, so the
-// server answers with the files region), and works as a plain form without JavaScript.
+// server answers with the form's region: the files, or the delivery for masters), and works as
+// a plain form without JavaScript.
 (function () {
   "use strict";
   function wire(form) {
@@ -18,10 +19,13 @@
         status.textContent = bar.value + " %";
       });
       xhr.addEventListener("load", function () {
-        var target = document.querySelector(form.dataset.target || "#files");
+        var selector = form.dataset.target || "#files";
+        var target = document.querySelector(selector);
         if (target && xhr.responseText) {
           target.outerHTML = xhr.responseText;
-          var again = document.getElementById("upload-form");
+          var region = document.querySelector(selector);
+          if (region && window.htmx) window.htmx.process(region);  // e.g. the delivery's poll
+          var again = document.getElementById(form.id);
           if (again) wire(again);
         }
       });
@@ -32,7 +36,9 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    var form = document.getElementById("upload-form");
-    if (form) wire(form);
+    ["upload-form", "master-upload-form"].forEach(function (id) {
+      var form = document.getElementById(id);
+      if (form) wire(form);
+    });
   });
 })();

@@ -171,7 +171,9 @@ def test_the_page_shows_each_master_beside_the_rough_mix_and_references(
     assert f"{clean['max_short_term_lufs']:.1f}" in region
     assert "Pass" in region
     assert "Set the limiter&#x27;s ceiling to -1.0 dBTP" in region
-    assert reverse("job_deliver", args=[ready.pk]) in region
+    # A failing master: Deliver is not offered, and the region says what is missing.
+    assert reverse("job_deliver", args=[ready.pk]) not in region
+    assert "every master has to pass the delivery check" in region
     assert reverse("job_master_upload", args=[ready.pk]) in region
 
 

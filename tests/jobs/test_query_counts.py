@@ -33,3 +33,34 @@ def test_the_job_list_costs_the_same_for_10_and_200_jobs(role: str) -> None:
     for i in range(190):
         make_job(client=owner, status=statuses[i % 3])
     assert queries_for(client, "/") == small
+
+
+def test_the_desk_costs_the_same_for_10_and_200_jobs() -> None:
+    from jobs.models import ListeningSession, Stage, StudioPolicy
+    from jobs.services import stage_start, stage_take
+
+    StudioPolicy.current()  # the policy row exists in a studio; its creation is not the page's
+    owner = make_user(Role.CLIENT, organisation=make_organisation())
+    engineer = make_user(Role.ENGINEER)
+    client = Client()
+    client.force_login(engineer)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            job = make_job(client=owner, status=JobStatus.ACCEPTED)
+            for position, kind in enumerate(["listening", "cleanup", "level_balancing"]):
+                Stage.objects.create(job=job, kind=kind, position=position)
+
+    add(10)
+    first = Stage.objects.filter(kind="listening").first()
+    assert first is not None
+    stage_take(stage=first, by=engineer)
+    stage_start(stage=first, by=engineer)
+    ListeningSession.objects.create(engineer=engineer, stage=first)
+    for stage in Stage.objects.filter(kind="cleanup")[:5]:
+        stage_take(stage=stage, by=engineer)
+    small = queries_for(client, "/desk/")
+    add(190)
+    for stage in Stage.objects.filter(kind="cleanup", assignee__isnull=True)[:100]:
+        stage_take(stage=stage, by=engineer)
+    assert queries_for(client, "/desk/") == small

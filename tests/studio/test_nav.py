@@ -25,10 +25,10 @@ def _links(html: str) -> list[tuple[str, bool]]:
     ("role", "labels", "home"),
     [
         (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
-        (Role.ENGINEER, ["Queue", "Jobs"], "Jobs"),
+        (Role.ENGINEER, ["Desk", "Plan", "Queue", "Jobs"], "Desk"),
         (
             Role.MANAGER,
-            ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Queue"],
+            ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Desk", "Queue"],
             "Jobs",
         ),
     ],
@@ -38,7 +38,7 @@ def test_each_role_sees_its_pages_with_the_current_one_marked(
 ) -> None:
     c = Client()
     c.force_login(make_user(role))
-    links = _links(c.get("/").content.decode())
+    links = _links(c.get("/", follow=True).content.decode())
     assert [label for label, _ in links] == labels
     assert [label for label, current in links if current] == [home]
 

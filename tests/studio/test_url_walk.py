@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from jobs.models import FileKind, PartialUpload, Role, Stage, User
+from jobs.models import FileKind, ListeningSession, PartialUpload, Role, Stage, User
 from jobs.review.models import Comment, GuestLink
 from tests.factories import make_audio_file, make_job, make_user
 
@@ -51,6 +51,8 @@ def other_clients_objects() -> dict[str, Any]:
     job = make_job(client=owner, track_title=SECRET_TITLE)
     audio = make_audio_file(job, kind=FileKind.STEM, name=f"Bass - {SECRET_TITLE}.wav")
     stage = Stage.objects.create(job=job, kind="listening", position=0)
+    listener = make_user(Role.ENGINEER)
+    session = ListeningSession.objects.create(engineer=listener, stage=stage)
     upload = PartialUpload.objects.create(
         job=job, uploaded_by=owner, protocol="tus", kind="stem", original_name="x.wav", length=9
     )
@@ -68,6 +70,7 @@ def other_clients_objects() -> dict[str, Any]:
         "file_id": audio.pk,
         "audio_file_id": audio.pk,
         "stage_id": stage.pk,
+        "session_id": session.pk,
         "token": owner.calendar_token + "x",  # a wrong token
     }
 

@@ -1,0 +1,235 @@
+"""The engineer's desk: what I am on with its listening session, my next stages, the work up for
+grabs. Each move answers, with htmx, every region of the desk as out-of-band swaps (a taken
+stage leaves *up for grabs* and appears in *next*; a finished one lets the next one start); a
+plain POST goes back to the desk with the outcome as a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from jobs.access import session_for, stage_for
+from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
+from jobs.models import ListeningSession, Stage, User
+from jobs.services import (
+    NotAllowed,
+    WorkflowError,
+    WrongState,
+    stage_finish,
+    stage_skip,
+    stage_start,
+    stage_unticked,
+)
+from jobs.services import stage_take as take_service
+from jobs.sessions import (
+    break_prompt,
+    break_skip,
+    break_take,
+    last_capped_session,
+    session_start,
+    session_state,
+    session_stop,
+)
+from jobs.stage_views import HtmxHttpRequest, _row
+
+DESK = "jobs/desk.html"
+REGIONS = "jobs/desk.html#regions"
+
+
+def _user(request: HtmxHttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _require_studio(user: User) -> None:
+    if not user.is_studio:
+        raise PermissionDenied("The desk is the studio's.")
+
+
+def desk_context(user: User, *, error: str = "", error_stage: int | None = None) -> dict[str, Any]:
+    now = timezone.now()
+    labels: dict[Any, tuple[str, str]] = {}
+
+    def rows(stages: list[Stage]) -> list[Any]:
+        return [_row(s, user, error if s.pk == error_stage else "", labels) for s in stages]
+
+    now_rows, next_rows, grab_rows = rows(desk_now(user)), rows(desk_next(user)), rows(desk_grabs())
+    shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
+    session = open_session(user)
+    return {
+        "now": now,
+        "now_rows": now_rows,
+        "next_rows": next_rows,
+        "grab_rows": grab_rows,
+        "listening": session_state(session=session, now=now) if session else None,
+        "capped": last_capped_session(engineer=user, now=now),
+        # A refusal whose stage left the desk (taken by someone else) is said at the top.
+        "desk_error": error if error and error_stage not in shown else "",
+    }
+
+
+def _answer(
+    request: HtmxHttpRequest,
+    outcome: str,
+    *,
+    error: str = "",
+    error_stage: int | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _user(request)
+    if request.htmx:
+        context = desk_context(user, error=error, error_stage=error_stage)
+        return render(request, REGIONS, context, status=status)
+    if status == 403:
+        raise PermissionDenied(error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, outcome)
+    return redirect("desk")
+
+
+def _refusal(request: HtmxHttpRequest, exc: WorkflowError, stage_id: int | None) -> HttpResponse:
+    status = 403 if isinstance(exc, NotAllowed) else 400
+    return _answer(request, "", error=exc.message, error_stage=stage_id, status=status)
+
+
+@require_GET
+@login_required
+def desk(request: HtmxHttpRequest) -> HttpResponse:
+    user = _user(request)
+    _require_studio(user)
+    template = REGIONS if request.htmx else DESK
+    return render(request, template, desk_context(user))
+
+
+def _stage_move(
+    request: HtmxHttpRequest, stage_id: int, move: Callable[[Stage, User], Any], done: str
+) -> HttpResponse:
+    user = _user(request)
+    stage = stage_for(user, stage_id)
+    _require_studio(user)
+    try:
+        move(stage, user)
+    except WorkflowError as exc:
+        return _refusal(request, exc, stage_id)
+    return _answer(request, f"{stage.job.track_title}, {stage.get_kind_display()}: {done}.")
+
+
+@require_POST
+@login_required
+def stage_take_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Take a stage from *up for grabs*; of two at once, the second is told who has it."""
+    return _stage_move(request, stage_id, lambda s, u: take_service(stage=s, by=u), "yours now")
+
+
+@require_POST
+@login_required
+def desk_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Start a stage; `override` is a manager's reason to start a fresh-ears stage anyway."""
+    override = request.POST.get("override", "")
+    return _stage_move(
+        request, stage_id, lambda s, u: stage_start(stage=s, by=u, override=override), "started"
+    )
+
+
+@require_POST
+@login_required
+def desk_finish_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Finish a stage; with checklist items unticked it asks first (and says which)."""
+    confirmed = request.POST.get("confirm") == "yes"
+
+    def finish(stage: Stage, user: User) -> Stage:
+        unticked = stage_unticked(stage)
+        if unticked and not confirmed:
+            raise WrongState(f"Still unticked: {', '.join(unticked)}. Finish anyway?")
+        return stage_finish(stage=stage, by=user)
+
+    return _stage_move(request, stage_id, finish, "done")
+
+
+@require_POST
+@login_required
+def desk_skip_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _stage_move(
+        request, stage_id, lambda s, u: stage_skip(stage=s, by=u, reason=reason), "skipped"
+    )
+
+
+@require_POST
+@login_required
+def session_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    """Start listening on a stage I am on; the server holds the session from now."""
+    return _stage_move(request, stage_id, lambda s, u: session_start(stage=s, by=u), "listening")
+
+
+def _session_move(
+    request: HtmxHttpRequest,
+    session_id: int,
+    move: Callable[[ListeningSession, User], Any],
+    done: str,
+) -> HttpResponse:
+    user = _user(request)
+    session = session_for(user, session_id)  # someone else's session is a 404
+    try:
+        move(session, user)
+    except WorkflowError as exc:
+        return _refusal(request, exc, session.stage_id)
+    return _answer(request, done)
+
+
+@require_POST
+@login_required
+def session_tick_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    """The page's poll: records the break prompt once it is due and answers the timer."""
+    return _session_move(
+        request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
+    )
+
+
+@require_POST
+@login_required
+def session_stop_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    """Stop listening: the time listened (breaks excluded) is logged on the stage."""
+    return _session_move(
+        request, session_id, lambda s, u: session_stop(session=s, by=u), "Listening time logged."
+    )
+
+
+def _prompted(session: ListeningSession) -> Any:
+    prompt = break_prompt(session=session)
+    if prompt is None:
+        raise WorkflowError("No break is due yet.")
+    return prompt
+
+
+@require_POST
+@login_required
+def session_break_take_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    return _session_move(
+        request,
+        session_id,
+        lambda s, u: break_take(ear_break=_prompted(s), by=u),
+        "Break started: rest your ears.",
+    )
+
+
+@require_POST
+@login_required
+def session_break_skip_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    reason = request.POST.get("reason", "").strip()
+
+    def skip(s: ListeningSession, u: User) -> Any:
+        if not reason:
+            raise WorkflowError("Say why you skip the break (it is logged for the studio).")
+        return break_skip(ear_break=_prompted(s), by=u, reason=reason)
+
+    return _session_move(request, session_id, skip, "Break skipped; the reason is logged.")

@@ -1,0 +1,124 @@
+"""My plan: today and the coming working days as a timeline of work blocks and ear breaks, from
+the same planner as the calendar feed, with days off, the daily listening cap and due dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from jobs.models import EngineerDayOff, EngineerProfile, Stage, StudioDayOff, StudioPolicy, User
+from jobs.plan_store import ear_break_policy, engineer_calendar, engineer_timeline
+from jobs.planner import WORK
+
+PLAN_DAYS = 7  # calendar days shown: a working week and its weekend
+
+
+@dataclass
+class PlanBlock:
+    start: datetime
+    end: datetime
+    minutes: int
+    is_work: bool
+    label: str
+    break_kind: str = ""
+    job_id: Any = None
+    overdue_at_end: bool = False
+
+
+@dataclass
+class PlanDay:
+    day: date
+    working: bool
+    off_reason: str
+    window: tuple[datetime, datetime] | None
+    blocks: list[PlanBlock] = field(default_factory=list)
+    dues: list[tuple[datetime, str]] = field(default_factory=list)
+    listening_minutes: int = 0
+
+
+def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int]:
+    policy = StudioPolicy.current()
+    profile = EngineerProfile.objects.filter(user=user).first()
+    today = now.astimezone(timezone.get_current_timezone()).date()
+    last = today + timedelta(days=PLAN_DAYS)
+    studio_off = dict(
+        StudioDayOff.objects.filter(date__gte=today, date__lt=last).values_list("date", "reason")
+    )
+    own_off = dict(
+        EngineerDayOff.objects.filter(engineer=user, date__gte=today, date__lt=last).values_list(
+            "date", "reason"
+        )
+    )
+    calendar = engineer_calendar(
+        policy,
+        profile,
+        studio_days_off=frozenset(studio_off),
+        own_days_off=frozenset(own_off),
+    )
+    zone = calendar.zone
+    today = now.astimezone(zone).date()
+    days = []
+    for i in range(PLAN_DAYS):
+        d = today + timedelta(days=i)
+        reason = own_off.get(d) or studio_off.get(d) or ""
+        w = calendar.window(d)
+        days.append(PlanDay(d, w is not None, reason or ("" if w else "not a working day"), w))
+    until = datetime.combine(today + timedelta(days=PLAN_DAYS), datetime.min.time(), tzinfo=zone)
+    blocks = engineer_timeline(engineer=user, now=now, until=until)
+    stages = {
+        s.pk: s
+        for s in Stage.objects.filter(pk__in={b.stage_id for b in blocks if b.stage_id})
+        .select_related("job")
+        .only("kind", "job_id", "job__track_title", "job__due_at")
+    }
+    by_day = {d.day: d for d in days}
+    dues_seen: set[Any] = set()
+    for b in blocks:
+        day = by_day.get(b.start.astimezone(zone).date())
+        if day is None:
+            continue
+        stage = stages.get(b.stage_id) if b.stage_id else None
+        if b.kind == WORK and stage is not None:
+            label = f"{stage.job.track_title} · {stage.get_kind_display()}"
+            due = stage.job.due_at
+            day.blocks.append(
+                PlanBlock(
+                    b.start,
+                    b.end,
+                    b.minutes,
+                    True,
+                    label,
+                    job_id=stage.job_id,
+                    overdue_at_end=due is not None and b.end > due,
+                )
+            )
+            day.listening_minutes += b.minutes
+            if due is not None and stage.job_id not in dues_seen:
+                dues_seen.add(stage.job_id)
+                due_day = by_day.get(due.astimezone(zone).date())
+                if due_day is not None:
+                    due_day.dues.append((due, stage.job.track_title))
+        else:
+            kind = (b.break_kind or "short").replace("_", " ")
+            day.blocks.append(
+                PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
+            )
+    return days, ear_break_policy(policy, profile).daily_cap
+
+
+@require_GET
+@login_required
+def my_plan(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.is_studio:
+        raise PermissionDenied("The plan is the studio's.")
+    days, cap = _plan_days(user, timezone.now())
+    return render(request, "jobs/plan.html", {"days": days, "daily_cap": cap})

@@ -1,0 +1,134 @@
+"""Stage work on the job page, for the studio: the stems by importance with their measurements,
+the rough mix and references with the client's notes, and per stage its recall notes (kept as a
+history), its checklist (ticks with who and when), skip reason and moves. One POST endpoint per
+stage runs an action and answers the region (`jobs/stage_work.html#work`); without JavaScript it
+goes back to the job page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from analysis.selectors import file_measurements, intake_files
+from jobs.access import stage_for
+from jobs.models import FileKind, Job, RecallNote, Stage, User
+from jobs.selectors import _with_blocked, round_stages
+from jobs.services import (
+    NotAllowed,
+    WorkflowError,
+    checklist_for,
+    recall_note_add,
+    stage_checklist_tick,
+    stage_finish,
+    stage_reopen,
+    stage_skip,
+    stage_start,
+    stage_unticked,
+)
+from jobs.stage_views import HtmxHttpRequest, _row
+
+WORK = "jobs/stage_work.html#work"
+
+
+def stage_work_context(
+    job: Job,
+    user: User,
+    *,
+    error: str = "",
+    error_stage: int | None = None,
+    confirm: tuple[int, list[str]] | None = None,
+    measurements: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What the region shows (empty for clients: it is the studio's workbench)."""
+    if not user.is_studio:
+        return {"shown": False}
+    if measurements is None:
+        measurements = file_measurements(intake_files(job))
+    stages = list(_with_blocked(round_stages(job).select_related("job")))
+    notes: dict[int, list[RecallNote]] = defaultdict(list)
+    for note in RecallNote.objects.filter(stage__in=stages).select_related("author"):
+        notes[note.stage_id].append(note)
+    cards = [
+        {
+            "row": _row(s, user, error if s.pk == error_stage else ""),
+            "notes": notes[s.pk],
+            "checklist": checklist_for(s),
+            "confirm": confirm[1] if confirm and confirm[0] == s.pk else None,
+        }
+        for s in stages
+    ]
+    return {
+        "shown": True,
+        "job": job,
+        "stems": [m for m in measurements if m["file"].kind == FileKind.STEM],
+        "vision": [m for m in measurements if m["file"].kind != FileKind.STEM],
+        "cards": cards,
+    }
+
+
+def _finish(stage: Stage, user: User, post: Any) -> tuple[int, list[str]] | None:
+    """Finish, unless items are unticked and the engineer has not confirmed: then ask."""
+    unticked = stage_unticked(stage)
+    if unticked and post.get("confirm") != "yes":
+        return (stage.pk, unticked)
+    stage_finish(stage=stage, by=user)
+    return None
+
+
+def _run(stage: Stage, user: User, post: Any) -> tuple[str, tuple[int, list[str]] | None]:
+    action = post.get("action", "")
+    if action == "note":
+        recall_note_add(stage=stage, by=user, text=post.get("text", ""))
+        return "Note kept.", None
+    if action == "tick":
+        stage_checklist_tick(
+            stage=stage, by=user, item=post.get("item", ""), done=post.get("done") == "1"
+        )
+        return "Checklist updated.", None
+    if action == "start":
+        stage_start(stage=stage, by=user, override=post.get("override", ""))
+        return "Started.", None
+    if action == "finish":
+        confirm = _finish(stage, user, post)
+        return ("Some checklist items are unticked." if confirm else "Done."), confirm
+    if action == "skip":
+        stage_skip(stage=stage, by=user, reason=post.get("reason", ""))
+        return "Skipped.", None
+    if action == "reopen":
+        stage_reopen(stage=stage, by=user, reason=post.get("reason", ""))
+        return "Reopened.", None
+    raise WorkflowError("Unknown action.")
+
+
+@require_POST
+@login_required
+def stage_work_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    stage = stage_for(user, stage_id)  # 404 for a job the viewer may not see
+    if not user.is_studio:
+        raise PermissionDenied("Stage work is the studio's.")
+    error, status, confirm, done = "", 200, None, ""
+    try:
+        done, confirm = _run(stage, user, request.POST)
+    except WorkflowError as exc:
+        error, status = exc.message, 403 if isinstance(exc, NotAllowed) else 400
+    job = Job.objects.get(pk=stage.job_id)
+    if request.htmx:
+        work = stage_work_context(job, user, error=error, error_stage=stage.pk, confirm=confirm)
+        return render(request, WORK, {"work": work}, status=status)
+    if status == 403:
+        raise PermissionDenied(error)
+    if error:
+        messages.error(request, error)
+    elif confirm:
+        messages.warning(request, f"Still unticked: {', '.join(confirm[1])}. Finish anyway?")
+    else:
+        messages.success(request, f"{stage.get_kind_display()}: {done}")
+    return redirect(f"/jobs/{stage.job_id}/#stage-{stage.pk}")

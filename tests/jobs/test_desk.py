@@ -1,0 +1,241 @@
+"""The engineer's desk: now, next and up for grabs; taking work; moves that answer every region;
+the listening session's timer, break prompt, breaks taken and skipped, and forgotten sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from jobs.models import (
+    BreakOutcome,
+    EarBreak,
+    JobEvent,
+    ListeningSession,
+    Role,
+    Stage,
+    StageStatus,
+    StudioPolicy,
+    User,
+)
+from jobs.services import stage_assign, stage_start
+from jobs.sessions import session_start, sessions_close_forgotten
+from tests.factories import make_user
+from tests.jobs.conftest import MONDAY_10
+from tests.jobs.helpers import accepted_job, stages_of
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def logged_in(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_a_fresh_job_is_up_for_grabs_and_taking_it_moves_it_to_next(
+    client_user: User, engineer: User
+) -> None:
+    job = accepted_job(client_user, track_title="Glasshouse")
+    listening = stages_of(job)[0]
+    c = logged_in(engineer)
+    page = c.get("/desk/").content.decode()
+    assert f'id="grab-{listening.pk}"' in page
+    answer = c.post(f"/stages/{listening.pk}/take/", **HTMX)
+    assert answer.status_code == 200
+    body = answer.content.decode()
+    # Every region comes back out of band: the stage has left *up for grabs* and is in *next*.
+    assert body.count('hx-swap-oob="true"') == 4
+    assert f'id="grab-{listening.pk}"' not in body
+    assert f'id="desk-stage-{listening.pk}"' in body
+    listening.refresh_from_db()
+    assert listening.assignee == engineer
+    assert JobEvent.objects.filter(job=job, kind="assignee", to_value=engineer.username).exists()
+
+
+def test_without_javascript_a_take_redirects_back_to_the_desk(
+    client_user: User, engineer: User
+) -> None:
+    stage = stages_of(accepted_job(client_user))[0]
+    answer = logged_in(engineer).post(f"/stages/{stage.pk}/take/")
+    assert answer.status_code == 302 and answer["Location"] == "/desk/"
+
+
+def test_a_stage_taken_meanwhile_answers_400_with_who_has_it(
+    client_user: User, engineer: User
+) -> None:
+    stage = stages_of(accepted_job(client_user))[0]
+    other = make_user(Role.ENGINEER, first_name="Ben", last_name="Castillo")
+    stage_assign(stage=stage, by=other, engineer=other)
+    answer = logged_in(engineer).post(f"/stages/{stage.pk}/take/", **HTMX)
+    assert answer.status_code == 400
+    assert "taken meanwhile by Ben Castillo" in answer.content.decode()
+    stage.refresh_from_db()
+    assert stage.assignee == other
+
+
+def test_starting_from_the_desk_shows_the_stage_under_now_and_a_stale_start_is_a_400(
+    client_user: User, engineer: User
+) -> None:
+    stage = stages_of(accepted_job(client_user))[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    c = logged_in(engineer)
+    body = c.post(f"/desk/stages/{stage.pk}/start/", **HTMX).content.decode()
+    now_region = body.split('id="desk-now"')[1].split('id="desk-next"')[0]
+    assert "Start listening" in now_region
+    again = c.post(f"/desk/stages/{stage.pk}/start/", **HTMX)
+    assert again.status_code == 400
+    assert "is not pending" in again.content.decode()
+
+
+def test_clients_and_strangers_have_no_desk(client_user: User) -> None:
+    assert logged_in(client_user).get("/desk/").status_code == 403
+    assert Client().get("/desk/").status_code == 302
+
+
+def test_an_engineer_lands_on_the_desk(engineer: User, manager: User) -> None:
+    assert logged_in(engineer).get("/")["Location"] == "/desk/"
+    assert logged_in(engineer).get("/jobs/all/").status_code == 200
+    assert logged_in(manager).get("/").status_code == 200
+
+
+def _listening(client_user: User, engineer: User) -> tuple[Stage, ListeningSession]:
+    stage = stages_of(accepted_job(client_user))[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    stage_start(stage=stage, by=engineer)
+    return stage, session_start(stage=stage, by=engineer)
+
+
+def test_the_timer_prompts_at_the_limit_and_a_break_is_taken_then_one_skipped(
+    client_user: User, engineer: User, frozen
+) -> None:
+    policy = StudioPolicy.current()
+    policy.max_continuous_listening_min = 5
+    policy.short_break_min = 2
+    policy.save()
+    stage, session = _listening(client_user, engineer)
+    c = logged_in(engineer)
+    before = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert 'data-break-prompt role="alert" hidden' in before
+    assert not EarBreak.objects.exists()
+
+    frozen.shift(timedelta(minutes=5))
+    due = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert "Time for a 2-minute break." in due
+    assert 'data-break-prompt role="alert">' in due
+    assert EarBreak.objects.get().outcome == BreakOutcome.PROMPTED
+
+    taken = c.post(f"/sessions/{session.pk}/break/take/", **HTMX).content.decode()
+    assert "On a short break" in taken
+    frozen.shift(timedelta(minutes=7))  # 2 resting, then 5 more listening: the next limit
+    refused = c.post(f"/sessions/{session.pk}/break/skip/", {"reason": ""}, **HTMX)
+    assert refused.status_code == 400 and "Say why" in refused.content.decode()
+    c.post(f"/sessions/{session.pk}/break/skip/", {"reason": "client on the phone"}, **HTMX)
+    skipped = EarBreak.objects.get(outcome=BreakOutcome.SKIPPED)
+    assert skipped.skip_reason == "client on the phone"
+
+    c.post(f"/sessions/{session.pk}/stop/", **HTMX)
+    stage.refresh_from_db()
+    assert stage.work_seconds == 10 * 60  # twelve minutes, two of them resting
+
+
+def test_a_reload_shows_the_servers_time(client_user: User, engineer: User, frozen) -> None:
+    _listening(client_user, engineer)
+    frozen.shift(timedelta(minutes=3, seconds=7))
+    page = logged_in(engineer).get("/desk/").content.decode()
+    assert "<dd data-continuous>3:07</dd>" in page
+    assert (
+        f'data-server-now="{int((MONDAY_10 + timedelta(minutes=3, seconds=7)).timestamp())}"'
+        in page
+    )
+
+
+def test_someone_elses_session_is_a_404(client_user: User, engineer: User, manager: User) -> None:
+    _, session = _listening(client_user, engineer)
+    for person in (make_user(Role.ENGINEER), manager):
+        for action in ("tick", "stop", "break/take", "break/skip"):
+            assert logged_in(person).post(f"/sessions/{session.pk}/{action}/").status_code == 404
+    session.refresh_from_db()
+    assert session.ended_at is None
+
+
+def test_a_forgotten_session_is_closed_capped_and_the_engineer_is_told(
+    client_user: User, engineer: User, frozen
+) -> None:
+    stage, session = _listening(client_user, engineer)
+    frozen.shift(timedelta(minutes=60))
+    assert sessions_close_forgotten() == 0  # within the grace of a long break
+    frozen.shift(timedelta(hours=3))
+    assert sessions_close_forgotten() == 1
+    session.refresh_from_db()
+    stage.refresh_from_db()
+    assert session.capped and session.work_seconds == stage.work_seconds == 50 * 60
+    assert session.ended_at == MONDAY_10 + timedelta(minutes=50)
+    page = logged_in(engineer).get("/desk/").content.decode()
+    assert "was left open" in page and "50 min logged" in page
+    assert stage.status == StageStatus.IN_PROGRESS
+
+
+def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    from jobs.services import WrongState, stage_finish
+    from jobs.sessions import session_stop
+    from tests.jobs.helpers import work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=3)
+    eq, glue = stages_of(job)[3], stages_of(job)[4]
+    stage_assign(stage=eq, by=engineer, engineer=engineer)
+    stage_start(stage=eq, by=engineer)
+    session = session_start(stage=eq, by=engineer)
+    frozen.shift(timedelta(minutes=30))
+    session_stop(session=session, by=engineer)
+    stage_finish(stage=eq, by=engineer)
+    stage_assign(stage=glue, by=engineer, engineer=engineer)
+    frozen.shift(timedelta(minutes=5))
+    answer = logged_in(engineer).post(f"/desk/stages/{glue.pk}/start/", **HTMX)
+    assert answer.status_code == 400
+    assert "needs fresh ears" in answer.content.decode()
+    assert "It can start from 10:45." in answer.content.decode()  # 10:30 stop + 15 min
+    with pytest.raises(WrongState):
+        stage_start(stage=glue, by=manager)  # a manager needs a reason too
+    stage_start(stage=glue, by=manager, override="client session booked at 11")
+    assert JobEvent.objects.filter(job=job, to_value="overridden", note__contains="booked").exists()
+
+
+def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:
+    from jobs.services import stage_finish
+    from jobs.sessions import session_stop
+    from tests.jobs.helpers import work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=3)
+    eq, glue = stages_of(job)[3], stages_of(job)[4]
+    stage_assign(stage=eq, by=engineer, engineer=engineer)
+    stage_start(stage=eq, by=engineer)
+    session_stop(session=session_start(stage=eq, by=engineer), by=engineer)
+    stage_finish(stage=eq, by=engineer)
+    stage_assign(stage=glue, by=engineer, engineer=engineer)
+    frozen.shift(timedelta(minutes=15))
+    assert logged_in(engineer).post(f"/desk/stages/{glue.pk}/start/", **HTMX).status_code == 200
+    glue.refresh_from_db()
+    assert glue.status == StageStatus.IN_PROGRESS
+
+
+def test_finishing_from_the_desk_with_unticked_items_asks_first(
+    client_user: User, engineer: User
+) -> None:
+    stage = stages_of(accepted_job(client_user))[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    stage_start(stage=stage, by=engineer)
+    c = logged_in(engineer)
+    asked = c.post(f"/desk/stages/{stage.pk}/finish/", **HTMX)
+    assert asked.status_code == 400
+    assert "Still unticked: rough mix heard in full, references heard" in asked.content.decode()
+    assert "Finish anyway" in asked.content.decode()
+    c.post(f"/desk/stages/{stage.pk}/finish/", {"confirm": "yes"}, **HTMX)
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.DONE

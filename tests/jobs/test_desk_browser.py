@@ -1,0 +1,254 @@
+"""An engineer's day in Chromium: take a freshly accepted job from *up for grabs*, work its six
+stages with notes and checklists, get the ear-break prompt (the policy's limits shortened; the
+session's time moved on the server by backdating its rows, never slept), take one break and skip
+one, be refused by fresh ears once, upload a master and deliver. No CSP violation anywhere; at
+390 px the desk does not scroll sideways."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from django.db import connection
+
+from jobs.models import (
+    BreakOutcome,
+    EarBreak,
+    Job,
+    JobStatus,
+    ListeningSession,
+    RecallNote,
+    Role,
+    StudioPolicy,
+)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, wait_until, watch_csp
+from tests.factories import make_user
+from tests.jobs.helpers import accepted_job, master_wav
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery staple"
+
+
+def _db(fn: Callable[[], T]) -> T:
+    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
+
+    def run() -> T:
+        try:
+            return fn()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _backdate_session(minutes: int) -> None:
+    """Move the open session and its breaks `minutes` into the past: time passes, on the server."""
+    shift = timedelta(minutes=minutes)
+    session = ListeningSession.objects.get(ended_at__isnull=True)
+    session.started_at -= shift
+    session.save(update_fields=["started_at"])
+    for b in EarBreak.objects.filter(session=session):
+        b.prompted_at -= shift
+        b.started_at = b.started_at - shift if b.started_at else None
+        b.ended_at = b.ended_at - shift if b.ended_at else None
+        b.save()
+
+
+def _backdate_listening(minutes: int) -> None:
+    """All listening so far ended `minutes` earlier: a rest taken, as the server sees it."""
+    shift = timedelta(minutes=minutes)
+    for session in ListeningSession.objects.filter(ended_at__isnull=False):
+        assert session.ended_at is not None
+        session.started_at -= shift
+        session.ended_at -= shift
+        session.save(update_fields=["started_at", "ended_at"])
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    policy = StudioPolicy.current()
+    policy.max_continuous_listening_min = 5
+    policy.short_break_min = 2
+    policy.long_break_min = 4
+    policy.fresh_ears_break_min = 15
+    policy.save()
+    client = make_user(Role.CLIENT)
+    engineer = make_user(Role.ENGINEER, first_name="Ada", last_name="Okafor")
+    job = accepted_job(client, track_title="Glasshouse")
+    master = tmp_path / "Master - Glasshouse.wav"
+    master.write_bytes(master_wav(-1.5))
+    base = live_server.url
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = chromium.new_context(viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            seen = watch_csp(page)
+            page.goto(base + "/login/")
+            page.fill("input[name=username]", engineer.username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/desk/")
+            assert page.locator("#desk-grabs tbody tr").count() == 6
+            screenshot(page, "desk-1366-up-for-grabs")
+
+            # Take all six stages; each take updates the desk without a reload.
+            page.evaluate("window.__sameDocument = true")
+            for left in range(5, -1, -1):
+                page.locator("#desk-grabs button", has_text="Take").first.click()
+                wait_until(
+                    page,
+                    f"document.querySelectorAll('#desk-grabs tr[id^=grab-]').length === {left}",
+                )
+            assert page.evaluate("window.__sameDocument") is True
+            wait_until(
+                page, "document.querySelectorAll('#desk-next tr[id^=desk-stage-]').length === 6"
+            )
+
+            # Listening: start it from the desk, then listen on it.
+            page.locator("#desk-next button", has_text="Start").first.click()
+            wait_until(page, "!!document.querySelector('#desk-now .desk-card')")
+            page.locator("#desk-now button", has_text="Start listening").click()
+            wait_until(page, "!!document.querySelector('[data-session-timer]')")
+            assert page.is_hidden("[data-break-prompt]")
+            _db(lambda: _backdate_session(6))
+            page.reload()
+            wait_until(page, "!document.querySelector('[data-break-prompt]').hidden")
+            assert "Time for a 2-minute break." in page.inner_text("[data-break-prompt]")
+            screenshot(page, "desk-1366-break-prompt")
+            page.click("text=Take the break")
+            wait_until(page, "!!document.querySelector('.break-running')")
+            screenshot(page, "desk-1366-on-a-break")
+            # The break is over and five more minutes listened: the next prompt, skipped.
+            _db(lambda: _backdate_session(8))
+            page.reload()
+            wait_until(page, "!document.querySelector('[data-break-prompt]').hidden")
+            page.fill(".skip-break input[name=reason]", "client call in five minutes")
+            page.click(".skip-break button")
+            wait_until(page, "document.querySelector('[data-break-prompt]').hidden")
+            page.click("text=Stop listening")
+            wait_until(page, "!document.querySelector('[data-session-timer]')")
+
+            # Stage work on the job page: ticks, a recall note, finishing asks about the rest.
+            page.goto(f"{base}/jobs/{job.pk}/#stage-work")
+            card = page.locator("details.stage-in_progress")
+            card.locator("button.tick", has_text="rough mix heard in full").click()
+            wait_until(
+                page, "!!document.querySelector('details.stage-in_progress button.tick.ticked')"
+            )
+            page.locator("details.stage-in_progress textarea[name=text]").fill(
+                "Vocal forward, low end warm"
+            )
+            page.locator("details.stage-in_progress button", has_text="Keep note").click()
+            wait_until(page, "document.body.innerText.includes('Vocal forward, low end warm')")
+            page.locator("details.stage-in_progress button", has_text="Finish").click()
+            wait_until(page, "!!document.querySelector('.confirm')")
+            assert "references heard, direction noted" in page.inner_text(".confirm")
+            screenshot(page, "job-1366-stage-work-confirm")
+            page.click(".confirm button")
+            wait_until(page, "document.querySelectorAll('details.stage-done').length === 1")
+
+            # Cleanup, level balancing, EQ from the desk (EQ with a session: listening just now).
+            page.goto(base + "/desk/")
+            for kind in ("Cleanup", "Level balancing", "EQ and enhancement"):
+                page.locator("#desk-next tr", has_text=kind).locator(
+                    "button", has_text="Start"
+                ).click()
+                wait_until(
+                    page, f"document.querySelector('#desk-now').innerText.includes('{kind}')"
+                )
+                if kind == "EQ and enhancement":
+                    page.locator("#desk-now button", has_text="Start listening").click()
+                    wait_until(page, "!!document.querySelector('[data-session-timer]')")
+                    page.click("text=Stop listening")
+                    wait_until(page, "!document.querySelector('[data-session-timer]')")
+                page.locator("#desk-now button", has_text="Finish stage").click()
+                wait_until(
+                    page, "document.querySelector('#desk-now').innerText.includes('Still unticked')"
+                )
+                page.locator("#desk-now button", has_text="Finish anyway").click()
+                wait_until(
+                    page, f"!document.querySelector('#desk-now').innerText.includes('{kind}')"
+                )
+
+            # Fresh ears: glue right after listening is refused, with the earliest time.
+            glue = page.locator("#desk-next tr", has_text="Glue and final level")
+            glue.locator("button", has_text="Start").click()
+            wait_until(
+                page, "document.querySelector('#desk-next').innerText.includes('needs fresh ears')"
+            )
+            assert "It can start from" in page.inner_text("#desk-next")
+            screenshot(page, "desk-1366-fresh-ears-refused")
+            _db(lambda: _backdate_listening(20))
+            page.locator("#desk-next tr", has_text="Glue and final level").locator(
+                "button", has_text="Start"
+            ).click()
+            wait_until(
+                page,
+                "document.querySelector('#desk-now').innerText.includes('Glue and final level')",
+            )
+            page.locator("#desk-now button", has_text="Finish stage").click()
+            wait_until(
+                page, "document.querySelector('#desk-now').innerText.includes('Still unticked')"
+            )
+            page.locator("#desk-now button", has_text="Finish anyway").click()
+            page.locator("#desk-next tr", has_text="Delivery").locator(
+                "button", has_text="Start"
+            ).click()
+            wait_until(page, "document.querySelector('#desk-now').innerText.includes('Delivery')")
+
+            # Delivery: Deliver waits for the master and the stage; upload, finish, deliver.
+            page.goto(f"{base}/jobs/{job.pk}/")
+            assert "Before delivering: finish the delivery stage." in page.inner_text("#delivery")
+            page.set_input_files("#master-upload-form input[type=file]", str(master))
+            page.click("#master-upload-form button[type=submit]")
+            wait_until(
+                page,
+                "document.querySelector('#delivery').innerText.includes('Pass')",
+                timeout=30_000,
+            )
+            screenshot(page, "job-1366-master-uploaded")
+            page.locator("details.stage-in_progress button", has_text="Finish").click()
+            page.click(".confirm button")
+            wait_until(page, "document.querySelectorAll('details.stage-done').length === 6")
+            page.reload()
+            page.click("#delivery button:has-text('Deliver')")
+            wait_until(page, "document.body.innerText.includes('Delivered')")
+            screenshot(page, "job-1366-delivered")
+            assert csp_violations(page, seen) == []
+
+            phone = chromium.new_context(viewport={"width": 390, "height": 844})
+            small = phone.new_page()
+            small.goto(base + "/login/")
+            small.fill("input[name=username]", engineer.username)
+            small.fill("input[name=password]", PASSWORD)
+            small.click("button[type=submit]")
+            for path in ("/desk/", "/plan/", f"/jobs/{job.pk}/"):
+                small.goto(base + path)
+                assert small.evaluate("document.documentElement.scrollWidth") <= 390, path
+                screenshot(small, "desk-390" + path.rstrip("/").replace("/", "-"))
+            phone.close()
+            context.close()
+        finally:
+            chromium.close()
+
+    def outcome() -> tuple[str, list[tuple[str, str]], int]:
+        breaks = [(b.outcome, b.skip_reason) for b in EarBreak.objects.order_by("prompted_at")]
+        return Job.objects.get(pk=job.pk).status, breaks, RecallNote.objects.count()
+
+    status, breaks, notes = _db(outcome)
+    assert status == JobStatus.DELIVERED
+    assert breaks == [
+        (BreakOutcome.TAKEN, ""),
+        (BreakOutcome.SKIPPED, "client call in five minutes"),
+    ]
+    assert notes == 1

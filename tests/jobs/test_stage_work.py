@@ -1,0 +1,130 @@
+"""Stage work on the job page: checklist ticks with who and when, finishing with unticked items
+asks first and says which, recall notes kept as a history and shown after the stage ends, the
+skip reason shown, and the region only for the studio."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from jobs.models import RecallNote, Role, StageStatus, User
+from jobs.services import stage_assign, stage_start
+from tests.factories import make_user
+from tests.jobs.helpers import accepted_job, stages_of
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def logged_in(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def started(client_user: User, engineer: User):  # type: ignore[no-untyped-def]
+    job = accepted_job(client_user)
+    stage = stages_of(job)[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    stage_start(stage=stage, by=engineer)
+    return job, stage
+
+
+def test_finishing_with_unticked_items_asks_and_names_them(
+    client_user: User, engineer: User, frozen
+) -> None:
+    _job, stage = started(client_user, engineer)
+    c = logged_in(engineer)
+    url = f"/stages/{stage.pk}/work/"
+    ticked = c.post(url, {"action": "tick", "item": "references heard", "done": "1"}, **HTMX)
+    assert ticked.status_code == 200
+    stage.refresh_from_db()
+    entry = next(e for e in stage.checklist if e["item"] == "references heard")
+    assert (
+        entry["done"] and entry["by"] == engineer.username and entry["at"].startswith("2026-03-02")
+    )
+    asked = c.post(url, {"action": "finish"}, **HTMX).content.decode()
+    assert "Still unticked: <strong>rough mix heard in full, direction noted</strong>" in asked
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.IN_PROGRESS
+    c.post(url, {"action": "finish", "confirm": "yes"}, **HTMX)
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.DONE
+
+
+def test_recall_notes_are_kept_and_shown_after_the_stage_ends(
+    client_user: User, engineer: User
+) -> None:
+    job, stage = started(client_user, engineer)
+    c = logged_in(engineer)
+    url = f"/stages/{stage.pk}/work/"
+    c.post(url, {"action": "note", "text": "Low end: 2 dB shelf at 80 Hz"}, **HTMX)
+    c.post(url, {"action": "note", "text": "Vocal sits 1 dB forward"}, **HTMX)
+    assert c.post(url, {"action": "note", "text": "  "}, **HTMX).status_code == 400
+    for item in ("rough mix heard in full", "references heard", "direction noted"):
+        c.post(url, {"action": "tick", "item": item, "done": "1"}, **HTMX)
+    c.post(url, {"action": "finish"}, **HTMX)
+    assert RecallNote.objects.filter(stage=stage).count() == 2
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert "2 dB shelf at 80 Hz" in page and "Vocal sits 1 dB forward" in page
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.DONE
+
+
+def test_a_skip_shows_its_reason_and_another_engineer_cannot_tick(
+    client_user: User, engineer: User
+) -> None:
+    job, stage = started(client_user, engineer)
+    other = logged_in(make_user(Role.ENGINEER))
+    answer = other.post(
+        f"/stages/{stage.pk}/work/",
+        {"action": "tick", "item": "references heard", "done": "1"},
+        **HTMX,
+    )
+    assert answer.status_code == 403
+    cleanup = stages_of(job)[1]
+    c = logged_in(engineer)
+    c.post(f"/stages/{stage.pk}/work/", {"action": "finish", "confirm": "yes"}, **HTMX)
+    stage_assign(stage=cleanup, by=engineer, engineer=engineer)
+    c.post(f"/stages/{cleanup.pk}/work/", {"action": "skip", "reason": "stems are clean"}, **HTMX)
+    assert "Skipped: stems are clean" in c.get(f"/jobs/{job.pk}/").content.decode()
+
+
+def test_the_region_is_the_studios(client_user: User, engineer: User) -> None:
+    job, stage = started(client_user, engineer)
+    page = logged_in(client_user).get(f"/jobs/{job.pk}/").content.decode()
+    assert 'id="stage-work"' not in page
+    assert (
+        logged_in(client_user).post(f"/stages/{stage.pk}/work/", {"action": "note"}).status_code
+        == 403
+    )
+
+
+def test_deliver_is_offered_only_when_it_can_succeed(client_user: User, engineer: User) -> None:
+    from tests.jobs.helpers import upload_master, work_through
+
+    job = accepted_job(client_user)
+    work_through(job, engineer, upto=5)
+    delivery = stages_of(job)[5]
+    stage_assign(stage=delivery, by=engineer, engineer=engineer)
+    stage_start(stage=delivery, by=engineer)
+    c = logged_in(engineer)
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Before delivering: finish the delivery stage." in page
+    assert ">Deliver</button>" not in page
+    upload_master(job, engineer)
+    c.post(f"/stages/{delivery.pk}/work/", {"action": "finish", "confirm": "yes"})
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert ">Deliver</button>" in page and "Before delivering" not in page
+
+
+def test_the_queue_colours_the_due_date_of_an_overdue_row(
+    client_user: User, engineer: User
+) -> None:
+    job, _stage = started(client_user, engineer)
+    job.deadline_status = "overdue"
+    job.save(update_fields=["deadline_status"])
+    page = logged_in(engineer).get("/queue/").content.decode()
+    assert 'class="due"' in page and "deadline-overdue" in page
+    css = open("static/css/headroom.css").read()
+    assert ".deadline-overdue td.due" in css and "\n.deadline-overdue td:last-child" not in css
