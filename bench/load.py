@@ -391,6 +391,28 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
     )
 
 
+def _sessions(studio: Studio) -> dict[str, str]:
+    """A logged-in session per account, made the way Django's login makes one."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from jobs.models import User
+
+    engine = import_module(settings.SESSION_ENGINE)
+    names = [*studio.clients, *studio.engineers, *studio.managers]
+    out: dict[str, str] = {}
+    for user in User.objects.filter(username__in=names):
+        session = engine.SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        out[user.username] = str(session.session_key)
+    return out
+
+
 # --- what the run measured -----------------------------------------------------------------------
 
 
@@ -507,6 +529,13 @@ def main(argv: list[str] | None = None) -> int:
         help="fail on errors only (the short mode on a busy machine: the bar is printed)",
     )
     parser.add_argument("--port", type=int, default=0, help="gunicorn's port (0: a free one)")
+    parser.add_argument(
+        "--login",
+        choices=("form", "session"),
+        default=None,
+        help="form: every user logs in through the login form (a deliberate PBKDF2 hash each); "
+        "session: users arrive logged in, as people do most days (default past 50 users)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs folder")
     args = parser.parse_args(argv)
     if args.users < 1 or args.duration <= 0:
@@ -580,9 +609,11 @@ def main(argv: list[str] | None = None) -> int:
 
             connections.close_all()
             users_file = work / "users.json"
-            users_file.write_text(json.dumps({"client": studio.clients,
-                                              "engineer": studio.engineers,
-                                              "manager": studio.managers}))  # fmt: skip
+            login = args.login or ("form" if args.users <= 50 else "session")
+            people = {"client": studio.clients, "engineer": studio.engineers,
+                      "manager": studio.managers}  # fmt: skip
+            sessions = _sessions(studio) if login == "session" else {}
+            users_file.write_text(json.dumps({**people, "sessions": sessions}))
             _psql(f"ALTER DATABASE {db_name} SET log_min_duration_statement = {SLOW_QUERY_MS}")
             print(
                 f"set up in {time.perf_counter() - t:.1f} s: database {db_name}, "
@@ -611,29 +642,41 @@ def main(argv: list[str] | None = None) -> int:
             procs.append(worker)
             _wait_until(lambda: _web_up(base), web, 60, "gunicorn")
             _wait_until(lambda: "ready." in worker.output(), worker, 90, "the Celery worker")
+            ramp = args.users / spawn
             print(f"gunicorn and one Celery worker up ({base}); {args.users} users for "
-                  f"{args.duration:g} s, {args.think:g} s think time")  # fmt: skip
+                  f"{args.duration:g} s after a {ramp:.0f} s ramp ({login} logins, not counted), "
+                  f"{args.think:g} s think time")  # fmt: skip
 
             pg_log_offset = PG_LOG.stat().st_size if PG_LOG.exists() else 0
-            cpu_log.write_text("")  # the requests of the run only, not the readiness checks
-            load_before = os.getloadavg()[0]
-            cpu_before = CpuSample.take(web, worker, db_name)
-            start = time.monotonic()
             locust_env = {
                 **env,
                 "HEADROOM_LOAD_USERS": str(users_file),
                 "HEADROOM_LOAD_THINK": str(args.think),
             }
-            ran = subprocess.run(
+            # Locust resets its statistics once every user has started (and logged in): the
+            # figures, like the CPU samples taken then, cover the steady state only.
+            running = subprocess.Popen(
                 [
                     str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),
                     "--headless", "--host", base, "-u", str(args.users), "-r", f"{spawn:g}",
-                    "-t", f"{args.duration:g}s", "--stop-timeout", "10", "--csv",
+                    "-t", f"{args.duration + ramp:g}s", "--stop-timeout", "10", "--csv",
                     str(work / "stats"), "--only-summary", "--loglevel", "WARNING",
+                    "--reset-stats",
                 ],
-                cwd=ROOT, env=locust_env, capture_output=True, text=True,
-                timeout=args.duration + 120,
+                cwd=ROOT, env=locust_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True,
             )  # fmt: skip
+            time.sleep(ramp)
+            cpu_log.write_text("")  # the requests of the run only, not the ramp
+            load_before = os.getloadavg()[0]
+            cpu_before = CpuSample.take(web, worker, db_name)
+            start = time.monotonic()
+            try:
+                output, _ = running.communicate(timeout=args.duration + 120)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                output, _ = running.communicate()
+            ran = subprocess.CompletedProcess(running.args, running.returncode, output, "")
             elapsed = time.monotonic() - start
             cpu_after = CpuSample.take(web, worker, db_name)
             rows = _stats(work / "stats")

@@ -31,17 +31,21 @@ CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 MOVE_FORM = re.compile(r'hx-post="/stages/(\d+)/(start|finish)/"')
 
 
-def _usernames() -> dict[str, Iterator[str]]:
+def _people() -> dict[str, Any]:
     path = os.environ.get("HEADROOM_LOAD_USERS", "")
-    people: dict[str, list[str]] = {"client": ["nova", "echo"], "engineer": ["ada", "ben"],
-                                    "manager": ["manager"]}  # fmt: skip
+    people: dict[str, Any] = {"client": ["nova", "echo"], "engineer": ["ada", "ben"],
+                              "manager": ["manager"], "sessions": {}}  # fmt: skip
     if path:
         with open(path) as f:
             people.update(json.load(f))
-    return {role: itertools.cycle(names) for role, names in people.items()}
+    return people
 
 
-USERNAMES = _usernames()
+PEOPLE = _people()
+USERNAMES: dict[str, Iterator[str]] = {
+    role: itertools.cycle(PEOPLE[role]) for role in ("client", "engineer", "manager")
+}
+SESSIONS: dict[str, str] = PEOPLE["sessions"]
 
 
 def page(weight: int) -> Callable[[Callable[[Any], None]], Any]:
@@ -66,6 +70,10 @@ class StudioUser(HttpUser):
         self.csrf = ""
         self.job_ids: list[str] = []
         self.file_ids: list[str] = []
+        if self.username in SESSIONS:  # arrives logged in: the session the runner made
+            self.client.cookies.set("sessionid", SESSIONS[self.username])
+            self.get("/", "login: arrive logged in")
+            return
         login = self.client.get("/login/", name="login: page")
         token = CSRF_INPUT.search(login.text)
         with self.client.post(
