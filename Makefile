@@ -67,6 +67,7 @@ test-quick: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev system-deps
 	$(PY) bench/analysis.py
 	$(PY) bench/scheduler.py
+	$(PY) bench/scheduler.py --jobs 2000 --engineers 50
 	$(PY) bench/intake.py
 
 clean:
