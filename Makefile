@@ -58,14 +58,16 @@ lint: $(VENV)/.installed-dev
 test: $(VENV)/.installed-dev system-deps lint
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# A quick second profile: SQLite and in-process tasks, no services, no browser or worker tests.
+# A quick second profile: SQLite and in-process tasks, no services, no browser, worker or load
+# tests.
 test-quick: $(VENV)/.installed-dev
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(VENV)/bin/pytest -m "not browser and not worker" $(PYTEST_ARGS)
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(VENV)/bin/pytest -m "not browser and not worker and not load" $(PYTEST_ARGS)
 
 # Speed and memory against reference tools measured in the same run (not part of `make test`).
 bench: $(VENV)/.installed-dev system-deps
 	$(PY) bench/analysis.py
 	$(PY) bench/scheduler.py
+	$(PY) bench/scheduler.py --jobs 2000 --engineers 50
 	$(PY) bench/intake.py
 
 clean:

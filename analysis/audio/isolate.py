@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from .findings import Thresholds, file_findings
-
-# Imported here, before any fork, so no child pays for importing numpy, scipy and soundfile.
-from .measure import measure_file
 from .report import Report
 
 # Test seam: measure_isolated(..., fault="segfault" | "hang" | "memory") makes the child
@@ -54,6 +51,16 @@ def _context() -> Any:
         return mp.get_context("spawn")
 
 
+def _meter() -> Any:
+    """The measuring code, imported at the first measurement rather than at start-up: numpy,
+    scipy and soundfile cost most of a second, which a command that measures nothing (`--help`,
+    `migrate`) or a web process should not pay. Called in the parent before each fork, so the
+    import happens once per process and every child starts with it done."""
+    from .measure import measure_file
+
+    return measure_file
+
+
 def _failed(path: str, reason: str, name: str, kind: str, thresholds: Thresholds) -> Report:
     report = Report(path=path, format=None, unreadable=reason)
     report.findings = file_findings(report, kind=kind, name=name, thresholds=thresholds)
@@ -81,6 +88,7 @@ def measure_isolated(
         log.warning("cannot open %s: %s", spath, exc)
         return _failed(spath, "the file could not be opened", label, kind, t)
     seconds = lim.seconds_for(size)
+    _meter()
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
@@ -141,7 +149,7 @@ def measure_in_process(
     """The same measurement without the child process: no protection against a decoder crash.
     For benchmarks and for callers that are themselves a disposable sandbox."""
     t = thresholds or Thresholds()
-    report = measure_file(path, thresholds=t)
+    report: Report = _meter()(path, thresholds=t)
     report.findings = file_findings(report, kind=kind, name=name or Path(path).name, thresholds=t)
     return report
 
@@ -167,7 +175,7 @@ def _child(
         elif fault == "memory":
             _hog = bytearray(memory_bytes * 4)  # beyond RLIMIT_AS: MemoryError
             del _hog
-        report = measure_file(path, thresholds=thresholds)
+        report = _meter()(path, thresholds=thresholds)
         sender.send({"report": report.to_dict(), "peaks": report.peaks})
     except MemoryError:
         sender.send({"error": "decoding it needed more memory than one file may use"})

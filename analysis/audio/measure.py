@@ -279,7 +279,10 @@ class _Meter:
                     break
                 x, fs_mask = item
                 top, bottom = self._scan(x, fs_mask, offset)  # cleans NaN/Inf in place
-                self.peaks.feed(x)
+                # True peak: only chunks whose exact bound beats the sample peak are kept for
+                # later; the bound it returns spares the peaks' over finder the same work.
+                bound = self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
+                self.peaks.feed(x, bound)
                 pending.append(kweigh.submit(self._kweight, x))
                 self._measure(x, fs_mask, offset, top, bottom)
                 offset += x.shape[1]
@@ -382,9 +385,6 @@ class _Meter:
                 self.first_sound = offset + int(np.flatnonzero(x.any(axis=0))[0])
             self.last_sound = offset + self._last_nonzero(x)
 
-        # True peak: only chunks whose exact bound beats the sample peak are kept for later.
-        self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
-
     @staticmethod
     def _last_nonzero(x: NDArray[np.float32]) -> int:
         end = x.shape[1]
@@ -416,7 +416,8 @@ class _Meter:
             peak = max(self.peak_pos / self.pos_fs, -self.peak_neg)
         r.sample_peak_dbfs = db(peak)
         r.headroom_db = -r.sample_peak_dbfs if r.sample_peak_dbfs is not None else None
-        r.true_peak_dbtp = db(max(peak, self.tp.flush()))
+        true_peak = max(peak, self.tp.flush())
+        r.true_peak_dbtp = db(true_peak)
         count = float(frames)
         ms = np.diag(self.gram) / count
         r.rms_dbfs_per_channel = [db(math.sqrt(v)) for v in ms]
@@ -472,7 +473,7 @@ class _Meter:
         wmin[~np.isfinite(wmin)] = 0.0
         if not self.is_float:
             wmax = np.minimum(wmax / np.float32(self.pos_fs), np.float32(1.0))
-        r.peaks = self.peaks.finish().to_bytes()
+        r.peaks = self.peaks.finish(true_peak).to_bytes()
         r.waveform = Waveform(
             buckets=int(wmax.shape[1]),
             min=[[round(float(v), 5) for v in row] for row in wmin],

@@ -4,6 +4,7 @@ measuring pass from the blocks it already decodes, so drawing a waveform never d
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from .filters import true_peak_filter
 PEAKS_PER_SECOND = 50  # 20 ms buckets: a few seconds fill a screen with detail
 LEVELS = 127  # int8: +/-127 is +/- full scale
 MAX_BUCKETS = 360_000  # two hours at 50 a second; longer files get wider buckets
+MAX_CANDIDATE_SAMPLES = 4_000_000  # kept for interpolation at the end: 16 MB of float32
 MAX_OVERS = 50  # true-peak overs kept (the first ones), as clipping keeps its first events
 SAFETY = 1.0 + 1e-5  # float32 rounding in the bounds: pruning stays exact
 MAGIC = b"HRPK"
@@ -144,7 +146,9 @@ class PeakBuilder:
         self.part_max = np.zeros(channels, np.float32)
         self.over_finder = OverFinder(sample_rate, channels, self.per)
 
-    def feed(self, x: NDArray[np.float32]) -> None:
+    def feed(self, x: NDArray[np.float32], true_peak_bound: float = math.inf) -> None:
+        """`true_peak_bound`: an upper bound on the interpolated peak over this block's outputs
+        (TruePeakMeter.feed returns one), when the caller has it."""
         n = x.shape[1]
         self.frames += n
         per, pos = self.per, 0
@@ -167,7 +171,7 @@ class PeakBuilder:
         if pos < n:
             self._extend(x[:, pos:])
             block_peak = max(block_peak, float(self.part_max.max()), -float(self.part_min.min()))
-        self.over_finder.feed(x, block_peak)
+        self.over_finder.feed(x, block_peak, true_peak_bound)
 
     def _extend(self, seg: NDArray[np.float32]) -> None:
         lo, hi = seg.min(axis=1), seg.max(axis=1)
@@ -181,14 +185,18 @@ class PeakBuilder:
         self.mins.append(quantise_min(self.part_min)[:, None])
         self.part_n = 0
 
-    def finish(self) -> Peaks:
+    def finish(self, true_peak: float | None = None) -> Peaks:
+        """`true_peak`: the file's true-peak reading (linear), when the caller has it: a file
+        whose reading stays at or under full scale has no overs to look for."""
         if self.part_n:
             self._emit_partial()
         ch = len(self.part_min)
         empty = np.zeros((ch, 0), np.int8)
         lo = np.concatenate(self.mins, axis=1) if self.mins else empty
         hi = np.concatenate(self.maxs, axis=1) if self.maxs else empty
-        return Peaks(self.rate, self.per, self.frames, lo, hi, tuple(self.over_finder.finish()))
+        return Peaks(
+            self.rate, self.per, self.frames, lo, hi, tuple(self.over_finder.finish(true_peak))
+        )
 
 
 def peaks_from_overview(
@@ -222,13 +230,25 @@ class OverFinder:
         self.next_bucket = 0  # the bucket that starts after the history in `buf`
         self.first = True
         self.overs: dict[int, float] = {}  # bucket -> highest |interpolated|, linear
+        self._candidates: list[tuple[NDArray[np.float32], NDArray[np.int64], bool]] = []
+        self._candidate_count = 0
+        self.previous_bound = math.inf  # the last block's bound: its tail is checked with ours
         self._work: NDArray[np.float32] | None = None  # reused: no allocation per block
 
-    def feed(self, x: NDArray[np.float32], block_peak: float) -> None:
+    def feed(
+        self, x: NDArray[np.float32], block_peak: float, true_peak_bound: float = math.inf
+    ) -> None:
         per, hist = self.per, self.hist
         held = self.buf.shape[1] - hist
         whole = (held + x.shape[1]) // per
-        worth = max(block_peak, float(np.abs(self.buf).max(initial=0.0))) * self.flt.l1 * SAFETY
+        # The buckets completed now hold outputs of this block and of the previous one's tail:
+        # when neither block's bound from the true-peak meter (peak and second difference, the
+        # same as ours) reaches full scale, no over is possible and nothing is computed twice.
+        bound = max(true_peak_bound, self.previous_bound)
+        self.previous_bound = true_peak_bound
+        worth = 0.0
+        if bound > 1.0:
+            worth = max(block_peak, float(np.abs(self.buf).max(initial=0.0))) * self.flt.l1 * SAFETY
         if whole and worth > 1.0:
             ext = np.concatenate([self.buf, x], axis=1)
             self._check(ext[:, : hist + whole * per], whole)
@@ -268,16 +288,27 @@ class OverFinder:
             return
         rows = np.arange(per + hist)
         windows = ext[cc[:, None], jj[:, None] * per + rows[None, :]]
-        found = self._interpolated_peaks(windows)
-        if self.first:  # outputs before the file's first sample would invent an onset click
-            head = jj == 0
-            if head.any():
-                found[head] = self._interpolated_peaks(windows[head], skip=hist)
-        found = np.maximum(found, np.abs(windows[:, hist:]).max(axis=1))
-        for j, v in zip(jj, found, strict=True):
-            if v > 1.0:
-                key = self.next_bucket + int(j)
-                self.overs[key] = max(self.overs.get(key, 0.0), float(v))
+        # Kept, not interpolated yet: when the file's true peak turns out to stay at or under
+        # full scale (most loud masters and stems), none of them can hold an over.
+        self._candidates.append((windows, jj + self.next_bucket, self.first))
+        self._candidate_count += windows.size
+        if self._candidate_count > MAX_CANDIDATE_SAMPLES:
+            self._resolve()
+
+    def _resolve(self) -> None:
+        """Interpolate the kept candidate buckets and record their overs."""
+        hist = self.hist
+        for windows, buckets, first in self._candidates:
+            found = self._interpolated_peaks(windows)
+            if first:  # outputs before the file's first sample would invent an onset click
+                head = buckets == 0
+                if head.any():
+                    found[head] = self._interpolated_peaks(windows[head], skip=hist)
+            found = np.maximum(found, np.abs(windows[:, hist:]).max(axis=1))
+            for key, v in zip(buckets.tolist(), found, strict=True):
+                if v > 1.0:
+                    self.overs[key] = max(self.overs.get(key, 0.0), float(v))
+        self._candidates, self._candidate_count = [], 0
 
     def _interpolated_peaks(
         self, windows: NDArray[np.float32], skip: int = 0
@@ -293,8 +324,12 @@ class OverFinder:
             top = np.maximum(top, np.abs(acc[:, skip:]).max(axis=1, initial=0.0))
         return top
 
-    def finish(self) -> list[tuple[int, float]]:
-        """Runs of over buckets as (first bucket, highest dBTP), the first MAX_OVERS of them."""
+    def finish(self, true_peak: float | None = None) -> list[tuple[int, float]]:
+        """Runs of over buckets as (first bucket, highest dBTP), the first MAX_OVERS of them.
+        `true_peak`: the file's reading from the true-peak meter (linear), when known."""
+        if true_peak is not None and true_peak * SAFETY <= 1.0:
+            self._candidates, self._candidate_count = [], 0  # nothing can be over full scale
+        self._resolve()
         held = self.buf.shape[1] - self.hist
         if held and float(np.abs(self.buf).max()) * self.flt.l1 * SAFETY > 1.0:
             # The last, partial bucket: only outputs whose window lies inside the file.

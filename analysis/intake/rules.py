@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from analysis.audio.findings import fmt_time
 from analysis.audio.report import SEVERITY_ORDER, Finding, Report
-from analysis.intake import alignment
 from analysis.intake.naming import (
     clean_display_name,
     instrument_key,
@@ -326,6 +325,9 @@ def _rule_alignment(
     rates = {f.report.format.sample_rate for f in readable if f.report.format}
     if not readable or len(rates) != 1 or not mix.path or not _usable(mix):
         return []
+    # Imported here: it pulls in scipy (most of a second), which only this rule needs.
+    from analysis.intake import alignment
+
     try:
         result = alignment.align([f.path for f in readable if f.path], mix.path)
     except Exception as exc:  # a file that reads badly is reported by its own findings

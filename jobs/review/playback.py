@@ -9,9 +9,6 @@ import os
 from dataclasses import dataclass
 from typing import IO, Any
 
-import numpy as np
-import soundfile as sf
-
 # What browsers play in a WAV file (Chromium, Firefox and Safari alike), and FLAC's depths.
 BROWSER_WAV_SUBTYPES = frozenset({"PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"})
 FLAC_SUBTYPES = frozenset({"PCM_S8", "PCM_16", "PCM_24"})
@@ -67,6 +64,10 @@ def write_review_copy(source: str | IO[bytes], target: str, fmt: CopyFormat) -> 
     """Decode `source` block by block into `target` in `fmt`: integer files through int32
     (libsndfile shifts, never rounds, between integer depths), float files through float64 or
     float32, so every sample arrives as it was. Memory stays at one block."""
+    # Imported here: every process imports this module (for the format rules), few decode.
+    import numpy as np
+    import soundfile as sf
+
     with sf.SoundFile(source) as src:
         dtype: Any = "int32"
         if src.subtype == "DOUBLE":

@@ -4,13 +4,11 @@ Called by the measuring pipeline (analysis.services) once a report is written.""
 
 from __future__ import annotations
 
-from analysis.audio.peaks import Peaks
 from analysis.audio.report import Report
 from jobs.models import AudioFile
 from jobs.review.models import FilePeaks, ReviewCopy
 from jobs.review.playback import CopyFormat, review_copy_format
 from jobs.review.tasks import review_copy_make_task
-from jobs.review.waveform import overview_from
 
 
 def review_after_measure(*, audio: AudioFile, report: Report) -> FilePeaks | None:
@@ -22,6 +20,10 @@ def review_after_measure(*, audio: AudioFile, report: Report) -> FilePeaks | Non
             review_copy_request(audio=audio, fmt=fmt)
     if report.peaks is None:
         return None
+    # numpy is imported when peaks are first kept, not when every process starts.
+    from analysis.audio.peaks import Peaks
+    from jobs.review.waveform import overview_from
+
     peaks = Peaks.from_bytes(report.peaks)
     row, _ = FilePeaks.objects.update_or_create(
         audio_file=audio,

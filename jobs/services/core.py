@@ -15,7 +15,6 @@ from typing import Any, ParamSpec, TypeVar
 from django.core.cache import cache
 from django.db import OperationalError, models, transaction
 from django.utils import timezone
-from psycopg import errors as pg_errors
 
 from jobs import clock
 from jobs.models import (
@@ -201,6 +200,10 @@ def locked(job: Job, *, by: User | None, replan: bool = True) -> Iterator[Move]:
 
 
 def _deadlocked(exc: OperationalError) -> bool:
+    # Imported on a failure only: start-up on SQLite (commands, the embedded default) need not
+    # load the PostgreSQL driver.
+    from psycopg import errors as pg_errors
+
     return isinstance(exc.__cause__, pg_errors.DeadlockDetected | pg_errors.SerializationFailure)
 
 

@@ -1,0 +1,46 @@
+"""The load run's short mode: 20 locust users for 20 s against the real stack (gunicorn,
+PostgreSQL, Redis, a Celery worker), failing on any error. The p95 bar is printed, not enforced:
+on a shared two-core machine the short mode guards correctness under concurrency, and the full
+run (bench/load.py with its defaults) measures speed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.load,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason="the load run needs PostgreSQL and Redis (make test provides them)",
+    ),
+]
+
+
+def test_twenty_users_for_twenty_seconds_make_no_error() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "bench/load.py", "--users", "20", "--duration", "20", "--errors-only"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-6000:]
+    # Every role reached its pages, and the report says what it measured.
+    for kind in ("client: job page", "client: intake poll (htmx)", "engineer: queue",
+                 "manager: home"):  # fmt: skip
+        row = re.search(rf"^{re.escape(kind)}\s+(\d+)\s+0\s", out, re.MULTILINE)
+        assert row and int(row.group(1)) > 0, f"no error-free {kind!r} requests:\n{out[-4000:]}"
+    assert re.search(r"^all \(logins included\)\s+\d+\s+0\s", out, re.MULTILINE), out[-4000:]
+    assert "CPU ms/req" in out and "throughput:" in out and "slowest statements" in out
