@@ -76,7 +76,7 @@ def test_a_client_sees_only_their_own_jobs(served: str, page) -> None:  # noqa: 
     page.fill("input[name=username]", "nova")
     page.fill("input[name=password]", "headroom-demo")
     page.click("button[type=submit]")
-    page.wait_for_selector("table.jobs")
-    body = page.inner_text("table.jobs")
+    page.wait_for_selector(".job-cards")
+    body = page.inner_text(".job-cards")
     assert "Paper Planes" in body
     assert "Glass Harbour" not in body  # Echo Park's job
