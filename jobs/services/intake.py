@@ -51,8 +51,12 @@ def _require_hand_in(by: User, job: Job, what: str) -> None:
 
 
 def _set_verdict(move: Move, verdict: str, *, note: str = "") -> None:
+    """A new verdict replaces the last one whole: a manager's earlier reason (kept in the
+    history) no longer speaks for it; `_overridden` sets the new one's."""
     move.record(EventKind.VERDICT, from_value=move.job.verdict, to_value=verdict, note=note)
     move.job.verdict = verdict
+    move.job.verdict_overridden_by = None
+    move.job.verdict_reason = ""
 
 
 def _overridden(move: Move, verdict: str, reason: str) -> None:

@@ -228,6 +228,25 @@ def test_a_manager_asks_for_a_reexport_instead(client_user: User, manager: User)
     assert job.due_at is None
 
 
+def test_a_new_verdict_after_an_override_drops_the_old_reason(
+    client_user: User, manager: User
+) -> None:
+    job = analysing_job(client_user)
+    job_override_verdict(
+        job=job, by=manager, verdict=Verdict.REEXPORT_REQUESTED, reason="the vocal stem is muted"
+    )
+    job_submit(job=job, by=client_user)  # the client sends fixed files
+    job_start_analysis(job=job)
+    job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
+    job.refresh_from_db()
+    # The studio's note was about the files before; the new verdict is intake's own.
+    assert (job.verdict, job.verdict_reason, job.verdict_overridden_by) == (
+        Verdict.ACCEPTED,
+        "",
+        None,
+    )
+
+
 def test_an_override_to_decline_is_a_decline(client_user: User, manager: User) -> None:
     job = analysing_job(client_user)
     job_override_verdict(job=job, by=manager, verdict=Verdict.DECLINED, reason="no vision")
