@@ -21,8 +21,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from jobs.models import AudioFile, Job, PartialUpload, UploadProtocol, UploadState, User
-from jobs.tus import TusError, handin_refusal
-from jobs.uploads import UploadError, audio_file_add, safe_original_name
+from jobs.tus import TusError, handin_refusal, upload_add_to_job
+from jobs.uploads import safe_original_name
 
 log = logging.getLogger(__name__)
 
@@ -215,27 +215,13 @@ def s3_upload_join(*, upload: PartialUpload) -> AudioFile:
     try:
         with tempfile.TemporaryFile() as spool:
             sha256 = _download_verified(upload, spool)
-            audio = audio_file_add(
-                job=upload.job,
-                content=spool,
-                name=upload.original_name,
-                kind=upload.kind,
-                by=upload.uploaded_by,
-            )
+            audio = upload_add_to_job(upload=upload, content=spool, sha256=sha256)
     except TusError as exc:
         _refuse(upload, exc.message)
         raise
-    except UploadError as exc:
-        _refuse(upload, str(exc))
-        raise TusError(400, str(exc)) from None
     except (BotoCoreError, ClientError):
         log.exception("S3 failed while joining upload %s", upload.pk)
         raise TusError(503, "The file store is not answering; try again in a minute.") from None
-    if audio.sha256 != sha256:
-        log.error("upload %s: stored %s but verified %s", upload.pk, audio.sha256, sha256)
-    PartialUpload.objects.filter(pk=upload.pk).update(
-        state=UploadState.JOINED, audio_file=audio, updated_at=timezone.now()
-    )
     _remove_object(upload)
     return audio
 

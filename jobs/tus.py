@@ -301,6 +301,30 @@ def _refuse(upload: PartialUpload, message: str) -> None:
     upload.refusal = message
 
 
+def upload_add_to_job(*, upload: PartialUpload, content: IO[bytes], sha256: str) -> AudioFile:
+    """Verified bytes join the job through `audio_file_add`, as every upload does, whichever
+    protocol brought them; a refusal there (a cap, the job's state) is a 400 for the client.
+    The upload is then marked joined."""
+    try:
+        audio = audio_file_add(
+            job=upload.job,
+            content=content,
+            name=upload.original_name,
+            kind=upload.kind,
+            by=upload.uploaded_by,
+        )
+    except UploadError as exc:
+        raise TusError(400, str(exc)) from None
+    if audio.sha256 != sha256:  # the file changed between the check and the copy
+        log.error("upload %s: stored %s but verified %s", upload.pk, audio.sha256, sha256)
+    PartialUpload.objects.filter(pk=upload.pk).update(
+        state=UploadState.JOINED, audio_file=audio, updated_at=timezone.now()
+    )
+    upload.state = UploadState.JOINED
+    upload.audio_file = audio
+    return audio
+
+
 def tus_upload_join(*, upload: PartialUpload) -> AudioFile:
     """Verify the size and SHA-256 of the stored bytes, then add them to the job as a new file
     (or a stem's next version). A refusal removes the bytes: the client starts again."""
@@ -313,26 +337,10 @@ def tus_upload_join(*, upload: PartialUpload) -> AudioFile:
                 f"{upload.original_name} arrived with other bytes than were sent; send it again.",
             )
         with open(path, "rb") as fh:
-            audio = audio_file_add(
-                job=upload.job,
-                content=fh,
-                name=upload.original_name,
-                kind=upload.kind,
-                by=upload.uploaded_by,
-            )
+            audio = upload_add_to_job(upload=upload, content=fh, sha256=sha256)
     except TusError as exc:
         _refuse(upload, exc.message)
         raise
-    except UploadError as exc:
-        _refuse(upload, str(exc))
-        raise TusError(400, str(exc)) from None
-    if audio.sha256 != sha256:  # the file changed between the check and the copy
-        log.error("upload %s: stored %s but verified %s", upload.pk, audio.sha256, sha256)
-    PartialUpload.objects.filter(pk=upload.pk).update(
-        state=UploadState.JOINED, audio_file=audio, updated_at=timezone.now()
-    )
-    upload.state = UploadState.JOINED
-    upload.audio_file = audio
     path.unlink(missing_ok=True)
     return audio
 
