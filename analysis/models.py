@@ -4,11 +4,40 @@ never clash with the measuring code's plain `Finding` and `Severity` (analysis/a
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, JSONField, Q
 from django.utils import timezone
 
 from jobs.models import AudioFile, Job, Verdict
+
+# The bulky keys, left in the database. One expression for the rest: PostgreSQL decompresses a
+# stored report once per expression that reads it, so eight `report -> key` columns cost eight
+# decompressions of tens of kilobytes per file (the slowest statement of the load run).
+_BULKY_KEYS = ("waveform", "short_term_lufs")
+
+
+class ReportWithoutBulk(Func):
+    """A stored report without its waveform and loudness curve, read in one expression."""
+
+    output_field = JSONField()
+    template = "json_remove(%(expressions)s, {})".format(
+        ", ".join(f"'$.{key}'" for key in _BULKY_KEYS)
+    )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        keys = ",".join(_BULKY_KEYS)
+        template = f"(%(expressions)s - '{{{keys}}}'::text[])"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def report_value(found: Any) -> dict[str, Any]:
+    """What ReportWithoutBulk read, as a dict (a backend may hand back the JSON text)."""
+    if isinstance(found, str):
+        found = json.loads(found)
+    return found if isinstance(found, dict) else {}
 
 
 class AnalysisStatus(models.TextChoices):

@@ -3,14 +3,13 @@ checked, loaded in a fixed number of queries. Views call these; they write nothi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.db.models import F, Func, JSONField, QuerySet
+from django.db.models import F, QuerySet
 
 from analysis.delivery import MasterCheck, current_masters, master_checks
 from analysis.intake.naming import stem_importance
-from analysis.models import IntakeReport
+from analysis.models import IntakeReport, ReportWithoutBulk, report_value
 from jobs.access import files_visible_to
 from jobs.models import AudioFile, FileKind, Job, User
 
@@ -31,33 +30,12 @@ SUMMARY_KEYS = (
 _KIND_ORDER: dict[str, int] = {FileKind.STEM: 0, FileKind.ROUGH_MIX: 1, FileKind.REFERENCE: 2}
 
 
-# The bulky keys, left in the database. One expression for the rest: PostgreSQL decompresses a
-# stored report once per expression that reads it, so eight `report -> key` columns cost eight
-# decompressions of tens of kilobytes per file (the slowest statement of the load run).
-_BULKY_KEYS = ("waveform", "short_term_lufs")
-
-
-class _WithoutBulk(Func):
-    output_field = JSONField()
-    template = "json_remove(%(expressions)s, {})".format(
-        ", ".join(f"'$.{key}'" for key in _BULKY_KEYS)
-    )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        keys = ",".join(_BULKY_KEYS)
-        template = f"(%(expressions)s - '{{{keys}}}'::text[])"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
 def _summarised(files: QuerySet[AudioFile], report: str) -> QuerySet[AudioFile]:
-    return files.defer(report).annotate(summary_report=_WithoutBulk(F(report)))
+    return files.defer(report).annotate(summary_report=ReportWithoutBulk(F(report)))
 
 
 def _summary(row: Any) -> dict[str, Any] | None:
-    found = row.summary_report
-    if isinstance(found, str):  # a backend that hands back the JSON text
-        found = json.loads(found)
-    report = found if isinstance(found, dict) else {}
+    report = report_value(row.summary_report)
     summary = {key: report.get(key) for key in SUMMARY_KEYS}
     return summary if summary["format"] is not None else None
 

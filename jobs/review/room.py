@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.fields.json import KeyTransform
+from django.db.models import F, Prefetch, Q, QuerySet
 
-from analysis.models import AnalysisStatus, FileAnalysis
+from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
 from jobs.access import client_view, files_visible_to
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
@@ -69,15 +68,22 @@ def _masters(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
 def _measured(files: Iterable[AudioFile]) -> dict[Any, dict[str, Any]]:
     rows = (
         FileAnalysis.objects.filter(audio_file__in=list(files), status=AnalysisStatus.DONE)
-        .annotate(
-            lufs=KeyTransform("integrated_lufs", "report"),
-            tp=KeyTransform("true_peak_dbtp", "report"),
-            fmt=KeyTransform("format", "report"),
-            clipping=KeyTransform("clipping", "report"),
-        )
-        .values("audio_file_id", "lufs", "tp", "fmt", "clipping")
+        .annotate(summary=ReportWithoutBulk(F("report")))
+        .values("audio_file_id", "summary")
     )
-    return {r["audio_file_id"]: r for r in rows}
+    return {r["audio_file_id"]: _keys(r["summary"]) for r in rows}
+
+
+def _keys(found: Any) -> dict[str, Any]:
+    """The measurements the room shows, under the short names it uses."""
+    report = report_value(found)
+    return {
+        "lufs": report.get("integrated_lufs"),
+        "tp": report.get("true_peak_dbtp"),
+        "peak": report.get("sample_peak_dbfs"),
+        "fmt": report.get("format"),
+        "clipping": report.get("clipping"),
+    }
 
 
 def room_sources(job: Job, user: User | None) -> list[Source]:
@@ -191,17 +197,7 @@ def file_versions(job: Job, user: User | None) -> list[Lineage]:
     files = list(
         visible_files(job, user).select_related("uploaded_by").order_by("kind", "original_name")
     )
-    rows = (
-        FileAnalysis.objects.filter(audio_file__in=files, status=AnalysisStatus.DONE)
-        .annotate(
-            lufs=KeyTransform("integrated_lufs", "report"),
-            tp=KeyTransform("true_peak_dbtp", "report"),
-            peak=KeyTransform("sample_peak_dbfs", "report"),
-            fmt=KeyTransform("format", "report"),
-        )
-        .values("audio_file_id", "lufs", "tp", "peak", "fmt")
-    )
-    measured = {r["audio_file_id"]: r for r in rows}
+    measured = _measured(files)
     lineages: dict[Any, Lineage] = {}
     for f in files:
         m = measured.get(f.pk) or {}
