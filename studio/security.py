@@ -1,14 +1,19 @@
 """Request-level security that every page shares: the client's address (believing a proxy
-header only from a configured, trusted proxy) and the Permissions-Policy header."""
+header only from a configured, trusted proxy), the Permissions-Policy header and form input
+without NUL characters."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+
+if TYPE_CHECKING:
+    from django.http.request import _ImmutableQueryDict
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -84,3 +89,30 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+def _without_nul(data: QueryDict) -> _ImmutableQueryDict | None:
+    """A copy of `data` with the NUL character taken out of every key and value, or None when
+    there is none. PostgreSQL cannot store NUL in text, and no one types it on purpose."""
+    if not any("\x00" in k or any("\x00" in v for v in vs) for k, vs in data.lists()):
+        return None
+    clean = QueryDict(mutable=True, encoding=data.encoding)
+    for key, values in data.lists():
+        clean.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+    clean._mutable = False
+    return cast("_ImmutableQueryDict", clean)
+
+
+class StripNulMiddleware:
+    """Takes NUL characters out of query strings and form posts before any view reads them, so
+    a pasted NUL in a title, note or search is dropped instead of failing the database write."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (clean := _without_nul(request.GET)) is not None:
+            request.GET = clean
+        if request.method == "POST" and (clean := _without_nul(request.POST)) is not None:
+            request.POST = clean
+        return self.get_response(request)

@@ -52,3 +52,21 @@ def test_studio_roles_do_not_open_jobs(role: str) -> None:
 def test_anonymous_visitors_are_sent_to_log_in() -> None:
     response = Client().get("/jobs/new/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_nul_character_pasted_into_a_title_is_dropped_not_a_server_error() -> None:
+    # PostgreSQL cannot store NUL in text; the form's text arrives without it.
+    owner = make_user(Role.CLIENT)
+    client = Client(raise_request_exception=False)
+    client.force_login(owner)
+    response = client.post("/jobs/new/", {"track_title": "Night\x00 Drive", "notes": "a\x00b"})
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert (job.track_title, job.notes) == ("Night Drive", "ab")
+
+
+def test_a_nul_character_in_a_search_is_dropped() -> None:
+    manager = make_user(Role.MANAGER)
+    client = Client(raise_request_exception=False)
+    client.force_login(manager)
+    assert client.get("/board/", {"q": "Night\x00"}).status_code == 200
