@@ -60,6 +60,17 @@ class CloudLinkError(Exception):
     """A link that cannot be fetched; the message is meant for the client."""
 
 
+def _no_answer(exc: BaseException) -> str:
+    """Why a service did not answer, in words a client can act on (never an exception's name)."""
+    if isinstance(exc, TimeoutError):
+        return "took too long to answer"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused the connection"
+    if isinstance(exc, ssl.SSLError):
+        return "offered no secure connection we could trust"
+    return "did not answer"
+
+
 class TransientCloudError(CloudLinkError):
     """The service did not answer (timeout, reset, 5xx): worth another try later."""
 
@@ -195,9 +206,7 @@ def _request(
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise TransientCloudError(
-                f"{parts.hostname} did not answer ({type(exc).__name__}); we will try again."
-            ) from None
+            raise TransientCloudError(f"{parts.hostname} {_no_answer(exc)}.") from None
         try:
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
@@ -209,8 +218,7 @@ def _request(
                 continue
             if response.status >= 500:
                 raise TransientCloudError(
-                    f"{parts.hostname} answered with an error ({response.status}); we will try "
-                    "again."
+                    f"{parts.hostname} answered with a server error ({response.status})."
                 )
             if response.status in (401, 403, 404, 410):
                 raise CloudLinkError(
@@ -261,10 +269,8 @@ def download(url: str, *, into: str, budget: int, max_file: int) -> Downloaded:
             while True:
                 try:
                     chunk = response.read(CHUNK)
-                except (OSError, http.client.HTTPException) as exc:
-                    raise TransientCloudError(
-                        f"The download was cut off ({type(exc).__name__}); we will try again."
-                    ) from None
+                except (OSError, http.client.HTTPException):
+                    raise TransientCloudError("The download was cut off before the end.") from None
                 if not chunk:
                     break
                 size += len(chunk)

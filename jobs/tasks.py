@@ -60,7 +60,16 @@ def _cloud_link_fetch(self: Any, job_id: str, url: str, kind: str, user_id: int)
     except TransientCloudError as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(countdown=15 * 2**self.request.retries) from None
-        cloud_link_record(job=job, url=url, by=by, ok=False, message=f"{exc} (gave up)")
+        cloud_link_record(
+            job=job,
+            url=url,
+            by=by,
+            ok=False,
+            message=(
+                f"{exc} We tried {self.max_retries + 1} times; check that the link opens in "
+                "a private browser window, then add it again."
+            ),
+        )
         return 0
     except CloudLinkError as exc:
         cloud_link_record(job=job, url=url, by=by, ok=False, message=str(exc))

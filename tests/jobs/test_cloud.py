@@ -8,6 +8,7 @@ import io
 import json
 import re
 import socket
+import ssl
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs import cloud
-from jobs.cloud import CloudLinkError, cloud_link_fetch, direct_url, validate_link
+from jobs.cloud import CloudLinkError, _no_answer, cloud_link_fetch, direct_url, validate_link
 from jobs.models import AudioFile, EventKind, JobEvent, StudioPolicy
 from tests.factories import make_job, wav_bytes
 
@@ -312,7 +313,7 @@ def test_a_service_that_does_not_answer_is_retried_then_reported(
     with django_capture_on_commit_callbacks(execute=True):
         c.post(reverse("job_cloud_link", args=[job.pk]), {"url": f"{server}/boom", "kind": "stem"})
     event = JobEvent.objects.get(job=job, subject="cloud link", kind=EventKind.FILE)
-    assert event.to_value == "failed" and "gave up" in event.note and "503" in event.note
+    assert event.to_value == "failed" and "tried 4 times" in event.note and "503" in event.note
 
 
 @pytest.mark.django_db
@@ -326,3 +327,19 @@ def test_a_bad_link_is_refused_at_once_in_the_view() -> None:
     assert "evil.example cannot be fetched" in response.content.decode()
     job.refresh_from_db()
     assert job.cloud_link == ""
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (TimeoutError(), "took too long to answer"),
+        (ConnectionRefusedError(), "refused the connection"),
+        (ssl.SSLError(), "offered no secure connection we could trust"),
+        (ConnectionResetError(), "did not answer"),
+    ],
+)
+def test_a_service_that_does_not_answer_is_described_in_words(
+    exc: BaseException, words: str
+) -> None:
+    # The client reads this on the job's history: no exception class names.
+    assert _no_answer(exc) == words
