@@ -111,7 +111,7 @@ def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int]:
             day.blocks.append(
                 PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
             )
-    return days, ear_break_policy(policy, profile).daily_cap
+    return days, ear_break_policy(policy, profile, by_dose=True).daily_cap
 
 
 @require_GET
