@@ -3,6 +3,7 @@ dose (the time a day allows at each level)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -64,7 +65,9 @@ def _rows(level: float | None) -> list[dict[str, Any]]:
     out = []
     for dbfs in PROGRAMME_DBFS:
         spl = monitoring_level(level, dbfs)
-        out.append({"dbfs": dbfs, "spl": spl, "minutes": round(allowed_minutes(spl))})
+        out.append(
+            {"dbfs": dbfs, "spl": spl, "allowed": timedelta(minutes=round(allowed_minutes(spl)))}
+        )
     return out
 
 
@@ -76,8 +79,9 @@ def hearing_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Monitor calibration is for the studio's engineers.")
     profile = EngineerProfile.objects.filter(user=user).first()
     initial = {
-        "calibration_spl_db": profile.calibration_spl_db if profile else None,
-        "monitoring_level_db": profile.monitoring_level_db if profile else None,
+        name: f"{value:g}"
+        for name in ("calibration_spl_db", "monitoring_level_db")
+        if profile is not None and (value := getattr(profile, name)) is not None
     }
     form = HearingForm(request.POST or None, initial=initial)
     status = 200

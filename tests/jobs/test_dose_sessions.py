@@ -68,7 +68,7 @@ def test_a_louder_session_prompts_a_break_before_the_minute_limit(
     frozen.shift(timedelta(minutes=1))
     due = _tick(c, session)
     assert "Time for a 10-minute break." in due
-    assert "At 94 dB SPL your ears have had 25 % of the day's sound dose" in due
+    assert "Your ears have had 25 % of the day's sound dose since the last break, in 15:00" in due
     prompt = EarBreak.objects.get()
     assert prompt.cause == BreakCause.SESSION_DOSE and prompt.outcome == BreakOutcome.PROMPTED
     # The desk shows the dose beside the listening time: a quarter of the day.
@@ -210,7 +210,9 @@ def test_the_hearing_page_records_a_calibration_and_refuses_one_out_of_range(
     assert (profile.calibration_spl_db, profile.monitoring_level_db) == (83.0, None)
     page = c.get("/me/hearing/").content.decode()
     # Material 6 dB over the reference plays at 89 dB SPL, which a day allows for 3 h 10 min.
-    assert "89 dB SPL" in page and "Sessions start at <strong>83 dB SPL</strong>" in page
+    assert '89&nbsp;dB&nbsp;SPL</td><td data-label="A day allows">3 h 10 min' in page
+    assert "Sessions start at <strong>83&nbsp;dB&nbsp;SPL</strong>" in page
+    assert 'value="83"' in page
 
 
 def test_the_hearing_page_is_the_studios(manager: User, client_user: User) -> None:
