@@ -108,6 +108,7 @@ def test_a_loud_session_is_stopped_by_its_dose_and_the_manager_sees_it(live_serv
             page.goto(base + "/desk/")
             assert page.input_value("#desk-now input[name=level_db]") == "83"
             assert "sound dose 25 % of 100 %" in page.inner_text("#desk-now")
+            screenshot(page, "dose-desk-1366-before")
             page.fill("#desk-now input[name=level_db]", "94")
             page.locator("#desk-now button", has_text="Start listening").click()
             wait_until(page, "!!document.querySelector('[data-session-timer]')")

@@ -252,3 +252,12 @@ def test_the_planner_caps_a_loud_engineers_day_where_the_dose_runs_out(
     assert sum(first_day(loud)) == 60 and max(first_day(loud)) == 15
     # 80 dBA allows more than the studio's six hours: the minute limits hold.
     assert sum(first_day(quiet)) == 360 and max(first_day(quiet)) == 50
+
+
+def test_my_plan_says_when_the_dose_caps_the_day(engineer: User, frozen) -> None:
+    c = logged_in(engineer)
+    assert "sound dose runs out" not in c.get("/plan/").content.decode()
+    EngineerProfile.objects.create(user=engineer, calibration_spl_db=91)
+    page = c.get("/plan/").content.decode()
+    assert "the daily listening cap is 120 min, where the day's sound dose runs out" in page
+    assert "91&nbsp;dB&nbsp;SPL" in page
