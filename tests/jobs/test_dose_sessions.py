@@ -261,3 +261,17 @@ def test_my_plan_says_when_the_dose_caps_the_day(engineer: User, frozen) -> None
     page = c.get("/plan/").content.decode()
     assert "the daily listening cap is 120 min, where the day's sound dose runs out" in page
     assert "91&nbsp;dB&nbsp;SPL" in page
+
+
+def test_a_forgotten_session_counts_its_dose_only_up_to_where_its_time_was_capped(
+    client_user: User, engineer: User, frozen
+) -> None:
+    from jobs.sessions import sessions_close_forgotten
+
+    session = session_start(stage=_started(client_user, engineer), by=engineer, level_db=85)
+    frozen.shift(timedelta(hours=4))
+    assert sessions_close_forgotten() == 1
+    session.refresh_from_db()
+    assert session.capped and session.work_seconds == 50 * 60
+    assert session.dose_percent == pytest.approx(100 * 50 / 480)
+    assert dose_today(engineer=engineer) == pytest.approx(100 * 50 / 480)
