@@ -1,5 +1,6 @@
 """Reads for the break-compliance page: per engineer and day of a chosen period, the listening
-logged against the daily cap, and the ear breaks prompted, taken and skipped."""
+logged against the daily cap and the sound dose against the daily dose limit, and the ear breaks
+prompted, taken and skipped."""
 
 from __future__ import annotations
 
@@ -30,10 +31,17 @@ class DayListening:
     day: date
     minutes: int
     cap: int
+    # Percent of the daily allowance, of the sessions with a monitoring level (None: none had).
+    dose: float | None = None
+    dose_limit: int = 100
 
     @property
     def over_cap(self) -> bool:
         return self.minutes > self.cap
+
+    @property
+    def over_dose(self) -> bool:
+        return self.dose is not None and round(self.dose) > self.dose_limit
 
 
 @dataclass
@@ -51,6 +59,15 @@ class EngineerCompliance:
     @property
     def days_over_cap(self) -> int:
         return sum(1 for d in self.days if d.over_cap)
+
+    @property
+    def days_over_dose(self) -> int:
+        return sum(1 for d in self.days if d.over_dose)
+
+    @property
+    def highest_dose(self) -> float | None:
+        doses = [d.dose for d in self.days if d.dose is not None]
+        return max(doses) if doses else None
 
     @property
     def rate(self) -> int | None:
@@ -76,14 +93,20 @@ def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
     )
     profiles = {p.user_id: p for p in EngineerProfile.objects.filter(user__in=people)}
     listened: dict[tuple[int, date], int] = {}
+    doses: dict[tuple[int, date], float] = {}
     for row in (
         ListeningSession.objects.filter(started_at__gte=since, started_at__lt=until)
         .annotate(day=TruncDate("started_at", tzinfo=zone))
         .values("engineer_id", "day")
-        .annotate(seconds=Sum("work_seconds"))
+        .annotate(
+            seconds=Sum("work_seconds"),
+            dose=Sum("dose_percent", filter=~Q(levels=[])),
+        )
         .order_by()
     ):
         listened[(row["engineer_id"], row["day"])] = int(row["seconds"] or 0) // 60
+        if row["dose"] is not None:
+            doses[(row["engineer_id"], row["day"])] = float(row["dose"])
     breaks: dict[int, dict[str, int]] = defaultdict(lambda: {"p": 0, "t": 0, "s": 0})
     for row in (
         EarBreak.objects.filter(prompted_at__gte=since, prompted_at__lt=until)
@@ -104,7 +127,16 @@ def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
         out.append(
             EngineerCompliance(
                 person=person,
-                days=[DayListening(d, listened.get((person.pk, d), 0), cap) for d in days],
+                days=[
+                    DayListening(
+                        d,
+                        listened.get((person.pk, d), 0),
+                        cap,
+                        doses.get((person.pk, d)),
+                        policy.daily_dose_limit_pct,
+                    )
+                    for d in days
+                ],
                 prompted=b["p"],
                 taken=b["t"],
                 skipped=b["s"],
@@ -115,12 +147,32 @@ def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
 
 def csv_rows(rows: list[EngineerCompliance]) -> list[list[str]]:
     """One line per engineer and day, then the break counts per engineer."""
-    out = [["Engineer", "Day", "Listening (min)", "Daily cap (min)", "Over cap"]]
+    out = [
+        [
+            "Engineer",
+            "Day",
+            "Listening (min)",
+            "Daily cap (min)",
+            "Over cap",
+            "Sound dose (%)",
+            "Dose limit (%)",
+            "Over dose limit",
+        ]
+    ]
     for r in rows:
         name = r.person.get_full_name() or r.person.username
         for d in r.days:
             out.append(
-                [name, d.day.isoformat(), str(d.minutes), str(d.cap), "yes" if d.over_cap else ""]
+                [
+                    name,
+                    d.day.isoformat(),
+                    str(d.minutes),
+                    str(d.cap),
+                    "yes" if d.over_cap else "",
+                    "" if d.dose is None else f"{d.dose:.0f}",
+                    str(d.dose_limit),
+                    "yes" if d.over_dose else "",
+                ]
             )
     out.append([])
     out.append(["Engineer", "Breaks due", "Taken", "Skipped", "Taken (%)"])

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
-from jobs.models import ListeningSession, Stage, User
+from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
+from jobs.models import EngineerProfile, ListeningSession, Stage, StudioPolicy, User
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -33,7 +34,10 @@ from jobs.sessions import (
     break_prompt,
     break_skip,
     break_take,
+    dose_today,
     last_capped_session,
+    listening_today,
+    session_level_change,
     session_start,
     session_state,
     session_stop,
@@ -63,8 +67,15 @@ def desk_context(user: User, *, error: str = "", error_stage: int | None = None)
     now_rows, next_rows, grab_rows = rows(desk_now(user)), rows(desk_next(user)), rows(desk_grabs())
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
+    profile = EngineerProfile.objects.filter(user=user).first()
     return {
         "now": now,
+        # The level a session starts at (the engineer's usual one) and, between sessions, today.
+        "expected_level": profile.expected_level_db if profile else None,
+        "today": None if session else listening_today(engineer=user, now=now),
+        "dose_today": None if session else dose_today(engineer=user, now=now),
+        "daily_dose_limit": StudioPolicy.current().daily_dose_limit_pct,
+        "level_range": (MIN_SPL_DB, MAX_SPL_DB),
         "now_rows": now_rows,
         "next_rows": next_rows,
         "grab_rows": grab_rows,
@@ -164,11 +175,46 @@ def desk_skip_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
     )
 
 
+def _level_asked(request: HtmxHttpRequest) -> float | None:
+    """The monitoring level typed in (None when left empty: the engineer's usual one)."""
+    raw = request.POST.get("level_db", "").strip().replace(",", ".")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise WrongState(
+            f"Give the level as a number of dB SPL between {MIN_SPL_DB:g} and {MAX_SPL_DB:g}."
+        ) from None
+
+
 @require_POST
 @login_required
 def session_start_view(request: HtmxHttpRequest, stage_id: int) -> HttpResponse:
-    """Start listening on a stage I am on; the server holds the session from now."""
-    return _stage_move(request, stage_id, lambda s, u: session_start(stage=s, by=u), "listening")
+    """Start listening on a stage I am on, at the level given; the server holds the session
+    from now."""
+    return _stage_move(
+        request,
+        stage_id,
+        lambda s, u: session_start(stage=s, by=u, level_db=_level_asked(request)),
+        "listening",
+    )
+
+
+@require_POST
+@login_required
+def session_level_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    """Turn the monitors up or down: the sound dose counts the new level from now."""
+
+    def change(s: ListeningSession, u: User) -> Any:
+        level = _level_asked(request)
+        if level is None:
+            raise WrongState(
+                f"Give the level you monitor at, between {MIN_SPL_DB:g} and {MAX_SPL_DB:g} dB SPL."
+            )
+        return session_level_change(session=s, by=u, level_db=level)
+
+    return _session_move(request, session_id, change, "Monitoring level changed.")
 
 
 def _session_move(

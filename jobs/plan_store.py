@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from jobs.clock import WorkCalendar
+from jobs.dose import minutes_left
 from jobs.models import (
     CLOCK_RUNNING,
     FRESH_EARS_STAGES,
@@ -57,9 +58,26 @@ class PlanInputs:
 
 
 def ear_break_policy(
-    policy: StudioPolicy, profile: EngineerProfile | None = None
+    policy: StudioPolicy, profile: EngineerProfile | None = None, *, by_dose: bool = False
 ) -> EarBreakPolicy:
-    """The ear-break rules for one engineer: the studio's, tightened by their own profile."""
+    """The ear-break rules for one engineer: the studio's, tightened by their own profile.
+
+    `by_dose` (the planner's view) also tightens them by the sound dose at the level the
+    engineer expects to monitor at: a day's listening ends where the day's dose would run out
+    before the minutes do, and a block where the dose of one sitting would. The session timer
+    leaves this out: it counts the dose of the level actually set."""
+    rules = _minute_rules(policy, profile)
+    level = profile.expected_level_db if profile is not None else None
+    if not by_dose or level is None:
+        return rules
+    # At least a minute: a limit of zero minutes would read as "no limit of its own".
+    return rules.stricter(
+        max_block=max(1, int(minutes_left(level, 0.0, policy.session_dose_limit_pct))),
+        daily_cap=max(1, int(minutes_left(level, 0.0, policy.daily_dose_limit_pct))),
+    )
+
+
+def _minute_rules(policy: StudioPolicy, profile: EngineerProfile | None) -> EarBreakPolicy:
     studio = EarBreakPolicy(
         max_block=policy.max_continuous_listening_min,
         short_break=policy.short_break_min,
@@ -166,7 +184,7 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
                 studio_days_off=studio_off,
                 own_days_off=frozenset(own_off[u.pk]),
             ),
-            policy=ear_break_policy(policy, profiles.get(u.pk)),
+            policy=ear_break_policy(policy, profiles.get(u.pk), by_dose=True),
             takes_unassigned=u.is_engineer and u.is_active,
         )
         for u in people

@@ -111,7 +111,7 @@ def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int]:
             day.blocks.append(
                 PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
             )
-    return days, ear_break_policy(policy, profile).daily_cap
+    return days, ear_break_policy(policy, profile, by_dose=True).daily_cap
 
 
 @require_GET
@@ -121,4 +121,8 @@ def my_plan(request: HttpRequest) -> HttpResponse:
     if not user.is_studio:
         raise PermissionDenied("The plan is the studio's.")
     days, cap = _plan_days(user, timezone.now())
-    return render(request, "jobs/plan.html", {"days": days, "daily_cap": cap})
+    profile = EngineerProfile.objects.filter(user=user).first()
+    # Said when the sound dose at the engineer's usual level is what caps the day.
+    by_dose = ear_break_policy(StudioPolicy.current(), profile).daily_cap > cap
+    level = profile.expected_level_db if profile and by_dose else None
+    return render(request, "jobs/plan.html", {"days": days, "daily_cap": cap, "dose_level": level})

@@ -34,6 +34,8 @@ FIELDS = [
     "long_break_every",
     "daily_listening_cap_min",
     "fresh_ears_break_min",
+    "session_dose_limit_pct",
+    "daily_dose_limit_pct",
 ]
 
 
@@ -64,6 +66,8 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             "long_break_every": "A long break after this many blocks",
             "daily_listening_cap_min": "Listening per day at most (minutes)",
             "fresh_ears_break_min": "Break before a fresh-ears stage (minutes)",
+            "session_dose_limit_pct": "Sound dose between breaks at most (% of a day's allowance)",
+            "daily_dose_limit_pct": "Sound dose per day at most (% of NIOSH's daily allowance)",
         }
 
     def clean_promise_days(self) -> int:
@@ -84,6 +88,22 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             raise forms.ValidationError("A long break comes after at least one block.")
         return value
 
+    def clean_daily_dose_limit_pct(self) -> int:
+        value: int = self.cleaned_data["daily_dose_limit_pct"]
+        if not 1 <= value <= 100:
+            raise forms.ValidationError(
+                "A day's sound dose is between 1 and 100 % of the daily allowance."
+            )
+        return value
+
+    def clean_session_dose_limit_pct(self) -> int:
+        value: int = self.cleaned_data["session_dose_limit_pct"]
+        if not 1 <= value <= 100:
+            raise forms.ValidationError(
+                "The dose between breaks is between 1 and 100 % of the daily allowance."
+            )
+        return value
+
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         start, end = data.get("workday_start"), data.get("workday_end")
@@ -96,5 +116,10 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
         if block and cap is not None and cap < block:
             self.add_error(
                 "daily_listening_cap_min", "The daily cap must allow at least one listening block."
+            )
+        sitting, day = data.get("session_dose_limit_pct"), data.get("daily_dose_limit_pct")
+        if sitting is not None and day is not None and sitting > day:
+            self.add_error(
+                "session_dose_limit_pct", "The dose between breaks cannot exceed the day's."
             )
         return data

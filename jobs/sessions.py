@@ -17,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from jobs.dose import Exposure, LevelOutOfRange, check_level, dose_between, exposures, minutes_left
 from jobs.models import (
     FRESH_EARS_STAGES,
+    BreakCause,
     BreakKind,
     BreakOutcome,
     EarBreak,
@@ -42,6 +44,7 @@ class BreakDue:
     kind: str
     due_at: datetime
     minutes: int
+    cause: str = BreakCause.MINUTES
 
     def is_due(self, now: datetime) -> bool:
         return now >= self.due_at
@@ -80,8 +83,22 @@ def _day_start(engineer: User, now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def session_start(*, stage: Stage, by: User) -> ListeningSession:
-    """Start listening on a stage the engineer is assigned to and that is in progress."""
+def _level(level_db: float | None, engineer: User) -> float | None:
+    """The level asked for (refused outside the plausible range), or the engineer's usual one."""
+    if level_db is None:
+        profile = EngineerProfile.objects.filter(user=engineer).first()
+        return profile.expected_level_db if profile else None
+    try:
+        return check_level(level_db)
+    except LevelOutOfRange as exc:
+        raise WrongState(exc.message) from None
+
+
+def session_start(*, stage: Stage, by: User, level_db: float | None = None) -> ListeningSession:
+    """Start listening on a stage the engineer is assigned to and that is in progress, at
+    `level_db` (dB SPL at the listening position; by default the level the engineer recorded
+    with their calibration; with neither, no sound dose is counted)."""
+    level = _level(level_db, by)
     with transaction.atomic():
         locked = Stage.objects.select_for_update().select_related("job").get(pk=stage.pk)
         if not (by.is_studio and by.is_active) or locked.assignee_id != by.pk:
@@ -92,8 +109,12 @@ def session_start(*, stage: Stage, by: User) -> ListeningSession:
             raise WrongState("You already have a listening session running; stop it first.")
         try:
             with transaction.atomic():
+                now = timezone.now()
                 return ListeningSession.objects.create(
-                    engineer=by, stage=locked, started_at=timezone.now()
+                    engineer=by,
+                    stage=locked,
+                    started_at=now,
+                    levels=[[now.isoformat(), level]] if level is not None else [],
                 )
         except IntegrityError:
             # Two tabs starting at once: the database keeps one open session per engineer.
@@ -148,8 +169,97 @@ def _last_listening_before(session: ListeningSession) -> datetime | None:
     return last
 
 
+def calibration_record(
+    *, engineer: User, calibration_spl_db: float, monitoring_level_db: float | None
+) -> EngineerProfile:
+    """An engineer records their monitor calibration (what pink noise at -20 dBFS RMS reads at
+    their listening position) and the level they usually monitor at (blank: the calibration)."""
+    if not (engineer.is_studio and engineer.is_active):
+        raise NotAllowed("Only the studio's engineers record a monitor calibration.")
+    try:
+        calibration = check_level(calibration_spl_db, "The calibration")
+        usual = (
+            None
+            if monitoring_level_db is None
+            else check_level(monitoring_level_db, "The usual monitoring level")
+        )
+    except LevelOutOfRange as exc:
+        raise WrongState(exc.message) from None
+    profile, _ = EngineerProfile.objects.get_or_create(user=engineer)
+    profile.calibration_spl_db = calibration
+    profile.monitoring_level_db = usual
+    profile.save(update_fields=["calibration_spl_db", "monitoring_level_db"])
+    return profile
+
+
+def session_level_change(
+    *, session: ListeningSession, by: User, level_db: float
+) -> ListeningSession:
+    """The engineer turns the monitors up or down: the dose counts the new level from now."""
+    level = _level(level_db, by)
+    with transaction.atomic():
+        locked = _lock_session(session)
+        if locked.engineer_id != by.pk:
+            raise NotAllowed("Only the engineer listening can change the level.")
+        if locked.ended_at is not None:
+            raise WrongState("This session has already stopped.")
+        locked.levels = [*locked.levels, [timezone.now().isoformat(), level]]
+        locked.save(update_fields=["levels"])
+    return locked
+
+
+def _exposures(session: ListeningSession, now: datetime) -> list[Exposure]:
+    """The session's listening at each level, breaks taken cut out."""
+    if not session.levels:
+        return []
+    end = min(session.ended_at or now, now)
+    rests = [
+        (b.started_at, b.ended_at)
+        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN)
+        if b.started_at is not None and b.ended_at is not None
+    ]
+    return exposures(session.level_changes(), end, rests)
+
+
+def _dose_since(engineer_id: int, since: datetime, now: datetime) -> float:
+    """The dose of every session of the engineer's between `since` and `now`."""
+    total = 0.0
+    for session in ListeningSession.objects.filter(
+        engineer_id=engineer_id, started_at__lt=now
+    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=since)):
+        total += dose_between(_exposures(session, now), since, now)
+    return total
+
+
+def dose_today(*, engineer: User, now: datetime | None = None) -> float:
+    """Today's sound dose (the engineer's local day), percent of the daily allowance."""
+    now = now or timezone.now()
+    return _dose_since(engineer.pk, _day_start(engineer, now), now)
+
+
+def _dose_due(
+    session: ListeningSession, since: datetime, now: datetime
+) -> tuple[datetime, str] | None:
+    """When listening on at the session's level reaches the dose of one sitting or of the day,
+    and which; None when no level is known."""
+    level = session.level_db
+    if level is None or session.ended_at is not None:
+        return None
+    studio = StudioPolicy.current()
+    start = max(now, since)  # resting now: the dose grows again once the break is over
+    sitting = _dose_since(session.engineer_id, since, now) if since < now else 0.0
+    day = dose_today(engineer=session.engineer, now=now)
+    left_sitting = minutes_left(level, sitting, studio.session_dose_limit_pct)
+    left_day = minutes_left(level, day, studio.daily_dose_limit_pct)
+    if left_day <= left_sitting:
+        return start + timedelta(minutes=left_day), BreakCause.DAY_DOSE
+    return start + timedelta(minutes=left_sitting), BreakCause.SESSION_DOSE
+
+
 def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
-    """When the next break is due for this session, by the engineer's policy."""
+    """When the next break is due for this session, by the engineer's policy: after the longest
+    listening without a break, or sooner if the sound dose at the level monitored at reaches the
+    studio's limit for one sitting or for the day."""
     now = now or timezone.now()
     engineer = session.engineer
     policy = _ear_break_policy_for(engineer)
@@ -159,7 +269,7 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
         .first()
     )
     if pending is not None:
-        return BreakDue(pending.kind, pending.prompted_at, pending.planned_minutes)
+        return BreakDue(pending.kind, pending.prompted_at, pending.planned_minutes, pending.cause)
     since = _listening_since(session, policy)
     taken_today = EarBreak.objects.filter(
         engineer=engineer, outcome=BreakOutcome.TAKEN, prompted_at__gte=_day_start(engineer, now)
@@ -186,6 +296,10 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
                 max(minutes, policy.fresh_ears_break),
             )
     due = since + timedelta(minutes=policy.max_block)
+    cause: str = BreakCause.MINUTES
+    by_dose = _dose_due(session, since, now)
+    if by_dose is not None and by_dose[0] < due:
+        due, cause = by_dose
     last_skip = (
         EarBreak.objects.filter(
             session=session, outcome=BreakOutcome.SKIPPED, prompted_at__gte=since
@@ -196,7 +310,7 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
     if last_skip is not None:
         # Past the limit already: ask again after a short while rather than a whole block.
         due = max(due, last_skip.prompted_at + timedelta(minutes=policy.short_break))
-    return BreakDue(kind, due, minutes)
+    return BreakDue(kind, due, minutes, cause)
 
 
 def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
@@ -248,6 +362,7 @@ def break_prompt(*, session: ListeningSession, now: datetime | None = None) -> E
             kind=due.kind,
             prompted_at=now,
             planned_minutes=due.minutes,
+            cause=due.cause,
         )
 
 
@@ -307,6 +422,7 @@ def session_stop(
         seconds = max(0, int((now - locked.started_at - resting).total_seconds()))
         locked.ended_at = now
         locked.work_seconds = seconds
+        locked.dose_percent = dose_between(_exposures(locked, now))
         locked.save()
         stage = Stage.objects.select_for_update().get(pk=locked.stage_id)
         stage.work_seconds += seconds
@@ -354,6 +470,21 @@ class SessionState:
     resting: EarBreak | None  # a break being taken now
     today: timedelta
     daily_cap: timedelta
+    dose_today: float  # percent of the daily allowance
+    daily_dose_limit: int
+    session_dose_limit: int
+
+    @property
+    def level_db(self) -> float | None:
+        return self.session.level_db
+
+    @property
+    def dose_per_second(self) -> float:
+        """How fast the dose grows while listening on at this level (for the page's count)."""
+        level = self.level_db
+        if level is None or self.resting is not None:
+            return 0.0
+        return dose_between([Exposure(self.now, self.now + timedelta(seconds=1), level)])
 
     @property
     def continuous(self) -> timedelta:
@@ -369,6 +500,7 @@ class SessionState:
 def session_state(*, session: ListeningSession, now: datetime | None = None) -> SessionState:
     now = now or timezone.now()
     policy = _ear_break_policy_for(session.engineer)
+    studio = StudioPolicy.current()
     resting = (
         EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN, ended_at__gt=now)
         .order_by("-ended_at")
@@ -383,6 +515,9 @@ def session_state(*, session: ListeningSession, now: datetime | None = None) -> 
         resting=resting,
         today=listening_today(engineer=session.engineer, now=now),
         daily_cap=timedelta(minutes=policy.daily_cap),
+        dose_today=dose_today(engineer=session.engineer, now=now),
+        daily_dose_limit=studio.daily_dose_limit_pct,
+        session_dose_limit=studio.session_dose_limit_pct,
     )
 
 

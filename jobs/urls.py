@@ -6,6 +6,7 @@ from jobs import (
     decision_views,
     desk_views,
     feeds,
+    hearing_views,
     plan_views,
     policy_views,
     stage_views,
@@ -73,6 +74,7 @@ urlpatterns = [
     # The engineer's desk: its stage moves and the listening session answer the desk's regions.
     path("desk/", desk_views.desk, name="desk"),
     path("plan/", plan_views.my_plan, name="my_plan"),
+    path("me/hearing/", hearing_views.hearing_view, name="hearing"),
     path("jobs/all/", views.home, name="job_list"),
     path("stages/<int:stage_id>/take/", desk_views.stage_take_view, name="stage_take"),
     path("desk/stages/<int:stage_id>/start/", desk_views.desk_start_view, name="desk_start"),
@@ -81,6 +83,7 @@ urlpatterns = [
     path("desk/stages/<int:stage_id>/listen/", desk_views.session_start_view, name="session_start"),
     path("sessions/<int:session_id>/tick/", desk_views.session_tick_view, name="session_tick"),
     path("sessions/<int:session_id>/stop/", desk_views.session_stop_view, name="session_stop"),
+    path("sessions/<int:session_id>/level/", desk_views.session_level_view, name="session_level"),
     path(
         "sessions/<int:session_id>/break/take/",
         desk_views.session_break_take_view,

@@ -28,6 +28,7 @@ CLIENT = [
 ENGINEER = [
     NavItem("Desk", "desk"),
     NavItem("Plan", "my_plan"),
+    NavItem("Hearing", "hearing"),
     NavItem("Queue", "queue"),
     NavItem("Jobs", "job_list", also=("job_detail", "job_intake", "job_delivery")),
 ]

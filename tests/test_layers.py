@@ -34,6 +34,7 @@ PLAIN_MODULES = (
     "analysis.audio",
     "analysis.intake",
     "jobs.clock",
+    "jobs.dose",  # sound-dose maths (NIOSH)
     ("jobs.schedule", "jobs.planner"),
     "jobs.demo_audio",  # the demo studio's synthetic songs: numpy only
     "studio.env",  # typed settings readers, used by settings.py before Django is set up
@@ -357,6 +358,7 @@ def test_the_reader_sees_imports_in_functions_and_type_checking_blocks(tmp_path:
     [
         ("analysis.audio.measure", PLAIN),
         ("jobs.planner", PLAIN),
+        ("jobs.dose", PLAIN),
         ("jobs.models", MODELS),
         ("jobs.models.stage", MODELS),
         ("jobs.uploads", SERVICES),

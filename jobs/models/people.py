@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
 from jobs.models.policy import default_working_weekdays
 from jobs.models.stages import Stage, StageKind
 from jobs.models.work import Job
@@ -142,6 +143,10 @@ class EngineerProfile(models.Model):
     working_weekdays = models.JSONField(default=default_working_weekdays)
     max_continuous_listening_min = models.PositiveSmallIntegerField(null=True, blank=True)
     daily_listening_cap_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Monitor calibration (jobs/dose.py): what pink noise at -20 dBFS RMS reads at the listening
+    # position, and the level they usually monitor at (the calibration itself when not given).
+    calibration_spl_db = models.FloatField(null=True, blank=True)
+    monitoring_level_db = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -149,10 +154,27 @@ class EngineerProfile(models.Model):
                 condition=Q(workday_start__lt=models.F("workday_end")),
                 name="engineer_workday_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(calibration_spl_db__isnull=True)
+                | Q(calibration_spl_db__gte=MIN_SPL_DB, calibration_spl_db__lte=MAX_SPL_DB),
+                name="engineer_calibration_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(monitoring_level_db__isnull=True)
+                | Q(monitoring_level_db__gte=MIN_SPL_DB, monitoring_level_db__lte=MAX_SPL_DB),
+                name="engineer_monitoring_level_plausible",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Hours of {self.user}"
+
+    @property
+    def expected_level_db(self) -> float | None:
+        """The level a listening session starts at, unless the engineer says otherwise."""
+        if self.monitoring_level_db is not None:
+            return self.monitoring_level_db
+        return self.calibration_spl_db
 
 
 class EngineerDayOff(models.Model):

@@ -57,6 +57,10 @@ class StudioPolicy(models.Model):
     long_break_every = models.PositiveSmallIntegerField(default=4)
     daily_listening_cap_min = models.PositiveSmallIntegerField(default=360)
     fresh_ears_break_min = models.PositiveSmallIntegerField(default=15)
+    # Sound dose (jobs/dose.py), in percent of NIOSH's daily allowance: a break is prompted when
+    # one sitting (listening since the last break) or the day reaches its limit.
+    session_dose_limit_pct = models.PositiveSmallIntegerField(default=25)
+    daily_dose_limit_pct = models.PositiveSmallIntegerField(default=100)
 
     # Intake thresholds
     # (the per-file defaults are the measuring code's, so the two cannot drift apart)
@@ -103,6 +107,12 @@ class StudioPolicy(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(clock_mode__in=ClockMode.values), name="policy_clock_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(session_dose_limit_pct__gte=1)
+                & Q(session_dose_limit_pct__lte=models.F("daily_dose_limit_pct"))
+                & Q(daily_dose_limit_pct__lte=100),
+                name="policy_dose_limits",
             ),
         ]
 

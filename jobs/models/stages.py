@@ -3,6 +3,8 @@ work on them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -127,6 +129,11 @@ class ListeningSession(models.Model):
     work_seconds = models.PositiveIntegerField(default=0)
     # Closed by the beat task after being left open: its time was capped, and the engineer is told.
     capped = models.BooleanField(default=False)
+    # The monitoring level (dB SPL) and when it was set: [[iso datetime, level], ...], the first
+    # at the start; empty when the engineer gave none (no dose is counted then).
+    levels = models.JSONField(default=list, blank=True)
+    # The sound dose of the session (percent of the daily allowance), written when it stops.
+    dose_percent = models.FloatField(default=0.0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -145,6 +152,14 @@ class ListeningSession(models.Model):
     def __str__(self) -> str:
         return f"{self.engineer} on {self.stage}"
 
+    @property
+    def level_db(self) -> float | None:
+        """The level monitored at now (the last one set)."""
+        return float(self.levels[-1][1]) if self.levels else None
+
+    def level_changes(self) -> list[tuple[datetime, float]]:
+        return [(datetime.fromisoformat(at), float(db)) for at, db in self.levels]
+
 
 class BreakKind(models.TextChoices):
     SHORT = "short", "Short break"
@@ -156,6 +171,12 @@ class BreakOutcome(models.TextChoices):
     PROMPTED = "prompted", "Prompted"
     TAKEN = "taken", "Taken"
     SKIPPED = "skipped", "Skipped"
+
+
+class BreakCause(models.TextChoices):
+    MINUTES = "minutes", "Listening time"
+    SESSION_DOSE = "session_dose", "Sound dose since the last break"
+    DAY_DOSE = "day_dose", "Sound dose today"
 
 
 class EarBreak(models.Model):
@@ -174,6 +195,8 @@ class EarBreak(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     planned_minutes = models.PositiveSmallIntegerField()
     skip_reason = models.TextField(blank=True)
+    # What asked for the break: the minutes listened, or the sound dose reaching a limit.
+    cause = models.CharField(max_length=16, choices=BreakCause.choices, default=BreakCause.MINUTES)
 
     class Meta:
         ordering = ["-prompted_at"]

@@ -63,6 +63,11 @@
       if (total) total.textContent = hours(today);
       var meter = t.querySelector("[data-today-meter]");
       if (meter) meter.value = Math.min(today, Number(d.cap));
+      var dose = Number(d.dose) + (resting ? 0 : (now - Number(d.serverNow)) * Number(d.doseRate || 0));
+      var doseTotal = t.querySelector("[data-dose-total]");
+      if (doseTotal) doseTotal.textContent = Math.round(dose) + " %";
+      var doseMeter = t.querySelector("[data-dose-meter]");
+      if (doseMeter) doseMeter.value = Math.min(dose, Number(d.doseLimit));
       var left = t.querySelector("[data-rest-left]");
       if (left && d.restUntil) left.textContent = fmt(Number(d.restUntil) - now);
       var form = t.querySelector(".session-tick");

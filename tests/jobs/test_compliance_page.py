@@ -80,9 +80,19 @@ def test_the_csv_has_a_line_per_engineer_and_day_and_the_break_counts() -> None:
         "/compliance.csv?start=2026-11-24&end=2026-11-25"
     )
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["Engineer", "Day", "Listening (min)", "Daily cap (min)", "Over cap"]
-    assert ["Ada", "2026-11-24", "400", "360", "yes"] in rows
-    assert ["Ada", "2026-11-25", "0", "360", ""] in rows
+    assert rows[0] == [
+        "Engineer",
+        "Day",
+        "Listening (min)",
+        "Daily cap (min)",
+        "Over cap",
+        "Sound dose (%)",
+        "Dose limit (%)",
+        "Over dose limit",
+    ]
+    # Ada's sessions had no monitoring level: no dose is claimed for them.
+    assert ["Ada", "2026-11-24", "400", "360", "yes", "", "100", ""] in rows
+    assert ["Ada", "2026-11-25", "0", "360", "", "", "100", ""] in rows
     assert ["Ada", "4", "2", "1", "67"] in rows
     assert ["Ben", "0", "0", "0", ""] in rows
 
@@ -106,3 +116,45 @@ def test_only_managers_see_compliance() -> None:
         for path in ("/compliance/", "/compliance.csv"):
             assert _login(make_user(role)).get(path).status_code == 403
     assert Client().get("/compliance/").status_code == 302
+
+
+def _loud_days(ben: User) -> None:
+    job = make_job(status=JobStatus.IN_PROGRESS)
+    stage = Stage.objects.create(job=job, kind="listening", position=0, assignee=ben)
+    # Tuesday: an hour at 88 dBA (25 %) and an hour at 94 dBA (100 %); Wednesday 2 h at 85 (25 %).
+    for start, minutes, level, dose in (
+        (DAY, 60, 88.0, 25.0),
+        (DAY + timedelta(hours=2), 60, 94.0, 100.0),
+        (DAY + timedelta(days=1), 120, 85.0, 25.0),
+    ):
+        ListeningSession.objects.create(
+            engineer=ben,
+            stage=stage,
+            started_at=start,
+            ended_at=start + timedelta(minutes=minutes),
+            work_seconds=minutes * 60,
+            levels=[[start.isoformat(), level]],
+            dose_percent=dose,
+        )
+
+
+def test_doses_per_engineer_and_day_on_the_page_and_in_the_csv() -> None:
+    _, ben = _history()
+    _loud_days(ben)
+    manager = _login(make_user(Role.MANAGER))
+    body = manager.get("/compliance/?start=2026-11-24&end=2026-11-25").content.decode()
+    ben_part = body.split("Ben")[1]
+    assert "highest sound dose 125 %" in ben_part
+    assert "1 day over the dose limit" in ben_part
+    assert ben_part.count("data-day-dose>dose 125 %") == 1
+    assert ben_part.count("data-day-dose>dose 25 %") == 1
+    assert "sound dose" not in body.split("Ada")[1].split("Ben")[0]
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                manager.get("/compliance.csv?start=2026-11-24&end=2026-11-25").content.decode()
+            )
+        )
+    )
+    assert ["Ben", "2026-11-24", "120", "360", "", "125", "100", "yes"] in rows
+    assert ["Ben", "2026-11-25", "120", "360", "", "25", "100", ""] in rows

@@ -42,6 +42,8 @@ def _form(**changes: Any) -> dict[str, Any]:
         "long_break_every": p.long_break_every,
         "daily_listening_cap_min": p.daily_listening_cap_min,
         "fresh_ears_break_min": p.fresh_ears_break_min,
+        "session_dose_limit_pct": p.session_dose_limit_pct,
+        "daily_dose_limit_pct": p.daily_dose_limit_pct,
     }
     data.update(changes)
     return data
@@ -92,6 +94,9 @@ def test_a_shorter_listening_limit_is_recorded_and_replans_at_once(
         ({"daily_listening_cap_min": 10}, "at least one listening block"),
         ({"timezone": "Mars/Olympus"}, "Select a valid choice"),
         ({"workday_start": "nine"}, "Enter a valid time"),
+        ({"daily_dose_limit_pct": 150}, "between 1 and 100 % of the daily allowance"),
+        ({"session_dose_limit_pct": 0}, "between 1 and 100 % of the daily allowance"),
+        ({"session_dose_limit_pct": 60, "daily_dose_limit_pct": 50}, "cannot exceed the day"),
     ],
 )
 def test_bad_settings_get_a_clear_error_and_nothing_is_saved(

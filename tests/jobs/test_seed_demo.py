@@ -48,6 +48,15 @@ def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
     assert "/review/" in out.getvalue()
     assert FilePeaks.objects.filter(audio_file__job=northern).count() == northern.files.count()
 
+    # Engineers have calibrations and their sessions levels, so the desk and compliance show doses.
+    from jobs.models import EngineerProfile, ListeningSession
+
+    assert not EngineerProfile.objects.filter(calibration_spl_db__isnull=True).exists()
+    for username in ("ada", "ben"):
+        leveled = ListeningSession.objects.filter(engineer__username=username).exclude(levels=[])
+        assert leveled.count() >= 5 and all(s.dose_percent > 0 for s in leveled)
+    assert ListeningSession.objects.filter(dose_percent__gt=100).exists()
+
     jobs, files = Job.objects.count(), AudioFile.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert (Job.objects.count(), AudioFile.objects.count()) == (jobs, files)

@@ -25,7 +25,7 @@ def _links(html: str) -> list[tuple[str, bool]]:
     ("role", "labels", "home"),
     [
         (Role.CLIENT, ["Your jobs", "New job"], "Your jobs"),
-        (Role.ENGINEER, ["Desk", "Plan", "Queue", "Jobs"], "Desk"),
+        (Role.ENGINEER, ["Desk", "Plan", "Hearing", "Queue", "Jobs"], "Desk"),
         (
             Role.MANAGER,
             ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Desk", "Queue"],

@@ -22,6 +22,7 @@ from django.test.utils import override_settings
 
 from analysis.services import intake_submit, master_add
 from jobs import demo_audio, services
+from jobs.dose_demo import dose_demo_seed
 from jobs.manager_demo import manager_demo_seed
 from jobs.models import (
     STAGE_ORDER,
@@ -167,6 +168,7 @@ class Command(BaseCommand):
             self._job(spec, engineer=self.users["ada" if index % 2 == 0 else "ben"], seed=index)
         review_demo_seed(client=self.users["nova"], engineer=self.users["ben"])
         manager_demo_seed(engineers=self.users, manager=self.users["manager"])
+        dose_demo_seed(engineers=self.users)
         plan_refresh()
 
     def _job(self, spec: DemoJob, *, engineer: User, seed: int) -> None:
