@@ -153,6 +153,11 @@ def _entry(e: JobEvent, tz: tzinfo) -> Entry | None:
         entry.studio_only = True
     elif e.kind == EventKind.FILE:
         return _file(e, entry)
+    elif e.subject == "levelling preview":
+        entry.title = (
+            "Levelling preview sent" if e.to_value == "sent" else f"Preview answered: {e.to_value}"
+        )
+        entry.detail = e.note
     elif e.subject == "guest link":
         entry.title = f"Guest link {e.to_value}: {e.from_value}"
         entry.detail = e.note
