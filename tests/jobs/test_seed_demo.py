@@ -48,6 +48,12 @@ def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
     assert "/review/" in out.getvalue()
     assert FilePeaks.objects.filter(audio_file__job=northern).count() == northern.files.count()
 
+    # A job waits on the client's answer to a levelling preview, measured like any file.
+    afterglow = Job.objects.get(track_title="Afterglow")
+    [preview] = afterglow.previews.all()
+    assert afterglow.awaits_acknowledgement and preview.answer == ""
+    assert preview.audio_file.analysis.status == AnalysisStatus.DONE
+
     jobs, files = Job.objects.count(), AudioFile.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert (Job.objects.count(), AudioFile.objects.count()) == (jobs, files)
