@@ -383,3 +383,30 @@ def test_the_manager_answers_for_the_client_and_another_clients_colleague_cannot
     assert _client(manager).post(url, {"answer": "reexport"}).status_code == 302
     job.refresh_from_db()
     assert job.verdict == Verdict.REEXPORT_REQUESTED
+
+
+def test_the_managers_queue_links_to_the_preview_and_says_when_one_waits(
+    job: Job, engineer: User, manager: User
+) -> None:
+    c = _client(manager)
+    page = c.get(reverse("decisions")).content.decode()
+    link = reverse("job_detail", args=[job.pk]) + "#levelling-preview"
+    assert f'href="{link}">Send the client a levelling preview' in page
+    send(job, engineer)
+    page = c.get(reverse("decisions")).content.decode()
+    assert "A levelling preview waits for the client&#x27;s answer" in page
+    assert f'href="{link}">See the preview sent' in page
+
+
+def test_the_client_reads_the_preview_in_the_history_once(
+    job: Job, engineer: User, client_user: User
+) -> None:
+    preview = send(job, engineer)
+    preview_answer(job=job, preview_id=preview.pk, answer=PreviewAnswer.CARRY_ON, by=client_user)
+    from jobs.selectors import job_history
+    from jobs.timeline import job_timeline
+
+    titles = [e.title for e in job_timeline(job, job_history(job), viewer=client_user)]
+    assert titles.count("Levelling preview sent") == 1
+    assert "Preview answered: Carry on with these files" in titles
+    assert not any(t.startswith("Levelling preview added") for t in titles)
