@@ -34,6 +34,7 @@ FIELDS = [
     "long_break_every",
     "daily_listening_cap_min",
     "fresh_ears_break_min",
+    "preview_max_seconds",
 ]
 
 
@@ -64,6 +65,7 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             "long_break_every": "A long break after this many blocks",
             "daily_listening_cap_min": "Listening per day at most (minutes)",
             "fresh_ears_break_min": "Break before a fresh-ears stage (minutes)",
+            "preview_max_seconds": "Longest levelling preview sent to a client (seconds)",
         }
 
     def clean_promise_days(self) -> int:
@@ -82,6 +84,12 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
         value: int = self.cleaned_data["long_break_every"]
         if value < 1:
             raise forms.ValidationError("A long break comes after at least one block.")
+        return value
+
+    def clean_preview_max_seconds(self) -> int:
+        value: int = self.cleaned_data["preview_max_seconds"]
+        if not 5 <= value <= 600:
+            raise forms.ValidationError("A levelling preview is 5 to 600 seconds long.")
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def _form(**changes: Any) -> dict[str, Any]:
         "long_break_every": p.long_break_every,
         "daily_listening_cap_min": p.daily_listening_cap_min,
         "fresh_ears_break_min": p.fresh_ears_break_min,
+        "preview_max_seconds": p.preview_max_seconds,
     }
     data.update(changes)
     return data
@@ -92,6 +93,7 @@ def test_a_shorter_listening_limit_is_recorded_and_replans_at_once(
         ({"daily_listening_cap_min": 10}, "at least one listening block"),
         ({"timezone": "Mars/Olympus"}, "Select a valid choice"),
         ({"workday_start": "nine"}, "Enter a valid time"),
+        ({"preview_max_seconds": 2}, "5 to 600 seconds long"),
     ],
 )
 def test_bad_settings_get_a_clear_error_and_nothing_is_saved(
