@@ -410,3 +410,21 @@ def test_the_client_reads_the_preview_in_the_history_once(
     assert titles.count("Levelling preview sent") == 1
     assert "Preview answered: Carry on with these files" in titles
     assert not any(t.startswith("Levelling preview added") for t in titles)
+
+
+def test_a_client_cannot_pass_a_file_or_a_link_off_as_a_preview(
+    job: Job, client_user: User
+) -> None:
+    c = _client(client_user)
+    response = c.post(
+        reverse("job_upload", args=[job.pk]),
+        {"files": [SimpleUploadedFile("x.wav", wav_bytes(), "audio/wav")], "kind": "preview"},
+    )
+    assert response.status_code == 403
+    response = c.post(
+        reverse("job_cloud_link", args=[job.pk]),
+        {"url": "https://www.dropbox.com/s/abc/x.wav?dl=0", "kind": "preview"},
+        follow=True,
+    )
+    assert "A link brings stems, the rough mix or references" in response.content.decode()
+    assert not AudioFile.objects.filter(job=job, kind=FileKind.PREVIEW).exists()
