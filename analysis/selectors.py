@@ -11,7 +11,7 @@ from analysis.delivery import MasterCheck, current_masters, master_checks
 from analysis.intake.naming import stem_importance
 from analysis.models import IntakeReport, ReportWithoutBulk, report_value
 from jobs.access import files_visible_to
-from jobs.models import AudioFile, FileKind, Job, User
+from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
 
@@ -44,7 +44,9 @@ def intake_files(job: Job) -> list[AudioFile]:
     """The job's current stems, rough mix and references, each with its analysis and the summary
     of its measurement; stems first, the most important by name first."""
     files = _summarised(
-        job.files.filter(is_current=True).exclude(kind=FileKind.MASTER).select_related("analysis"),
+        job.files.filter(is_current=True)
+        .exclude(kind__in=STUDIO_FILE_KINDS)
+        .select_related("analysis"),
         "analysis__report",
     )
     return sorted(

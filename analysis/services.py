@@ -23,16 +23,29 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from analysis.audio.isolate import measure_isolated
+from analysis.audio.length import declared_length
 from analysis.audio.report import Report
 from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
 from analysis.intake.run import intake_file
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
 from analysis.policy import current_job_thresholds, current_thresholds
-from jobs.models import AudioFile, EventKind, FileKind, Job, JobEvent, JobStatus, User
+from jobs.models import (
+    STUDIO_FILE_KINDS,
+    AudioFile,
+    EventKind,
+    FileKind,
+    Job,
+    JobEvent,
+    JobStatus,
+    LevellingPreview,
+    StudioPolicy,
+    User,
+)
 from jobs.review.services import review_after_measure
 from jobs.services import job_record_verdict, job_start_analysis, job_submit
+from jobs.services.preview import preview_record, preview_refusal
 from jobs.storage import local_path
-from jobs.uploads import audio_file_add
+from jobs.uploads import UploadError, audio_file_add, safe_original_name
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +143,59 @@ def master_add(*, job: Job, content: IO[bytes], name: str, by: User) -> AudioFil
     return master
 
 
+def preview_length_refusal(*, content: IO[bytes], name: str) -> str:
+    """Why this file cannot be a levelling preview ("" when it can): it must be lossless audio
+    no longer than the policy's limit, read from its header before anything is stored."""
+    limit = StudioPolicy.current().preview_max_seconds
+    found = declared_length(content)
+    shown = safe_original_name(name)
+    if found.seconds is None:
+        return (
+            f"{shown} is not a preview we can play: it looks like {found.what}. Send a WAV, "
+            "AIFF or FLAC file."
+        )
+    if found.seconds > limit:
+        return (
+            f"{shown} is {found.seconds:.1f} s long; a levelling preview is at most {limit} s. "
+            "Send a shorter excerpt (the passage around the clipping)."
+        )
+    return ""
+
+
+def preview_add(
+    *, job: Job, content: IO[bytes], name: str, note: str, by: User
+) -> LevellingPreview:
+    """Send the client a levelling preview: checked (who, the job's state, the note, the length
+    from the file's header) before any byte is stored, then stored as any file is
+    (`audio_file_add`), recorded for the client to answer and queued for measuring, in one
+    transaction. Raises UploadError for the file, jobs' WorkflowError for the move."""
+    refusal = preview_refusal(job=job, by=by, note=note) or preview_length_refusal(
+        content=content, name=name
+    )
+    if refusal:
+        raise UploadError(refusal)
+    audio: AudioFile | None = None
+    try:
+        with transaction.atomic():
+            audio = audio_file_add(
+                job=job, content=content, name=name, kind=FileKind.PREVIEW, by=by
+            )
+            preview = preview_record(job=job, audio=audio, note=note, by=by)
+            master_measure_start(master=audio)
+    except BaseException:
+        if audio is not None:  # stored, then the transaction failed: the bytes go too
+            audio.file.storage.delete(audio.file.name or "")
+        raise
+    return preview
+
+
 def master_measure_start(*, master: AudioFile) -> FileAnalysis:
-    """A master is measured as soon as it is stored, by the same pipeline as intake, but outside
-    it: one pending FileAnalysis, its task queued after commit. Call it inside the transaction
-    that adds the master. Its report carries the findings as a master (the delivery check)."""
-    if master.kind != FileKind.MASTER:
-        raise ValueError("only masters are measured outside intake")
+    """A master (or a levelling preview) is measured as soon as it is stored, by the same
+    pipeline as intake, but outside it: one pending FileAnalysis, its task queued after commit.
+    Call it inside the transaction that adds the file. A master's report carries the findings
+    as a master (the delivery check)."""
+    if master.kind not in STUDIO_FILE_KINDS:
+        raise ValueError("only the studio's masters and previews are measured outside intake")
     analysis, _ = FileAnalysis.objects.get_or_create(
         audio_file=master, defaults={"queued_at": timezone.now()}
     )
@@ -386,9 +446,9 @@ def analysis_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     truth: a broker that lost its queue loses nothing here."""
     now = now or timezone.now()
     counts = {"requeued": 0, "gave_up": 0, "finished": 0, "started": 0}
-    # Masters are measured while the job is in progress, so they are watched whatever its status.
+    # Masters and previews are measured outside intake, so they are watched whatever the status.
     stuck = FileAnalysis.objects.filter(
-        Q(audio_file__job__status=JobStatus.ANALYSING) | Q(audio_file__kind=FileKind.MASTER)
+        Q(audio_file__job__status=JobStatus.ANALYSING) | Q(audio_file__kind__in=STUDIO_FILE_KINDS)
     ).filter(
         Q(status=AnalysisStatus.PENDING, queued_at__lt=now - pending_timeout())
         | Q(status=AnalysisStatus.RUNNING, claimed_at__lt=now - running_timeout())

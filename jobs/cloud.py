@@ -33,7 +33,7 @@ from django.template.defaultfilters import filesizeformat
 from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import AUDIO_SUFFIXES
 from jobs.addresses import is_public_address
-from jobs.models import AudioFile, EventKind, Job, JobEvent, User
+from jobs.models import STUDIO_FILE_KINDS, AudioFile, EventKind, Job, JobEvent, User
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
     UploadError,
@@ -397,6 +397,8 @@ def cloud_link_fetch(*, job: Job, url: str, kind: str, by: User) -> list[AudioFi
 def cloud_link_submit(*, job: Job, url: str, kind: str, by: User) -> str:
     """Check a pasted link, keep it on the job and fetch it in a task after the commit."""
     url = validate_link(url)
+    if kind in STUDIO_FILE_KINDS:  # the studio's own files come through their own sections
+        raise CloudLinkError("A link brings stems, the rough mix or references.")
     if job.status not in UPLOADABLE_STATUSES:
         raise CloudLinkError("Links can be added while the job is a draft or waiting on you.")
     with transaction.atomic():

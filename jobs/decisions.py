@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q, Subquery
 
 from analysis.models import IntakeFinding, IntakeReport
-from jobs.models import Job, JobStatus, Verdict
+from jobs.models import Job, JobStatus, LevellingPreview, Verdict
 
 NO_VISION = "no_vision"
 # The statuses a verdict can still be decided in (the override service's own).
@@ -19,6 +19,7 @@ DECIDABLE = (JobStatus.SUBMITTED, JobStatus.ANALYSING, JobStatus.AWAITING_CLIENT
 class QueueRow:
     job: Job
     why: list[str]
+    preview: str = ""  # minor clipping: "send" a levelling preview, or one is "waiting"
 
 
 def review_queue() -> list[QueueRow]:
@@ -32,7 +33,10 @@ def review_queue() -> list[QueueRow]:
     no_vision = IntakeFinding.objects.filter(report=Subquery(latest[:1]), code=NO_VISION)
     jobs = (
         Job.objects.filter(status__in=DECIDABLE)
-        .annotate(no_vision=Exists(no_vision))
+        .annotate(
+            no_vision=Exists(no_vision),
+            preview_waiting=Exists(LevellingPreview.objects.filter(job=OuterRef("pk"), answer="")),
+        )
         .filter(
             Q(no_vision=True)
             | Q(
@@ -52,5 +56,10 @@ def review_queue() -> list[QueueRow]:
             why.append("Re-export requested: waiting on new files")
         if job.no_vision:  # type: ignore[attr-defined]
             why.append("No vision: no rough mix, reference or reference notes")
-        rows.append(QueueRow(job=job, why=why))
+        preview = ""
+        if job.awaits_acknowledgement:
+            preview = "waiting" if job.preview_waiting else "send"  # type: ignore[attr-defined]
+            if preview == "waiting":
+                why.append("A levelling preview waits for the client's answer")
+        rows.append(QueueRow(job=job, why=why, preview=preview))
     return rows

@@ -139,6 +139,37 @@ def notify_revision_received(*, job_id: UUID | str, note: str = "") -> int:
     return _send_templated(subject, "revision_received", context, _client_addresses(job))
 
 
+def _studio_addresses(*people: User | None) -> list[str]:
+    """The managers and the people named (say the engineer who sent something)."""
+    named = {u.email for u in people if u is not None and u.is_active and u.email}
+    return sorted(set(_manager_addresses()) | named)
+
+
+def notify_preview_sent(*, preview_id: int) -> int:
+    """Tell the client a levelling preview waits for them, with the engineer's note."""
+    from jobs.models import LevellingPreview
+
+    preview = LevellingPreview.objects.select_related("job", "audio_file").get(pk=preview_id)
+    job = preview.job
+    context = {"job": job, "preview": preview, "room_url": f"{_job_url(job)}#levelling-preview"}
+    subject = f"[Headroom] {job}: hear how the levelled master would sound"
+    return _send_templated(subject, "preview_sent", context, _client_addresses(job))
+
+
+def notify_preview_answered(*, preview_id: int) -> int:
+    """Tell the studio (the managers and the engineer who sent it) the client's answer."""
+    from jobs.models import LevellingPreview
+
+    preview = LevellingPreview.objects.select_related("job", "sent_by", "answered_by").get(
+        pk=preview_id
+    )
+    job = preview.job
+    due = _local(job.due_at) if job.due_at else ""
+    context = {"job": job, "preview": preview, "due": due}
+    subject = f"[Headroom] {job}: levelling preview answered: {preview.get_answer_display()}"
+    return _send_templated(subject, "preview_answered", context, _studio_addresses(preview.sent_by))
+
+
 def notify_deadline(*, job_id: UUID | str, kind: str) -> int:
     """Warn the managers that a job is at risk (the plan finishes late) or overdue."""
     job = Job.objects.get(pk=job_id)

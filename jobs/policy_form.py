@@ -36,6 +36,7 @@ FIELDS = [
     "fresh_ears_break_min",
     "session_dose_limit_pct",
     "daily_dose_limit_pct",
+    "preview_max_seconds",
 ]
 
 
@@ -68,6 +69,7 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             "fresh_ears_break_min": "Break before a fresh-ears stage (minutes)",
             "session_dose_limit_pct": "Sound dose between breaks at most (% of a day's allowance)",
             "daily_dose_limit_pct": "Sound dose per day at most (% of NIOSH's daily allowance)",
+            "preview_max_seconds": "Longest levelling preview sent to a client (seconds)",
         }
 
     def clean_promise_days(self) -> int:
@@ -102,6 +104,12 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             raise forms.ValidationError(
                 "The dose between breaks is between 1 and 100 % of the daily allowance."
             )
+        return value
+
+    def clean_preview_max_seconds(self) -> int:
+        value: int = self.cleaned_data["preview_max_seconds"]
+        if not 5 <= value <= 600:
+            raise forms.ValidationError("A levelling preview is 5 to 600 seconds long.")
         return value
 
     def clean(self) -> dict[str, Any]:

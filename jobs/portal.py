@@ -18,6 +18,7 @@ from jobs.models import (
     STAGE_ORDER,
     Job,
     JobStatus,
+    LevellingPreview,
     Stage,
     StageKind,
     Verdict,
@@ -79,11 +80,19 @@ def expected_delivery(job: Job) -> datetime | None:
     return predicted if predicted is not None and predicted <= job.due_at else job.due_at
 
 
-def client_ask(job: Job) -> Ask | None:
-    """The one thing the job waits for from the client, if any."""
+def client_ask(job: Job, *, preview_waiting: bool = False) -> Ask | None:
+    """The one thing the job waits for from the client, if any (`preview_waiting`: the studio
+    sent a levelling preview the client has not answered)."""
     page = reverse("job_detail", args=[job.pk])
     if job.status == JobStatus.DRAFT:
         return Ask("Add your stems, rough mix and references, then submit them.", "Add files", page)
+    if job.awaits_acknowledgement and preview_waiting:
+        return Ask(
+            "The studio sent a preview of the levelled master: hear it beside your rough mix, "
+            "then tell us to carry on with these files or that you'll re-export.",
+            "Hear the preview",
+            f"{page}#levelling-preview",
+        )
     if job.awaits_acknowledgement:
         return Ask(
             "Some stems clip slightly: go ahead as they are, or upload fixed files.",
@@ -114,6 +123,11 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
     ).only("job_id", "kind", "position", "status")
     for stage in rows.order_by("position"):
         stages[stage.job_id].append(stage)
+    waiting = set(
+        LevellingPreview.objects.filter(
+            job__in=[j.pk for j in jobs if j.awaits_acknowledgement], answer=""
+        ).values_list("job_id", flat=True)
+    )
     tz = studio_tz()
     cards = []
     for job in jobs:
@@ -135,7 +149,7 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
                 done=done,
                 current=current,
                 expected=expected,
-                ask=client_ask(job),
+                ask=client_ask(job, preview_waiting=job.pk in waiting),
                 expected_words=local_time(expected, tz) if expected else "",
             )
         )

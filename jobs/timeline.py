@@ -104,7 +104,7 @@ def _deadline(e: JobEvent, tz: tzinfo, entry: Entry) -> Entry:
     return entry
 
 
-def _file(e: JobEvent, entry: Entry) -> Entry:
+def _file(e: JobEvent, entry: Entry) -> Entry | None:
     if e.subject == "cloud link":
         entry.title = (
             f"Link from {e.from_value} {'fetched' if e.to_value == 'fetched' else 'failed'}"
@@ -117,6 +117,8 @@ def _file(e: JobEvent, entry: Entry) -> Entry:
         entry.studio_only = True
         return entry
     version, _, kind = e.to_value.partition(" ")
+    if kind == "levelling preview":
+        return None  # "Levelling preview sent" says it, with the file's name and the note
     entry.studio_only = kind == "master"  # a master reaches the client by its delivery
     what = (kind or "file").capitalize()  # "Stem", "Rough mix", "Reference"
     if e.from_value:
@@ -153,6 +155,11 @@ def _entry(e: JobEvent, tz: tzinfo) -> Entry | None:
         entry.studio_only = True
     elif e.kind == EventKind.FILE:
         return _file(e, entry)
+    elif e.subject == "levelling preview":
+        entry.title = (
+            "Levelling preview sent" if e.to_value == "sent" else f"Preview answered: {e.to_value}"
+        )
+        entry.detail = e.note
     elif e.subject == "guest link":
         entry.title = f"Guest link {e.to_value}: {e.from_value}"
         entry.detail = e.note

@@ -28,6 +28,7 @@ from django.utils import timezone
 from analysis.audio.sniff import sniff_file
 from analysis.intake.naming import base_name, clean_display_name, normalise
 from jobs.models import (
+    STUDIO_FILE_KINDS,
     AudioFile,
     EventKind,
     FileKind,
@@ -41,7 +42,7 @@ from jobs.models import (
 log = logging.getLogger(__name__)
 
 # The views whose request bodies the cap handler budgets against the job's remaining space.
-UPLOAD_URL_NAMES = frozenset({"job_upload", "job_master_upload"})
+UPLOAD_URL_NAMES = frozenset({"job_upload", "job_master_upload", "job_preview_upload"})
 UPLOADABLE_STATUSES = frozenset({JobStatus.DRAFT, JobStatus.AWAITING_CLIENT})
 MAX_NAME = 255
 _SLACK = 64 * 1024  # multipart headers and form fields around the files
@@ -71,10 +72,10 @@ def client_cap() -> int:
 
 def client_bytes_used(organisation_id: Any) -> int:
     """What one client's files take in storage across all its jobs (old versions included);
-    masters are the studio's work and do not count."""
+    masters and levelling previews are the studio's work and do not count."""
     used = (
         AudioFile.objects.filter(job__organisation_id=organisation_id)
-        .exclude(kind=FileKind.MASTER)
+        .exclude(kind__in=STUDIO_FILE_KINDS)
         .aggregate(s=Sum("size_bytes"))["s"]
     )
     return int(used or 0)
@@ -263,6 +264,14 @@ def _status_refusal(job: Job, kind: str) -> str:
                 f"Masters can be uploaded while the job is in progress, not while it is {status}."
             )
         return ""
+    if kind == FileKind.PREVIEW:
+        if not job.awaits_acknowledgement:
+            return (
+                "A levelling preview can be sent while the job waits on the client over minor "
+                f"clipping, not while it is {status}"
+                + (f" ({job.get_verdict_display().lower()})." if job.verdict else ".")
+            )
+        return ""
     if job.status not in UPLOADABLE_STATUSES:
         return (
             f"Files can be added while the job is a draft or waiting on you, not while it is "
@@ -289,7 +298,7 @@ def upload_refusal(*, job: Job, kind: str, name: str, size: int, reserved: int =
         )
     if job_bytes_used(job.pk) + reserved + size > max_job:
         return f"{original} would take this job past its {filesizeformat(max_job)} limit."
-    if kind != FileKind.MASTER and reserved + size > client_space_left(job):
+    if kind not in STUDIO_FILE_KINDS and reserved + size > client_space_left(job):
         return _over_client_cap(original)
     return ""
 
@@ -318,7 +327,7 @@ def audio_file_add(
         if wrapped.bytes_read != size and declared_size is None:
             raise UploadError(f"{original} changed while it was being stored; upload it again.")
         with transaction.atomic():
-            if kind != FileKind.MASTER:
+            if kind not in STUDIO_FILE_KINDS:
                 # The client's row first: two uploads to two of its jobs are counted one by one.
                 Organisation.objects.select_for_update().filter(pk=job.organisation_id).first()
                 if wrapped.bytes_read > client_space_left(job):

@@ -9,6 +9,7 @@ from jobs import (
     hearing_views,
     plan_views,
     policy_views,
+    preview_views,
     stage_views,
     stage_work_views,
     upload_views,
@@ -24,6 +25,14 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/submit/", views.job_submit_view, name="job_submit"),
     path("jobs/<uuid:job_id>/acknowledge/", views.job_acknowledge_view, name="job_acknowledge"),
     path("jobs/<uuid:job_id>/intake/", views.job_intake, name="job_intake"),
+    path(
+        "jobs/<uuid:job_id>/preview/", preview_views.job_preview_upload, name="job_preview_upload"
+    ),
+    path(
+        "jobs/<uuid:job_id>/preview/<int:preview_id>/answer/",
+        preview_views.job_preview_answer,
+        name="job_preview_answer",
+    ),
     # Resumable hand-in: the job's tus endpoint, and S3 multipart when files are on S3.
     path("jobs/<uuid:job_id>/uploads/", upload_views.tus_create, name="tus_create"),
     path(

@@ -29,6 +29,7 @@ from jobs.access import audio_file_for, job_for
 from jobs.cloud import CloudLinkError, cloud_link_submit
 from jobs.models import (
     INTAKE_RUNNING,
+    STUDIO_FILE_KINDS,
     AudioFile,
     FileKind,
     Job,
@@ -38,6 +39,7 @@ from jobs.models import (
     User,
 )
 from jobs.portal import home_cards, intake_file_rows, intake_headline
+from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.selectors import attach_waveforms
 from jobs.selectors import home_jobs, job_history, round_stages
@@ -157,6 +159,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
         **intake,
         **_delivery_context(job, user, intake["measurements"]),
         **room_context(job, user),
+        **preview_context(job, user),
         "stages": round_stages(job),
         "timeline": job_timeline(job, job_history(job), viewer=user),
         "work": stage_work_context(job, user, measurements=intake["measurements"]),
@@ -255,8 +258,10 @@ def job_upload(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     job = job_for(_user(request), job_id)
     _require_hand_in(_user(request), job)
     kind = request.POST.get("kind", FileKind.STEM)
-    if kind == FileKind.MASTER:
-        raise PermissionDenied("Masters are uploaded by the studio, in the delivery section.")
+    if kind in STUDIO_FILE_KINDS:
+        raise PermissionDenied(
+            "Masters and levelling previews are uploaded by the studio, in their own sections."
+        )
     added, problems = _store_uploads(request, job, kind)
     return _after_upload(request, job, added, problems, "files")
 

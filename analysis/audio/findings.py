@@ -26,19 +26,22 @@ class Thresholds:
     max_decoded_bytes: int = 8 * GIB  # frames * channels * 4 bytes, checked before decoding
 
 
-KINDS = ("stem", "rough_mix", "reference", "master")
+KINDS = ("stem", "rough_mix", "reference", "master", "preview")
 # Finished material the client keeps as it is: its findings inform and never ask for a re-export.
-INFORM_KINDS = ("rough_mix", "reference")
+INFORM_KINDS = ("rough_mix", "reference", "preview")
 _FINISHED = {
     "rough_mix": "For information: a rough mix may keep its master-bus processing, so there is "
     "nothing to change; we use it only to hear the balance you intend.",
     "reference": "For information: a reference is finished material, so there is nothing to "
     "change; we use it only to hear the sound you want.",
+    "preview": "For information: a levelling preview is the studio's sample of the levelled "
+    "master, played beside the rough mix; nothing in it is judged.",
 }
 _UNREAD = {
     "rough_mix": "We will work from the stems without it; upload it again if you want us to "
     "hear the balance you intend.",
     "reference": "We will work without it; upload it again if you want us to hear it.",
+    "preview": "Send the preview again as a WAV, AIFF or FLAC file.",
 }
 _INTEGRITY = {
     "truncated_file",
@@ -85,7 +88,8 @@ def file_findings(
 ) -> list[Finding]:
     """Every per-file finding in intake-analysis.md for one measured file.
 
-    `kind` is "stem", "rough_mix", "reference" or "master". Level rules (clipping, flat tops,
+    `kind` is "stem", "rough_mix", "reference", "master" or "preview" (informed as a rough mix
+    is: the studio's sample, heard and never judged). Level rules (clipping, flat tops,
     over full scale, true peak, headroom) judge stems; for a rough mix or a reference every
     finding is shown at info severity, as an observation without a fix (they are finished
     material the client keeps as it is). A master is judged on delivery: a true peak above the

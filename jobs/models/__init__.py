@@ -22,6 +22,7 @@ from jobs.models.policy import (
     default_stage_estimates,
     default_working_weekdays,
 )
+from jobs.models.preview import LevellingPreview, PreviewAnswer
 from jobs.models.stages import (
     DEFAULT_CHECKLISTS,
     FRESH_EARS_STAGES,
@@ -46,6 +47,7 @@ from jobs.models.work import (
     HAS_DEADLINE,
     INTAKE_RUNNING,
     PRE_ACCEPTANCE,
+    STUDIO_FILE_KINDS,
     AudioFile,
     DeadlineStatus,
     FileKind,
@@ -67,6 +69,7 @@ __all__ = [
     "STAGE_FINISHED",
     "STAGE_OPEN",
     "STAGE_ORDER",
+    "STUDIO_FILE_KINDS",
     "STUDIO_ROLES",
     "AppendOnlyQuerySet",
     "AudioFile",
@@ -83,10 +86,12 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobStatus",
+    "LevellingPreview",
     "ListeningSession",
     "Organisation",
     "PartialUpload",
     "PolicyChange",
+    "PreviewAnswer",
     "RecallNote",
     "Role",
     "Stage",

@@ -128,6 +128,11 @@ class User(AbstractUser):
             ).exists()
         )
 
+    @property
+    def may_send_preview(self) -> bool:
+        """An engineer or a manager still at the studio sends a client a levelling preview."""
+        return self.is_active and self.is_studio
+
     def may_review(self, job: Job) -> bool:
         """Approving a delivered master or asking for a revision is the job's client's call."""
         return self.is_client_of(job)

@@ -76,6 +76,9 @@ class StudioPolicy(models.Model):
     # Across all of one client's jobs (masters aside): opening jobs is free, storage is not.
     max_client_bytes = models.BigIntegerField(default=200 * 1024**3)
 
+    # The longest levelling preview the studio sends a client deciding about minor clipping.
+    preview_max_seconds = models.PositiveSmallIntegerField(default=60)
+
     stage_estimates = models.JSONField(default=default_stage_estimates)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -113,6 +116,9 @@ class StudioPolicy(models.Model):
                 & Q(session_dose_limit_pct__lte=models.F("daily_dose_limit_pct"))
                 & Q(daily_dose_limit_pct__lte=100),
                 name="policy_dose_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(preview_max_seconds__gte=1), name="policy_preview_length_positive"
             ),
         ]
 

@@ -199,6 +199,13 @@ class FileKind(models.TextChoices):
     ROUGH_MIX = "rough_mix", "Rough mix"
     REFERENCE = "reference", "Reference"
     MASTER = "master", "Master"
+    # A short sample of how the levelled master would sound, sent while the client decides about
+    # minor clipping: heard and measured, never delivered, never counted as a master.
+    PREVIEW = "preview", "Levelling preview"
+
+
+# The studio's own files: not the client's hand-in, not counted against the client's storage.
+STUDIO_FILE_KINDS = frozenset({FileKind.MASTER, FileKind.PREVIEW})
 
 
 def audio_upload_to(instance: AudioFile, filename: str) -> str:

@@ -37,6 +37,10 @@ class Source:
     def is_master(self) -> bool:
         return self.file.kind == FileKind.MASTER
 
+    @property
+    def is_preview(self) -> bool:
+        return self.file.kind == FileKind.PREVIEW
+
 
 def visible_files(job: Job, user: User | None) -> QuerySet[AudioFile]:
     """The job's files this viewer may hear: a user's (jobs.access), or, for a guest (None),
@@ -86,10 +90,23 @@ def _keys(found: Any) -> dict[str, Any]:
     }
 
 
+def _preview(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
+    """The newest levelling preview, heard beside the rough mix until there are masters."""
+    newest = (
+        visible.filter(kind=FileKind.PREVIEW, is_current=True)
+        .select_related("uploaded_by")
+        .order_by("-uploaded_at")
+        .first()
+    )
+    return [(newest, "Levelling preview")] if newest is not None else []
+
+
 def room_sources(job: Job, user: User | None) -> list[Source]:
-    """What the player offers this viewer (None: a guest), in number-key order."""
+    """What the player offers this viewer (None: a guest), in number-key order: the masters,
+    or before there are any the levelling preview if one was sent; then the rough mix and the
+    references."""
     visible = visible_files(job, user)
-    picked = _masters(visible)
+    picked = _masters(visible) or _preview(visible)
     others = sorted(
         visible.filter(
             is_current=True, kind__in=(FileKind.ROUGH_MIX, FileKind.REFERENCE)

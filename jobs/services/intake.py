@@ -9,9 +9,9 @@ from django.db import transaction
 
 from jobs.models import (
     PRE_ACCEPTANCE,
+    STUDIO_FILE_KINDS,
     AudioFile,
     EventKind,
-    FileKind,
     Job,
     JobStatus,
     StudioPolicy,
@@ -112,7 +112,7 @@ def job_submit(*, job: Job, by: User) -> Job:
         require_status(move.job, {JobStatus.DRAFT, JobStatus.AWAITING_CLIENT}, "be submitted")
         if (
             not AudioFile.objects.filter(job=move.job, is_current=True)
-            .exclude(kind=FileKind.MASTER)
+            .exclude(kind__in=STUDIO_FILE_KINDS)
             .exists()
         ):
             raise WrongState("Upload at least one file before submitting.")

@@ -11,13 +11,14 @@ from analysis.audio import findings, report
 from analysis.intake import rules
 from analysis.management.commands.check_intake import FOLDERS
 from analysis.models import FindingSeverity, IntakeFinding, IntakeReport
-from jobs.models import FileKind, Verdict
+from jobs.models import STUDIO_FILE_KINDS, FileKind, Verdict
 
 
 def test_file_kinds() -> None:
     assert set(findings.KINDS) == set(FileKind.values)
     assert set(findings.INFORM_KINDS) <= set(findings.KINDS)
-    intake = set(FileKind.values) - {FileKind.MASTER}
+    # The studio's own files (masters, levelling previews) are never the client's hand-in.
+    intake = set(FileKind.values) - STUDIO_FILE_KINDS
     assert set(rules.INTAKE_KINDS) == set(services.INTAKE_KINDS) == intake
     assert {kind for _folder, kind in FOLDERS} == intake
 

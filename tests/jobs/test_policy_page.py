@@ -44,6 +44,7 @@ def _form(**changes: Any) -> dict[str, Any]:
         "fresh_ears_break_min": p.fresh_ears_break_min,
         "session_dose_limit_pct": p.session_dose_limit_pct,
         "daily_dose_limit_pct": p.daily_dose_limit_pct,
+        "preview_max_seconds": p.preview_max_seconds,
     }
     data.update(changes)
     return data
@@ -97,6 +98,7 @@ def test_a_shorter_listening_limit_is_recorded_and_replans_at_once(
         ({"daily_dose_limit_pct": 150}, "between 1 and 100 % of the daily allowance"),
         ({"session_dose_limit_pct": 0}, "between 1 and 100 % of the daily allowance"),
         ({"session_dose_limit_pct": 60, "daily_dose_limit_pct": 50}, "cannot exceed the day"),
+        ({"preview_max_seconds": 2}, "5 to 600 seconds long"),
     ],
 )
 def test_bad_settings_get_a_clear_error_and_nothing_is_saved(

@@ -56,6 +56,11 @@ def test_it_seeds_a_studio_with_jobs_in_every_state_and_real_audio() -> None:
         leveled = ListeningSession.objects.filter(engineer__username=username).exclude(levels=[])
         assert leveled.count() >= 5 and all(s.dose_percent > 0 for s in leveled)
     assert ListeningSession.objects.filter(dose_percent__gt=100).exists()
+    # A job waits on the client's answer to a levelling preview, measured like any file.
+    afterglow = Job.objects.get(track_title="Afterglow")
+    [preview] = afterglow.previews.all()
+    assert afterglow.awaits_acknowledgement and preview.answer == ""
+    assert preview.audio_file.analysis.status == AnalysisStatus.DONE
 
     jobs, files = Job.objects.count(), AudioFile.objects.count()
     call_command("seed_demo", stdout=io.StringIO())

@@ -11,7 +11,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from jobs.models import FileKind, ListeningSession, PartialUpload, Role, Stage, User
+from jobs.models import (
+    FileKind,
+    LevellingPreview,
+    ListeningSession,
+    PartialUpload,
+    Role,
+    Stage,
+    User,
+)
 from jobs.review.models import Comment, GuestLink
 from tests.factories import make_audio_file, make_job, make_user
 
@@ -31,6 +39,7 @@ CLIENT_ACTIONS = {
     "job_revision_comments",
     "guest_link_create",
     "guest_link_revoke",
+    "job_preview_answer",
 }
 
 
@@ -59,6 +68,12 @@ def other_clients_objects() -> dict[str, Any]:
     comment = Comment.objects.create(
         job=job, audio_file=audio, revision_round=0, author=owner, start_s=1.0, text=SECRET_TITLE
     )
+    preview = LevellingPreview.objects.create(
+        job=job,
+        audio_file=make_audio_file(job, kind=FileKind.PREVIEW, name=f"{SECRET_TITLE}.wav"),
+        note=SECRET_TITLE,
+        sent_by=listener,
+    )
     link = GuestLink.objects.create(
         job=job, label=SECRET_TITLE, token_hash="0" * 64, token_hint="0000", created_by=owner
     )
@@ -66,6 +81,7 @@ def other_clients_objects() -> dict[str, Any]:
         "upload_id": upload.pk,
         "comment_id": comment.pk,
         "link_id": link.pk,
+        "preview_id": preview.pk,
         "job_id": job.pk,
         "file_id": audio.pk,
         "audio_file_id": audio.pk,

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import F
 from django.test.utils import override_settings
 
-from analysis.services import intake_submit, master_add
+from analysis.services import intake_submit, master_add, preview_add
 from jobs import demo_audio, services
 from jobs.dose_demo import dose_demo_seed
 from jobs.manager_demo import manager_demo_seed
@@ -71,6 +71,7 @@ class DemoJob:
     defect: str = ""  # "clipped", "minor_clips", "short_stem", "no_vision": an export mistake
     stages_done: int = 0
     backdate_days: float = 0.0
+    preview: bool = False  # minor clipping: the studio sent a levelling preview to answer
 
 
 JOBS = [
@@ -86,6 +87,14 @@ JOBS = [
         JobStatus.AWAITING_CLIENT,
         Verdict.ACCEPTED_WITH_WARNINGS,
         "minor_clips",
+    ),
+    DemoJob(
+        "Afterglow",
+        "echo",
+        JobStatus.AWAITING_CLIENT,
+        Verdict.ACCEPTED_WITH_WARNINGS,
+        "minor_clips",
+        preview=True,
     ),
     DemoJob("Slow Bloom", "echo", JobStatus.ACCEPTED, Verdict.ACCEPTED),
     DemoJob(
@@ -203,6 +212,8 @@ class Command(BaseCommand):
                 f"Demo job {spec.title!r}: intake said {job.verdict!r}, expected {spec.verdict!r}"
             )
         if spec.status == JobStatus.AWAITING_CLIENT:
+            if spec.preview:
+                self._preview(job, engineer, stems)
             return
         if spec.status == JobStatus.DECLINED:
             services.job_decline(
@@ -295,6 +306,22 @@ class Command(BaseCommand):
             job=job,
             content=io.BytesIO(content),
             name=f"{job.track_title} (master).wav",
+            by=engineer,
+        )
+
+    def _preview(self, job: Job, engineer: User, stems: dict[str, np.ndarray]) -> None:
+        # As the engineer's upload: checked, stored and measured like any file, then the client
+        # is asked to answer it.
+        clipped = {**stems, "Drums": demo_audio.minor_clips(stems["Drums"], (1.0, 2.5))}
+        preview_add(
+            job=job,
+            content=io.BytesIO(demo_audio.wav(demo_audio.master(list(clipped.values())))),
+            name=f"{job.track_title} (levelling preview).wav",
+            note=(
+                "This is the chorus levelled to the loudness we would master to. The two clipped "
+                "drum hits at 0:01 and 0:02 soften under the limiter but still crackle a little: "
+                "carry on if you are happy with that, or re-export the drums 6 dB lower."
+            ),
             by=engineer,
         )
 

@@ -1,0 +1,34 @@
+"""What the job page shows of the levelling preview: the one waiting for the client's answer, the
+previews sent so far, and the moves this viewer has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.models import Job, PreviewAnswer, StudioPolicy, User
+from jobs.services.preview import open_preview
+
+
+def _max_seconds() -> int:
+    """The policy's limit, read without creating the policy row (pages only read)."""
+    found = StudioPolicy.objects.filter(pk=1).values_list("preview_max_seconds", flat=True)
+    return int(found.first() or StudioPolicy._meta.get_field("preview_max_seconds").get_default())
+
+
+def preview_context(job: Job, user: User) -> dict[str, Any]:
+    """What the preview region shows this viewer: the preview waiting for an answer, the
+    previews sent so far (the studio's list), and the moves this viewer has."""
+    waiting = open_preview(job)
+    previews = job.previews.select_related("audio_file", "sent_by", "answered_by")
+    # The studio reads every preview sent; the client the newest (waiting, or what they answered).
+    sent = list(previews) if user.is_studio else list(previews[:1])
+    return {
+        "preview": {
+            "waiting": waiting,
+            "sent": sent,
+            "can_send": user.may_send_preview and job.awaits_acknowledgement,
+            "can_answer": waiting is not None and user.may_hand_in(job),
+            "max_seconds": _max_seconds(),
+            "answers": PreviewAnswer.choices,
+        }
+    }
