@@ -42,6 +42,7 @@ from jobs.stage_views import HtmxHttpRequest, _row
 
 DESK = "jobs/desk.html"
 REGIONS = "jobs/desk.html#regions"
+SESSION = "jobs/desk_session.html"
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -63,13 +64,15 @@ def desk_context(user: User, *, error: str = "", error_stage: int | None = None)
     now_rows, next_rows, grab_rows = rows(desk_now(user)), rows(desk_next(user)), rows(desk_grabs())
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
+    listening = session_state(session=session, now=now) if session else None
+    day_start = listening.day_start if listening else None
     return {
         "now": now,
         "now_rows": now_rows,
         "next_rows": next_rows,
         "grab_rows": grab_rows,
-        "listening": session_state(session=session, now=now) if session else None,
-        "capped": last_capped_session(engineer=user, now=now),
+        "listening": listening,
+        "capped": last_capped_session(engineer=user, now=now, day_start=day_start),
         # A refusal whose stage left the desk (taken by someone else) is said at the top.
         "desk_error": error if error and error_stage not in shown else "",
     }
@@ -189,10 +192,23 @@ def _session_move(
 @require_POST
 @login_required
 def session_tick_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    """The page's poll: records the break prompt once it is due and answers the timer."""
-    return _session_move(
-        request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
-    )
+    """The page's poll: records the break prompt once it is due and answers the timer alone
+    (the session region, swapped by its id); a session that has ended meanwhile (another tab,
+    the beat task) answers every region, so the desk shows what is left."""
+    user = _user(request)
+    session = session_for(user, session_id)  # someone else's session is a 404
+    if not request.htmx or session.ended_at is not None:
+        return _session_move(
+            request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
+        )
+    now = timezone.now()
+    state = session_state(session=session, now=now)
+    if state.prompt is None and state.resting is None and state.due.is_due(now):
+        # Rare: the moment the break falls due. Recorded under the session's lock, then read
+        # again so the prompt shown is the one stored.
+        break_prompt(session=session, now=now)
+        state = session_state(session=session, now=now)
+    return render(request, SESSION, {"listening": state, "session_only": True})
 
 
 @require_POST

@@ -64,9 +64,24 @@ class Compliance:
         return self.taken / answered if answered else None
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """An engineer's ear-break rules and the start of their local day, read once per request."""
+
+    policy: EarBreakPolicy
+    day_start: datetime
+
+
+def _rules_for(engineer_id: int, now: datetime) -> _Rules:
+    profile = EngineerProfile.objects.filter(user_id=engineer_id).first()
+    studio = StudioPolicy.current()
+    zone = ZoneInfo(profile.timezone if profile else studio.timezone)
+    day = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return _Rules(ear_break_policy(studio, profile), day)
+
+
 def _ear_break_policy_for(engineer: User) -> EarBreakPolicy:
-    profile = EngineerProfile.objects.filter(user=engineer).first()
-    return ear_break_policy(StudioPolicy.current(), profile)
+    return _rules_for(engineer.pk, timezone.now()).policy
 
 
 def _lock_session(session: ListeningSession) -> ListeningSession:
@@ -74,10 +89,7 @@ def _lock_session(session: ListeningSession) -> ListeningSession:
 
 
 def _day_start(engineer: User, now: datetime) -> datetime:
-    profile = EngineerProfile.objects.filter(user=engineer).first()
-    zone = ZoneInfo(profile.timezone if profile else StudioPolicy.current().timezone)
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return _rules_for(engineer.pk, now).day_start
 
 
 def session_start(*, stage: Stage, by: User) -> ListeningSession:
@@ -100,70 +112,114 @@ def session_start(*, stage: Stage, by: User) -> ListeningSession:
             raise WrongState("You already have a listening session running.") from None
 
 
-def _listening_since(session: ListeningSession, policy: EarBreakPolicy) -> datetime:
-    """When the ears last rested: the session start, or earlier if the engineer hopped from
-    another session without a break in between, or the end of the last break taken."""
-    since = session.started_at
-    gap = timedelta(minutes=policy.short_break)
-    for previous in ListeningSession.objects.filter(
-        engineer_id=session.engineer_id, ended_at__isnull=False, started_at__lt=session.started_at
-    ).order_by("-started_at")[:20]:
-        assert previous.ended_at is not None
-        if since - previous.ended_at >= gap:
-            break
-        since = previous.started_at
-    last_taken = (
-        EarBreak.objects.filter(
-            engineer_id=session.engineer_id, outcome=BreakOutcome.TAKEN, ended_at__gt=since
-        )
-        .order_by("-ended_at")
-        .first()
-    )
-    if last_taken is not None and last_taken.ended_at is not None:
-        since = last_taken.ended_at
-    return since
+@dataclass(frozen=True)
+class _Ears:
+    """What the timer's questions need about one session, read in a fixed number of queries:
+    the engineer's rules, the sessions just before this one (newest first), today's sessions,
+    and every break among them or since the ears last rested."""
+
+    rules: _Rules
+    previous: list[ListeningSession]
+    today: list[ListeningSession]
+    breaks: list[EarBreak]
+
+    def of(self, session_id: int, outcome: str) -> list[EarBreak]:
+        return [b for b in self.breaks if b.session_id == session_id and b.outcome == outcome]
 
 
-def _last_listening_before(session: ListeningSession) -> datetime | None:
-    """The last moment the engineer was actually listening before this session began (a break
-    taken at the end of the previous session is rest, not listening)."""
-    previous = (
+# How far back a run of sessions without a rest between them is followed.
+_HOPS = 20
+
+
+def _ears_for(session: ListeningSession, now: datetime, rules: _Rules | None = None) -> _Ears:
+    rules = rules or _rules_for(session.engineer_id, now)
+    previous = list(
         ListeningSession.objects.filter(
             engineer_id=session.engineer_id,
             ended_at__isnull=False,
-            ended_at__lte=session.started_at,
-        )
-        .exclude(pk=session.pk)
-        .order_by("-ended_at")
-        .first()
+            started_at__lt=session.started_at,
+        ).order_by("-started_at")[:_HOPS]
     )
-    if previous is None or previous.ended_at is None:
+    today = _sessions_today(session.engineer_id, rules.day_start)
+    since = _since_sessions(session, previous, rules.policy)
+    ids = {session.pk, *(p.pk for p in previous), *(t.pk for t in today)}
+    breaks = list(
+        EarBreak.objects.filter(engineer_id=session.engineer_id).filter(
+            Q(session_id__in=ids) | Q(prompted_at__gte=rules.day_start) | Q(ended_at__gt=since)
+        )
+    )
+    return _Ears(rules, previous, today, breaks)
+
+
+def _sessions_today(engineer_id: int, day_start: datetime) -> list[ListeningSession]:
+    return list(
+        ListeningSession.objects.filter(engineer_id=engineer_id).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
+        )
+    )
+
+
+def _since_sessions(
+    session: ListeningSession, previous: list[ListeningSession], policy: EarBreakPolicy
+) -> datetime:
+    """The session start, or earlier if the engineer hopped from another session without a
+    break in between."""
+    since = session.started_at
+    gap = timedelta(minutes=policy.short_break)
+    for p in previous:
+        assert p.ended_at is not None
+        if since - p.ended_at >= gap:
+            break
+        since = p.started_at
+    return since
+
+
+def _listening_since(session: ListeningSession, ears: _Ears) -> datetime:
+    """When the ears last rested: the session start, or earlier if the engineer hopped from
+    another session without a break in between, or the end of the last break taken."""
+    since = _since_sessions(session, ears.previous, ears.rules.policy)
+    taken = [
+        b.ended_at
+        for b in ears.breaks
+        if b.outcome == BreakOutcome.TAKEN and b.ended_at is not None and b.ended_at > since
+    ]
+    return max(taken, default=since)
+
+
+def _last_listening_before(session: ListeningSession, ears: _Ears) -> datetime | None:
+    """The last moment the engineer was actually listening before this session began (a break
+    taken at the end of the previous session is rest, not listening)."""
+    ended = [
+        p
+        for p in ears.previous
+        if p.pk != session.pk and p.ended_at is not None and p.ended_at <= session.started_at
+    ]
+    if not ended:
         return None
-    last = previous.ended_at
-    for b in EarBreak.objects.filter(
-        session=previous, outcome=BreakOutcome.TAKEN, started_at__lt=last, ended_at__gte=last
-    ):
-        if b.started_at is not None:
+    previous = max(ended, key=lambda p: p.ended_at or session.started_at)
+    assert previous.ended_at is not None
+    end = last = previous.ended_at
+    for b in ears.of(previous.pk, BreakOutcome.TAKEN):
+        if b.started_at is not None and b.ended_at is not None and b.started_at < end <= b.ended_at:
             last = min(last, b.started_at)
     return last
 
 
-def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
-    """When the next break is due for this session, by the engineer's policy."""
-    now = now or timezone.now()
-    engineer = session.engineer
-    policy = _ear_break_policy_for(engineer)
-    pending = (
-        EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED)
-        .order_by("-prompted_at")
-        .first()
-    )
+def _pending(session: ListeningSession, ears: _Ears) -> EarBreak | None:
+    prompts = ears.of(session.pk, BreakOutcome.PROMPTED)
+    return max(prompts, key=lambda b: b.prompted_at) if prompts else None
+
+
+def _due(session: ListeningSession, now: datetime, ears: _Ears, since: datetime) -> BreakDue:
+    policy = ears.rules.policy
+    pending = _pending(session, ears)
     if pending is not None:
         return BreakDue(pending.kind, pending.prompted_at, pending.planned_minutes)
-    since = _listening_since(session, policy)
-    taken_today = EarBreak.objects.filter(
-        engineer=engineer, outcome=BreakOutcome.TAKEN, prompted_at__gte=_day_start(engineer, now)
-    ).count()
+    taken_today = sum(
+        1
+        for b in ears.breaks
+        if b.outcome == BreakOutcome.TAKEN and b.prompted_at >= ears.rules.day_start
+    )
     n = taken_today + 1
     kind, minutes = (
         (BreakKind.LONG, policy.long_break)
@@ -173,10 +229,10 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
     if (
         session.stage.kind in FRESH_EARS_STAGES
         and since <= session.started_at
-        and not EarBreak.objects.filter(session=session).exists()
+        and not any(b.session_id == session.pk for b in ears.breaks)
     ):
         # Glue and delivery need fresh ears: no carrying on from another stage's listening.
-        last = _last_listening_before(session)
+        last = _last_listening_before(session, ears)
         if last is not None and session.started_at - last < timedelta(
             minutes=policy.fresh_ears_break
         ):
@@ -186,17 +242,40 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
                 max(minutes, policy.fresh_ears_break),
             )
     due = since + timedelta(minutes=policy.max_block)
-    last_skip = (
-        EarBreak.objects.filter(
-            session=session, outcome=BreakOutcome.SKIPPED, prompted_at__gte=since
-        )
-        .order_by("-prompted_at")
-        .first()
-    )
-    if last_skip is not None:
+    skips = [b for b in ears.of(session.pk, BreakOutcome.SKIPPED) if b.prompted_at >= since]
+    if skips:
         # Past the limit already: ask again after a short while rather than a whole block.
-        due = max(due, last_skip.prompted_at + timedelta(minutes=policy.short_break))
+        last_skip = max(b.prompted_at for b in skips)
+        due = max(due, last_skip + timedelta(minutes=policy.short_break))
     return BreakDue(kind, due, minutes)
+
+
+def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
+    """When the next break is due for this session, by the engineer's policy."""
+    now = now or timezone.now()
+    ears = _ears_for(session, now)
+    return _due(session, now, ears, _listening_since(session, ears))
+
+
+def _listened(
+    sessions: list[ListeningSession], breaks: list[EarBreak], day_start: datetime, now: datetime
+) -> timedelta:
+    total = timedelta(0)
+    for session in sessions:
+        start = max(session.started_at, day_start)
+        end = min(session.ended_at or now, now)
+        if end <= start:
+            continue
+        total += end - start
+        for b in breaks:
+            if b.session_id != session.pk or b.outcome != BreakOutcome.TAKEN:
+                continue
+            if b.started_at is None or b.ended_at is None:
+                continue
+            overlap = min(b.ended_at, end) - max(b.started_at, start)
+            if overlap > timedelta(0):
+                total -= overlap
+    return total
 
 
 def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
@@ -204,23 +283,11 @@ def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta
     page compares it with the daily cap."""
     now = now or timezone.now()
     day_start = _day_start(engineer, now)
-    total = timedelta(0)
-    sessions = ListeningSession.objects.filter(engineer=engineer).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
+    sessions = _sessions_today(engineer.pk, day_start)
+    breaks = list(
+        EarBreak.objects.filter(session__in=[s.pk for s in sessions], outcome=BreakOutcome.TAKEN)
     )
-    for session in sessions:
-        start = max(session.started_at, day_start)
-        end = min(session.ended_at or now, now)
-        if end <= start:
-            continue
-        total += end - start
-        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN):
-            if b.started_at is None or b.ended_at is None:
-                continue
-            overlap = min(b.ended_at, end) - max(b.started_at, start)
-            if overlap > timedelta(0):
-                total -= overlap
-    return total
+    return _listened(sessions, breaks, day_start, now)
 
 
 def listening_cap_reached(*, engineer: User, now: datetime | None = None) -> bool:
@@ -354,6 +421,7 @@ class SessionState:
     resting: EarBreak | None  # a break being taken now
     today: timedelta
     daily_cap: timedelta
+    day_start: datetime  # the engineer's local midnight
 
     @property
     def continuous(self) -> timedelta:
@@ -367,31 +435,41 @@ class SessionState:
 
 
 def session_state(*, session: ListeningSession, now: datetime | None = None) -> SessionState:
+    """The timer of one session, computed once from one read of the engineer's rules, sessions
+    and breaks (a fixed handful of queries, whatever the history)."""
     now = now or timezone.now()
-    policy = _ear_break_policy_for(session.engineer)
-    resting = (
-        EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN, ended_at__gt=now)
-        .order_by("-ended_at")
-        .first()
-    )
+    ears = _ears_for(session, now)
+    since = _listening_since(session, ears)
+    resting = [
+        b
+        for b in ears.of(session.pk, BreakOutcome.TAKEN)
+        if b.ended_at is not None and b.ended_at > now
+    ]
+    today_breaks = [b for b in ears.breaks if b.outcome == BreakOutcome.TAKEN]
     return SessionState(
         session=session,
         now=now,
-        listening_since=_listening_since(session, policy),
-        due=break_due(session=session, now=now),
-        prompt=EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED).first(),
-        resting=resting,
-        today=listening_today(engineer=session.engineer, now=now),
-        daily_cap=timedelta(minutes=policy.daily_cap),
+        listening_since=since,
+        due=_due(session, now, ears, since),
+        prompt=_pending(session, ears),
+        resting=max(resting, key=lambda b: b.ended_at or now) if resting else None,
+        today=_listened(ears.today, today_breaks, ears.rules.day_start, now),
+        daily_cap=timedelta(minutes=ears.rules.policy.daily_cap),
+        day_start=ears.rules.day_start,
     )
 
 
-def last_capped_session(*, engineer: User, now: datetime | None = None) -> ListeningSession | None:
-    """Today's session the beat task had to close, to tell the engineer its time was capped."""
+def last_capped_session(
+    *, engineer: User, now: datetime | None = None, day_start: datetime | None = None
+) -> ListeningSession | None:
+    """Today's session the beat task had to close, to tell the engineer its time was capped
+    (`day_start`, when the caller knows the engineer's local midnight, saves reading it)."""
     now = now or timezone.now()
     return (
         ListeningSession.objects.filter(
-            engineer=engineer, capped=True, ended_at__gte=_day_start(engineer, now)
+            engineer=engineer,
+            capped=True,
+            ended_at__gte=day_start or _day_start(engineer, now),
         )
         .select_related("stage", "stage__job")
         .order_by("-ended_at")

@@ -20,7 +20,7 @@ from jobs.models import (
     User,
 )
 from jobs.services import stage_assign, stage_start
-from jobs.sessions import session_start, sessions_close_forgotten
+from jobs.sessions import session_start, session_stop, sessions_close_forgotten
 from tests.factories import make_user
 from tests.jobs.conftest import MONDAY_10
 from tests.jobs.helpers import accepted_job, stages_of
@@ -141,6 +141,20 @@ def test_the_timer_prompts_at_the_limit_and_a_break_is_taken_then_one_skipped(
     assert stage.work_seconds == 10 * 60  # twelve minutes, two of them resting
 
 
+def test_the_poll_answers_the_session_region_alone_until_the_session_ends(
+    client_user: User, engineer: User, frozen
+) -> None:
+    _, session = _listening(client_user, engineer)
+    c = logged_in(engineer)
+    tick = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert 'id="desk-session"' in tick and 'hx-swap-oob="true"' in tick
+    assert "desk-next" not in tick and "desk-grabs" not in tick
+    session_stop(session=session, by=engineer)  # stopped in another tab
+    after = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert 'id="desk-now"' in after and "data-session-timer" not in after
+    assert "Start listening" in after
+
+
 def test_a_reload_shows_the_servers_time(client_user: User, engineer: User, frozen) -> None:
     _listening(client_user, engineer)
     frozen.shift(timedelta(minutes=3, seconds=7))
@@ -182,7 +196,6 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
     client_user: User, engineer: User, manager: User, frozen
 ) -> None:
     from jobs.services import WrongState, stage_finish
-    from jobs.sessions import session_stop
     from tests.jobs.helpers import work_through
 
     job = accepted_job(client_user)
@@ -208,7 +221,6 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
 
 def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:
     from jobs.services import stage_finish
-    from jobs.sessions import session_stop
     from tests.jobs.helpers import work_through
 
     job = accepted_job(client_user)
