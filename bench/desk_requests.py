@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "login (reference)": ("get", "/login/", {}),
             "desk": ("get", "/desk/", {}),
             "desk regions (htmx)": ("get", "/desk/", htmx),
+            "desk, every row": ("get", "/desk/?all=1", {}),
             "tick": ("post", f"/sessions/{session_id}/tick/", htmx),
             "plan": ("get", "/plan/", {}),
         }

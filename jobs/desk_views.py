@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -54,14 +55,36 @@ def _require_studio(user: User) -> None:
         raise PermissionDenied("The desk is the studio's.")
 
 
-def desk_context(user: User, *, error: str = "", error_stage: int | None = None) -> dict[str, Any]:
+# Rows shown in *next* and *up for grabs* until the engineer asks for all of them: a busy studio
+# has hundreds of open stages, and a page of a thousand rows is slow to serve and to read.
+DESK_ROWS = 30
+
+
+def _show_all(request: HtmxHttpRequest) -> bool:
+    """`?all=1` on the desk, or on the page an htmx move came from."""
+    if request.GET.get("all") == "1":
+        return True
+    current = request.htmx.current_url if request.htmx else None
+    return bool(current) and parse_qs(urlsplit(current or "").query).get("all") == ["1"]
+
+
+def desk_context(
+    user: User, *, error: str = "", error_stage: int | None = None, show_all: bool = False
+) -> dict[str, Any]:
     now = timezone.now()
     labels: dict[Any, tuple[str, str]] = {}
+    limit = None if show_all else DESK_ROWS + 1  # one more than shown says there are more
 
     def rows(stages: list[Stage]) -> list[Any]:
         return [_row(s, user, error if s.pk == error_stage else "", labels) for s in stages]
 
-    now_rows, next_rows, grab_rows = rows(desk_now(user)), rows(desk_next(user)), rows(desk_grabs())
+    now_rows = rows(desk_now(user))
+    next_rows = rows(desk_next(user, limit=limit))
+    grab_rows = rows(desk_grabs(limit=limit))
+    next_more = not show_all and len(next_rows) > DESK_ROWS
+    grabs_more = not show_all and len(grab_rows) > DESK_ROWS
+    if not show_all:
+        next_rows, grab_rows = next_rows[:DESK_ROWS], grab_rows[:DESK_ROWS]
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
     listening = session_state(session=session, now=now) if session else None
@@ -71,6 +94,8 @@ def desk_context(user: User, *, error: str = "", error_stage: int | None = None)
         "now_rows": now_rows,
         "next_rows": next_rows,
         "grab_rows": grab_rows,
+        "next_more": next_more,
+        "grabs_more": grabs_more,
         "listening": listening,
         "capped": last_capped_session(engineer=user, now=now, day_start=day_start),
         # A refusal whose stage left the desk (taken by someone else) is said at the top.
@@ -88,7 +113,9 @@ def _answer(
 ) -> HttpResponse:
     user = _user(request)
     if request.htmx:
-        context = desk_context(user, error=error, error_stage=error_stage)
+        context = desk_context(
+            user, error=error, error_stage=error_stage, show_all=_show_all(request)
+        )
         return render(request, REGIONS, context, status=status)
     if status == 403:
         raise PermissionDenied(error)
@@ -110,7 +137,7 @@ def desk(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     _require_studio(user)
     template = REGIONS if request.htmx else DESK
-    return render(request, template, desk_context(user))
+    return render(request, template, desk_context(user, show_all=_show_all(request)))
 
 
 def _stage_move(

@@ -55,6 +55,29 @@ def test_a_fresh_job_is_up_for_grabs_and_taking_it_moves_it_to_next(
     assert JobEvent.objects.filter(job=job, kind="assignee", to_value=engineer.username).exists()
 
 
+def test_a_busy_desk_shows_the_first_rows_and_all_of_them_on_request(
+    client_user: User, engineer: User
+) -> None:
+    from jobs.desk_views import DESK_ROWS
+
+    for i in range(DESK_ROWS // 6 + 1):  # six stages a job: one job more than a page
+        accepted_job(client_user, track_title=f"Track {i}")
+    c = logged_in(engineer)
+    page = c.get("/desk/").content.decode()
+    assert page.count('id="grab-') == DESK_ROWS
+    assert "Show everything up for grabs" in page
+    everything = c.get("/desk/?all=1").content.decode()
+    total = 6 * (DESK_ROWS // 6 + 1)
+    assert everything.count('id="grab-') == total and "Show everything" not in everything
+    # A take from the full list answers the full list (htmx says which page it came from).
+    first = Stage.objects.filter(assignee__isnull=True).order_by("pk").first()
+    assert first is not None
+    body = c.post(
+        f"/stages/{first.pk}/take/", HTTP_HX_CURRENT_URL="http://testserver/desk/?all=1", **HTMX
+    ).content.decode()
+    assert body.count('id="grab-') == total - 1
+
+
 def test_without_javascript_a_take_redirects_back_to_the_desk(
     client_user: User, engineer: User
 ) -> None:

@@ -317,5 +317,5 @@ def test_an_engineers_day(
     ]
     assert notes == 1
     done = worker.output()
-    for task in ("analysis.file_measure", "analysis.intake_finish", "jobs.plan_refresh"):
+    for task in ("analysis.file_measure", "jobs.plan_refresh"):
         assert f"Task {task}[" in done and "succeeded" in done, task
