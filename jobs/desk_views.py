@@ -31,9 +31,11 @@ from jobs.services import (
 )
 from jobs.services import stage_take as take_service
 from jobs.sessions import (
+    EarRules,
     break_prompt,
     break_skip,
     break_take,
+    ear_rules,
     last_capped_session,
     session_start,
     session_state,
@@ -69,9 +71,15 @@ def _show_all(request: HtmxHttpRequest) -> bool:
 
 
 def desk_context(
-    user: User, *, error: str = "", error_stage: int | None = None, show_all: bool = False
+    user: User,
+    *,
+    error: str = "",
+    error_stage: int | None = None,
+    show_all: bool = False,
+    rules: EarRules | None = None,
 ) -> dict[str, Any]:
     now = timezone.now()
+    rules = rules or ear_rules(engineer=user, now=now)
     labels: dict[Any, tuple[str, str]] = {}
     limit = None if show_all else DESK_ROWS + 1  # one more than shown says there are more
 
@@ -87,8 +95,7 @@ def desk_context(
         next_rows, grab_rows = next_rows[:DESK_ROWS], grab_rows[:DESK_ROWS]
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
-    listening = session_state(session=session, now=now) if session else None
-    day_start = listening.day_start if listening else None
+    listening = session_state(session=session, now=now, rules=rules) if session else None
     return {
         "now": now,
         "now_rows": now_rows,
@@ -97,7 +104,7 @@ def desk_context(
         "next_more": next_more,
         "grabs_more": grabs_more,
         "listening": listening,
-        "capped": last_capped_session(engineer=user, now=now, day_start=day_start),
+        "capped": last_capped_session(engineer=user, now=now, day_start=rules.day_start),
         # A refusal whose stage left the desk (taken by someone else) is said at the top.
         "desk_error": error if error and error_stage not in shown else "",
     }
@@ -111,12 +118,8 @@ def _answer(
     error_stage: int | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = _user(request)
     if request.htmx:
-        context = desk_context(
-            user, error=error, error_stage=error_stage, show_all=_show_all(request)
-        )
-        return render(request, REGIONS, context, status=status)
+        return _render_desk(request, REGIONS, status=status, error=error, error_stage=error_stage)
     if status == 403:
         raise PermissionDenied(error)
     if error:
@@ -131,13 +134,23 @@ def _refusal(request: HtmxHttpRequest, exc: WorkflowError, stage_id: int | None)
     return _answer(request, "", error=exc.message, error_stage=stage_id, status=status)
 
 
+def _render_desk(
+    request: HtmxHttpRequest, template: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    """The desk (or its regions) with its times in the engineer's local time: their profile's
+    timezone, else the studio's."""
+    user = _user(request)
+    rules = ear_rules(engineer=user)
+    with timezone.override(rules.zone):
+        built = desk_context(user, show_all=_show_all(request), rules=rules, **context)
+        return render(request, template, built, status=status)
+
+
 @require_GET
 @login_required
 def desk(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require_studio(user)
-    template = REGIONS if request.htmx else DESK
-    return render(request, template, desk_context(user, show_all=_show_all(request)))
+    _require_studio(_user(request))
+    return _render_desk(request, REGIONS if request.htmx else DESK)
 
 
 def _stage_move(
@@ -229,13 +242,15 @@ def session_tick_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse
             request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
         )
     now = timezone.now()
-    state = session_state(session=session, now=now)
+    rules = ear_rules(engineer=user, now=now)
+    state = session_state(session=session, now=now, rules=rules)
     if state.prompt is None and state.resting is None and state.due.is_due(now):
         # Rare: the moment the break falls due. Recorded under the session's lock, then read
         # again so the prompt shown is the one stored.
         break_prompt(session=session, now=now)
-        state = session_state(session=session, now=now)
-    return render(request, SESSION, {"listening": state, "session_only": True})
+        state = session_state(session=session, now=now, rules=rules)
+    with timezone.override(rules.zone):
+        return render(request, SESSION, {"listening": state, "session_only": True})
 
 
 @require_POST

@@ -65,19 +65,25 @@ class Compliance:
 
 
 @dataclass(frozen=True)
-class _Rules:
-    """An engineer's ear-break rules and the start of their local day, read once per request."""
+class EarRules:
+    """An engineer's ear-break rules, their timezone (their profile's, else the studio's) and
+    the start of their local day: read once per request (two queries) and passed on."""
 
     policy: EarBreakPolicy
+    zone: ZoneInfo
     day_start: datetime
 
 
-def _rules_for(engineer_id: int, now: datetime) -> _Rules:
+def _rules_for(engineer_id: int, now: datetime) -> EarRules:
     profile = EngineerProfile.objects.filter(user_id=engineer_id).first()
     studio = StudioPolicy.current()
     zone = ZoneInfo(profile.timezone if profile else studio.timezone)
     day = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    return _Rules(ear_break_policy(studio, profile), day)
+    return EarRules(ear_break_policy(studio, profile), zone, day)
+
+
+def ear_rules(*, engineer: User, now: datetime | None = None) -> EarRules:
+    return _rules_for(engineer.pk, now or timezone.now())
 
 
 def _ear_break_policy_for(engineer: User) -> EarBreakPolicy:
@@ -118,7 +124,7 @@ class _Ears:
     the engineer's rules, the sessions just before this one (newest first), today's sessions,
     and every break among them or since the ears last rested."""
 
-    rules: _Rules
+    rules: EarRules
     previous: list[ListeningSession]
     today: list[ListeningSession]
     breaks: list[EarBreak]
@@ -131,7 +137,7 @@ class _Ears:
 _HOPS = 20
 
 
-def _ears_for(session: ListeningSession, now: datetime, rules: _Rules | None = None) -> _Ears:
+def _ears_for(session: ListeningSession, now: datetime, rules: EarRules | None = None) -> _Ears:
     rules = rules or _rules_for(session.engineer_id, now)
     previous = list(
         ListeningSession.objects.filter(
@@ -434,11 +440,14 @@ class SessionState:
         return self.resting is None and (self.prompt is not None or self.due.is_due(self.now))
 
 
-def session_state(*, session: ListeningSession, now: datetime | None = None) -> SessionState:
-    """The timer of one session, computed once from one read of the engineer's rules, sessions
-    and breaks (a fixed handful of queries, whatever the history)."""
+def session_state(
+    *, session: ListeningSession, now: datetime | None = None, rules: EarRules | None = None
+) -> SessionState:
+    """The timer of one session, computed once from one read of the engineer's rules (unless
+    the caller has them), sessions and breaks: a fixed handful of queries, whatever the
+    history."""
     now = now or timezone.now()
-    ears = _ears_for(session, now)
+    ears = _ears_for(session, now, rules)
     since = _listening_since(session, ears)
     resting = [
         b

@@ -274,3 +274,43 @@ def test_finishing_from_the_desk_with_unticked_items_asks_first(
     c.post(f"/desk/stages/{stage.pk}/finish/", {"confirm": "yes"}, **HTMX)
     stage.refresh_from_db()
     assert stage.status == StageStatus.DONE
+
+
+def test_the_desk_and_the_plan_show_the_engineers_local_time_in_words(
+    client_user: User, engineer: User, frozen
+) -> None:
+    """Monday 10:00 UTC is 05:00 in New York: the desk and the plan say so, not 10:00."""
+    from jobs.models import EngineerProfile
+
+    EngineerProfile.objects.create(user=engineer, timezone="America/New_York")
+    stage, _ = _listening(client_user, engineer)
+    c = logged_in(engineer)
+    desk = c.get("/desk/").content.decode()
+    assert "Times are your local time (America/New_York)" in desk
+    assert "started <time" in desk and "today at 05:00</time>" in desk
+    assert "due <time" in desk and "Thursday at 05:00</time>" in desk  # three days on
+    assert "10:00</time>" not in desk
+    tick = c.post(f"/sessions/{stage.sessions.get().pk}/tick/", **HTMX).content.decode()
+    assert "05:50</time>" in tick  # the next break, 50 minutes on, in New York time
+    plan = c.get("/plan/").content.decode()
+    assert "in your local time (America/New_York)" in plan
+    assert "Hours 09:00\u201318:00" in plan  # the profile's hours, as the engineer keeps them
+
+
+def test_moments_in_words() -> None:
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from jobs.templatetags.desk import when
+
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+    with timezone.override("Europe/Berlin"):
+        assert when(now, now) == "today at 11:00"
+        assert when(now + timedelta(hours=14), now) == "tomorrow at 01:00"
+        assert when(now - timedelta(hours=12), now) == "yesterday at 23:00"
+        assert when(now + timedelta(days=3), now) == "Thursday at 11:00"
+        assert when(now + timedelta(days=9), now) == "Wed 11 Mar at 11:00"
+        assert when(now + timedelta(days=300), now) == "Sun 27 Dec at 11:00"
+        assert when(now + timedelta(days=400), now) == "Tue 6 Apr 2027 at 12:00"  # summer time
+        assert when(None, now) == "\u2013"
