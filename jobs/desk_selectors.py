@@ -58,9 +58,14 @@ def desk_now(user: User) -> list[Stage]:
     )
 
 
-def desk_next(user: User) -> list[Stage]:
-    """My stages not yet started, in the order the plan lays them out (then by due date)."""
-    return list(
+def _first(stages: QuerySet[Stage], limit: int | None) -> list[Stage]:
+    return list(stages if limit is None else stages[:limit])
+
+
+def desk_next(user: User, *, limit: int | None = None) -> list[Stage]:
+    """My stages not yet started, in the order the plan lays them out (then by due date); the
+    first `limit` of them if given."""
+    return _first(
         _desk_rows(
             _current_round_open().filter(assignee=user, status=StageStatus.PENDING)
         ).order_by(
@@ -68,17 +73,19 @@ def desk_next(user: User) -> list[Stage]:
             F("job__due_at").asc(nulls_last=True),
             "job_id",
             "position",
-        )
+        ),
+        limit,
     )
 
 
-def desk_grabs() -> list[Stage]:
+def desk_grabs(*, limit: int | None = None) -> list[Stage]:
     """Open stages of every running job and revision round that nobody has taken, the earliest
-    due first, each with the engineer the scheduler proposes."""
-    return list(
+    due first, each with the engineer the scheduler proposes; the first `limit` if given."""
+    return _first(
         _desk_rows(_current_round_open().filter(assignee__isnull=True)).order_by(
             F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position"
-        )
+        ),
+        limit,
     )
 
 

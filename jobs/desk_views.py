@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
 from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
-from jobs.models import EngineerProfile, ListeningSession, Stage, StudioPolicy, User
+from jobs.models import EngineerProfile, ListeningSession, Stage, User
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -31,10 +32,12 @@ from jobs.services import (
 )
 from jobs.services import stage_take as take_service
 from jobs.sessions import (
+    EarRules,
     break_prompt,
     break_skip,
     break_take,
     dose_today,
+    ear_rules,
     last_capped_session,
     listening_today,
     session_level_change,
@@ -46,6 +49,7 @@ from jobs.stage_views import HtmxHttpRequest, _row
 
 DESK = "jobs/desk.html"
 REGIONS = "jobs/desk.html#regions"
+SESSION = "jobs/desk_session.html"
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -57,30 +61,61 @@ def _require_studio(user: User) -> None:
         raise PermissionDenied("The desk is the studio's.")
 
 
-def desk_context(user: User, *, error: str = "", error_stage: int | None = None) -> dict[str, Any]:
+# Rows shown in *next* and *up for grabs* until the engineer asks for all of them: a busy studio
+# has hundreds of open stages, and a page of a thousand rows is slow to serve and to read.
+DESK_ROWS = 30
+
+
+def _show_all(request: HtmxHttpRequest) -> bool:
+    """`?all=1` on the desk, or on the page an htmx move came from."""
+    if request.GET.get("all") == "1":
+        return True
+    current = request.htmx.current_url if request.htmx else None
+    return bool(current) and parse_qs(urlsplit(current or "").query).get("all") == ["1"]
+
+
+def desk_context(
+    user: User,
+    *,
+    error: str = "",
+    error_stage: int | None = None,
+    show_all: bool = False,
+    rules: EarRules | None = None,
+) -> dict[str, Any]:
     now = timezone.now()
+    rules = rules or ear_rules(engineer=user, now=now)
     labels: dict[Any, tuple[str, str]] = {}
+    limit = None if show_all else DESK_ROWS + 1  # one more than shown says there are more
 
     def rows(stages: list[Stage]) -> list[Any]:
         return [_row(s, user, error if s.pk == error_stage else "", labels) for s in stages]
 
-    now_rows, next_rows, grab_rows = rows(desk_now(user)), rows(desk_next(user)), rows(desk_grabs())
+    now_rows = rows(desk_now(user))
+    next_rows = rows(desk_next(user, limit=limit))
+    grab_rows = rows(desk_grabs(limit=limit))
+    next_more = not show_all and len(next_rows) > DESK_ROWS
+    grabs_more = not show_all and len(grab_rows) > DESK_ROWS
+    if not show_all:
+        next_rows, grab_rows = next_rows[:DESK_ROWS], grab_rows[:DESK_ROWS]
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
     profile = EngineerProfile.objects.filter(user=user).first()
+    listening = session_state(session=session, now=now, rules=rules) if session else None
     return {
         "now": now,
         # The level a session starts at (the engineer's usual one) and, between sessions, today.
         "expected_level": profile.expected_level_db if profile else None,
         "today": None if session else listening_today(engineer=user, now=now),
         "dose_today": None if session else dose_today(engineer=user, now=now),
-        "daily_dose_limit": StudioPolicy.current().daily_dose_limit_pct,
+        "daily_dose_limit": rules.daily_dose_limit,
         "level_range": (MIN_SPL_DB, MAX_SPL_DB),
         "now_rows": now_rows,
         "next_rows": next_rows,
         "grab_rows": grab_rows,
-        "listening": session_state(session=session, now=now) if session else None,
-        "capped": last_capped_session(engineer=user, now=now),
+        "next_more": next_more,
+        "grabs_more": grabs_more,
+        "listening": listening,
+        "capped": last_capped_session(engineer=user, now=now, day_start=rules.day_start),
         # A refusal whose stage left the desk (taken by someone else) is said at the top.
         "desk_error": error if error and error_stage not in shown else "",
     }
@@ -94,10 +129,8 @@ def _answer(
     error_stage: int | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = _user(request)
     if request.htmx:
-        context = desk_context(user, error=error, error_stage=error_stage)
-        return render(request, REGIONS, context, status=status)
+        return _render_desk(request, REGIONS, status=status, error=error, error_stage=error_stage)
     if status == 403:
         raise PermissionDenied(error)
     if error:
@@ -112,13 +145,23 @@ def _refusal(request: HtmxHttpRequest, exc: WorkflowError, stage_id: int | None)
     return _answer(request, "", error=exc.message, error_stage=stage_id, status=status)
 
 
+def _render_desk(
+    request: HtmxHttpRequest, template: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    """The desk (or its regions) with its times in the engineer's local time: their profile's
+    timezone, else the studio's."""
+    user = _user(request)
+    rules = ear_rules(engineer=user)
+    with timezone.override(rules.zone):
+        built = desk_context(user, show_all=_show_all(request), rules=rules, **context)
+        return render(request, template, built, status=status)
+
+
 @require_GET
 @login_required
 def desk(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
-    _require_studio(user)
-    template = REGIONS if request.htmx else DESK
-    return render(request, template, desk_context(user))
+    _require_studio(_user(request))
+    return _render_desk(request, REGIONS if request.htmx else DESK)
 
 
 def _stage_move(
@@ -235,10 +278,25 @@ def _session_move(
 @require_POST
 @login_required
 def session_tick_view(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
-    """The page's poll: records the break prompt once it is due and answers the timer."""
-    return _session_move(
-        request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
-    )
+    """The page's poll: records the break prompt once it is due and answers the timer alone
+    (the session region, swapped by its id); a session that has ended meanwhile (another tab,
+    the beat task) answers every region, so the desk shows what is left."""
+    user = _user(request)
+    session = session_for(user, session_id)  # someone else's session is a 404
+    if not request.htmx or session.ended_at is not None:
+        return _session_move(
+            request, session_id, lambda s, u: break_prompt(session=s), "Listening time updated."
+        )
+    now = timezone.now()
+    rules = ear_rules(engineer=user, now=now)
+    state = session_state(session=session, now=now, rules=rules)
+    if state.prompt is None and state.resting is None and state.due.is_due(now):
+        # Rare: the moment the break falls due. Recorded under the session's lock, then read
+        # again so the prompt shown is the one stored.
+        break_prompt(session=session, now=now)
+        state = session_state(session=session, now=now, rules=rules)
+    with timezone.override(rules.zone):
+        return render(request, SESSION, {"listening": state, "session_only": True})
 
 
 @require_POST

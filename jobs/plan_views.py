@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -44,7 +45,8 @@ class PlanDay:
     listening_minutes: int = 0
 
 
-def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int]:
+def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int, ZoneInfo]:
+    """The days, the daily listening cap and the engineer's timezone (their hours' zone)."""
     policy = StudioPolicy.current()
     profile = EngineerProfile.objects.filter(user=user).first()
     today = now.astimezone(timezone.get_current_timezone()).date()
@@ -111,7 +113,7 @@ def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int]:
             day.blocks.append(
                 PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
             )
-    return days, ear_break_policy(policy, profile, by_dose=True).daily_cap
+    return days, ear_break_policy(policy, profile, by_dose=True).daily_cap, zone
 
 
 @require_GET
@@ -120,9 +122,11 @@ def my_plan(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.is_studio:
         raise PermissionDenied("The plan is the studio's.")
-    days, cap = _plan_days(user, timezone.now())
+    days, cap, zone = _plan_days(user, timezone.now())
     profile = EngineerProfile.objects.filter(user=user).first()
     # Said when the sound dose at the engineer's usual level is what caps the day.
     by_dose = ear_break_policy(StudioPolicy.current(), profile).daily_cap > cap
     level = profile.expected_level_db if profile and by_dose else None
-    return render(request, "jobs/plan.html", {"days": days, "daily_cap": cap, "dose_level": level})
+    context = {"days": days, "daily_cap": cap, "zone": zone, "dose_level": level}
+    with timezone.override(zone):  # every time on the page in the engineer's own
+        return render(request, "jobs/plan.html", context)

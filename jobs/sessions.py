@@ -67,9 +67,38 @@ class Compliance:
         return self.taken / answered if answered else None
 
 
+@dataclass(frozen=True)
+class EarRules:
+    """An engineer's ear-break rules, their timezone (their profile's, else the studio's) and
+    the start of their local day: read once per request (two queries) and passed on."""
+
+    policy: EarBreakPolicy
+    zone: ZoneInfo
+    day_start: datetime
+    session_dose_limit: int  # percent of the daily allowance between breaks
+    daily_dose_limit: int  # percent of the daily allowance per day
+
+
+def _rules_for(engineer_id: int, now: datetime) -> EarRules:
+    profile = EngineerProfile.objects.filter(user_id=engineer_id).first()
+    studio = StudioPolicy.current()
+    zone = ZoneInfo(profile.timezone if profile else studio.timezone)
+    day = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return EarRules(
+        ear_break_policy(studio, profile),
+        zone,
+        day,
+        studio.session_dose_limit_pct,
+        studio.daily_dose_limit_pct,
+    )
+
+
+def ear_rules(*, engineer: User, now: datetime | None = None) -> EarRules:
+    return _rules_for(engineer.pk, now or timezone.now())
+
+
 def _ear_break_policy_for(engineer: User) -> EarBreakPolicy:
-    profile = EngineerProfile.objects.filter(user=engineer).first()
-    return ear_break_policy(StudioPolicy.current(), profile)
+    return _rules_for(engineer.pk, timezone.now()).policy
 
 
 def _lock_session(session: ListeningSession) -> ListeningSession:
@@ -77,10 +106,7 @@ def _lock_session(session: ListeningSession) -> ListeningSession:
 
 
 def _day_start(engineer: User, now: datetime) -> datetime:
-    profile = EngineerProfile.objects.filter(user=engineer).first()
-    zone = ZoneInfo(profile.timezone if profile else StudioPolicy.current().timezone)
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return _rules_for(engineer.pk, now).day_start
 
 
 def _level(level_db: float | None, engineer: User) -> float | None:
@@ -121,50 +147,95 @@ def session_start(*, stage: Stage, by: User, level_db: float | None = None) -> L
             raise WrongState("You already have a listening session running.") from None
 
 
-def _listening_since(session: ListeningSession, policy: EarBreakPolicy) -> datetime:
-    """When the ears last rested: the session start, or earlier if the engineer hopped from
-    another session without a break in between, or the end of the last break taken."""
-    since = session.started_at
-    gap = timedelta(minutes=policy.short_break)
-    for previous in ListeningSession.objects.filter(
-        engineer_id=session.engineer_id, ended_at__isnull=False, started_at__lt=session.started_at
-    ).order_by("-started_at")[:20]:
-        assert previous.ended_at is not None
-        if since - previous.ended_at >= gap:
-            break
-        since = previous.started_at
-    last_taken = (
-        EarBreak.objects.filter(
-            engineer_id=session.engineer_id, outcome=BreakOutcome.TAKEN, ended_at__gt=since
-        )
-        .order_by("-ended_at")
-        .first()
-    )
-    if last_taken is not None and last_taken.ended_at is not None:
-        since = last_taken.ended_at
-    return since
+@dataclass(frozen=True)
+class _Ears:
+    """What the timer's questions need about one session, read in a fixed number of queries:
+    the engineer's rules, the sessions just before this one (newest first), today's sessions,
+    and every break among them or since the ears last rested."""
+
+    rules: EarRules
+    previous: list[ListeningSession]
+    today: list[ListeningSession]
+    breaks: list[EarBreak]
+
+    def of(self, session_id: int, outcome: str) -> list[EarBreak]:
+        return [b for b in self.breaks if b.session_id == session_id and b.outcome == outcome]
 
 
-def _last_listening_before(session: ListeningSession) -> datetime | None:
-    """The last moment the engineer was actually listening before this session began (a break
-    taken at the end of the previous session is rest, not listening)."""
-    previous = (
+# How far back a run of sessions without a rest between them is followed.
+_HOPS = 20
+
+
+def _ears_for(session: ListeningSession, now: datetime, rules: EarRules | None = None) -> _Ears:
+    rules = rules or _rules_for(session.engineer_id, now)
+    previous = list(
         ListeningSession.objects.filter(
             engineer_id=session.engineer_id,
             ended_at__isnull=False,
-            ended_at__lte=session.started_at,
-        )
-        .exclude(pk=session.pk)
-        .order_by("-ended_at")
-        .first()
+            started_at__lt=session.started_at,
+        ).order_by("-started_at")[:_HOPS]
     )
-    if previous is None or previous.ended_at is None:
+    today = _sessions_today(session.engineer_id, rules.day_start)
+    since = _since_sessions(session, previous, rules.policy)
+    ids = {session.pk, *(p.pk for p in previous), *(t.pk for t in today)}
+    breaks = list(
+        EarBreak.objects.filter(engineer_id=session.engineer_id).filter(
+            Q(session_id__in=ids) | Q(prompted_at__gte=rules.day_start) | Q(ended_at__gt=since)
+        )
+    )
+    return _Ears(rules, previous, today, breaks)
+
+
+def _sessions_today(engineer_id: int, day_start: datetime) -> list[ListeningSession]:
+    return list(
+        ListeningSession.objects.filter(engineer_id=engineer_id).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
+        )
+    )
+
+
+def _since_sessions(
+    session: ListeningSession, previous: list[ListeningSession], policy: EarBreakPolicy
+) -> datetime:
+    """The session start, or earlier if the engineer hopped from another session without a
+    break in between."""
+    since = session.started_at
+    gap = timedelta(minutes=policy.short_break)
+    for p in previous:
+        assert p.ended_at is not None
+        if since - p.ended_at >= gap:
+            break
+        since = p.started_at
+    return since
+
+
+def _listening_since(session: ListeningSession, ears: _Ears) -> datetime:
+    """When the ears last rested: the session start, or earlier if the engineer hopped from
+    another session without a break in between, or the end of the last break taken."""
+    since = _since_sessions(session, ears.previous, ears.rules.policy)
+    taken = [
+        b.ended_at
+        for b in ears.breaks
+        if b.outcome == BreakOutcome.TAKEN and b.ended_at is not None and b.ended_at > since
+    ]
+    return max(taken, default=since)
+
+
+def _last_listening_before(session: ListeningSession, ears: _Ears) -> datetime | None:
+    """The last moment the engineer was actually listening before this session began (a break
+    taken at the end of the previous session is rest, not listening)."""
+    ended = [
+        p
+        for p in ears.previous
+        if p.pk != session.pk and p.ended_at is not None and p.ended_at <= session.started_at
+    ]
+    if not ended:
         return None
-    last = previous.ended_at
-    for b in EarBreak.objects.filter(
-        session=previous, outcome=BreakOutcome.TAKEN, started_at__lt=last, ended_at__gte=last
-    ):
-        if b.started_at is not None:
+    previous = max(ended, key=lambda p: p.ended_at or session.started_at)
+    assert previous.ended_at is not None
+    end = last = previous.ended_at
+    for b in ears.of(previous.pk, BreakOutcome.TAKEN):
+        if b.started_at is not None and b.ended_at is not None and b.started_at < end <= b.ended_at:
             last = min(last, b.started_at)
     return last
 
@@ -208,72 +279,90 @@ def session_level_change(
     return locked
 
 
-def _exposures(session: ListeningSession, now: datetime) -> list[Exposure]:
-    """The session's listening at each level, breaks taken cut out."""
+def _exposures(
+    session: ListeningSession, now: datetime, breaks: list[EarBreak] | None = None
+) -> list[Exposure]:
+    """The session's listening at each level, breaks taken cut out (`breaks`: the session's
+    breaks taken, when the caller has read them)."""
     if not session.levels:
         return []
     end = min(session.ended_at or now, now)
+    if breaks is None:
+        breaks = list(EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN))
     rests = [
         (b.started_at, b.ended_at)
-        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN)
+        for b in breaks
         if b.started_at is not None and b.ended_at is not None
     ]
     return exposures(session.level_changes(), end, rests)
 
 
-def _dose_since(engineer_id: int, since: datetime, now: datetime) -> float:
-    """The dose of every session of the engineer's between `since` and `now`."""
-    total = 0.0
-    for session in ListeningSession.objects.filter(
-        engineer_id=engineer_id, started_at__lt=now
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=since)):
-        total += dose_between(_exposures(session, now), since, now)
-    return total
+def _dose(
+    sessions: list[ListeningSession], breaks: list[EarBreak], since: datetime, now: datetime
+) -> float:
+    """The dose of these sessions between `since` and `now`."""
+    taken = [b for b in breaks if b.outcome == BreakOutcome.TAKEN]
+    return sum(
+        dose_between(
+            _exposures(session, now, [b for b in taken if b.session_id == session.pk]), since, now
+        )
+        for session in sessions
+    )
 
 
 def dose_today(*, engineer: User, now: datetime | None = None) -> float:
     """Today's sound dose (the engineer's local day), percent of the daily allowance."""
     now = now or timezone.now()
-    return _dose_since(engineer.pk, _day_start(engineer, now), now)
+    day_start = _day_start(engineer, now)
+    sessions = _sessions_today(engineer.pk, day_start)
+    breaks = list(
+        EarBreak.objects.filter(session__in=[s.pk for s in sessions], outcome=BreakOutcome.TAKEN)
+    )
+    return _dose(sessions, breaks, day_start, now)
+
+
+def _ears_sessions(session: ListeningSession, ears: _Ears) -> list[ListeningSession]:
+    """This session, today's and the ones just before it, once each."""
+    seen: dict[int, ListeningSession] = {session.pk: session}
+    for s in [*ears.today, *ears.previous]:
+        seen.setdefault(s.pk, s)
+    return list(seen.values())
 
 
 def _dose_due(
-    session: ListeningSession, since: datetime, now: datetime
+    session: ListeningSession, since: datetime, now: datetime, ears: _Ears
 ) -> tuple[datetime, str] | None:
     """When listening on at the session's level reaches the dose of one sitting or of the day,
     and which; None when no level is known."""
     level = session.level_db
     if level is None or session.ended_at is not None:
         return None
-    studio = StudioPolicy.current()
     start = max(now, since)  # resting now: the dose grows again once the break is over
-    sitting = _dose_since(session.engineer_id, since, now) if since < now else 0.0
-    day = dose_today(engineer=session.engineer, now=now)
-    left_sitting = minutes_left(level, sitting, studio.session_dose_limit_pct)
-    left_day = minutes_left(level, day, studio.daily_dose_limit_pct)
+    sessions = _ears_sessions(session, ears)
+    sitting = _dose(sessions, ears.breaks, since, now) if since < now else 0.0
+    day = _dose(sessions, ears.breaks, ears.rules.day_start, now)
+    left_sitting = minutes_left(level, sitting, ears.rules.session_dose_limit)
+    left_day = minutes_left(level, day, ears.rules.daily_dose_limit)
     if left_day <= left_sitting:
         return start + timedelta(minutes=left_day), BreakCause.DAY_DOSE
     return start + timedelta(minutes=left_sitting), BreakCause.SESSION_DOSE
 
 
-def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
-    """When the next break is due for this session, by the engineer's policy: after the longest
-    listening without a break, or sooner if the sound dose at the level monitored at reaches the
-    studio's limit for one sitting or for the day."""
-    now = now or timezone.now()
-    engineer = session.engineer
-    policy = _ear_break_policy_for(engineer)
-    pending = (
-        EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED)
-        .order_by("-prompted_at")
-        .first()
-    )
+def _pending(session: ListeningSession, ears: _Ears) -> EarBreak | None:
+    prompts = ears.of(session.pk, BreakOutcome.PROMPTED)
+    return max(prompts, key=lambda b: b.prompted_at) if prompts else None
+
+
+def _due(session: ListeningSession, now: datetime, ears: _Ears, since: datetime) -> BreakDue:
+    policy = ears.rules.policy
+    pending = _pending(session, ears)
     if pending is not None:
         return BreakDue(pending.kind, pending.prompted_at, pending.planned_minutes, pending.cause)
-    since = _listening_since(session, policy)
-    taken_today = EarBreak.objects.filter(
-        engineer=engineer, outcome=BreakOutcome.TAKEN, prompted_at__gte=_day_start(engineer, now)
-    ).count()
+    taken_today = sum(
+        1
+        for b in ears.breaks
+        if b.outcome == BreakOutcome.TAKEN and b.prompted_at >= ears.rules.day_start
+    )
     n = taken_today + 1
     kind, minutes = (
         (BreakKind.LONG, policy.long_break)
@@ -283,10 +372,10 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
     if (
         session.stage.kind in FRESH_EARS_STAGES
         and since <= session.started_at
-        and not EarBreak.objects.filter(session=session).exists()
+        and not any(b.session_id == session.pk for b in ears.breaks)
     ):
         # Glue and delivery need fresh ears: no carrying on from another stage's listening.
-        last = _last_listening_before(session)
+        last = _last_listening_before(session, ears)
         if last is not None and session.started_at - last < timedelta(
             minutes=policy.fresh_ears_break
         ):
@@ -297,20 +386,45 @@ def break_due(*, session: ListeningSession, now: datetime | None = None) -> Brea
             )
     due = since + timedelta(minutes=policy.max_block)
     cause: str = BreakCause.MINUTES
-    by_dose = _dose_due(session, since, now)
+    by_dose = _dose_due(session, since, now, ears)
     if by_dose is not None and by_dose[0] < due:
         due, cause = by_dose
-    last_skip = (
-        EarBreak.objects.filter(
-            session=session, outcome=BreakOutcome.SKIPPED, prompted_at__gte=since
-        )
-        .order_by("-prompted_at")
-        .first()
-    )
-    if last_skip is not None:
+    skips = [b for b in ears.of(session.pk, BreakOutcome.SKIPPED) if b.prompted_at >= since]
+    if skips:
         # Past the limit already: ask again after a short while rather than a whole block.
-        due = max(due, last_skip.prompted_at + timedelta(minutes=policy.short_break))
+        last_skip = max(b.prompted_at for b in skips)
+        due = max(due, last_skip + timedelta(minutes=policy.short_break))
     return BreakDue(kind, due, minutes, cause)
+
+
+def break_due(*, session: ListeningSession, now: datetime | None = None) -> BreakDue:
+    """When the next break is due for this session, by the engineer's policy: after the longest
+    listening without a break, or sooner if the sound dose at the level monitored at reaches the
+    studio's limit for one sitting or for the day."""
+    now = now or timezone.now()
+    ears = _ears_for(session, now)
+    return _due(session, now, ears, _listening_since(session, ears))
+
+
+def _listened(
+    sessions: list[ListeningSession], breaks: list[EarBreak], day_start: datetime, now: datetime
+) -> timedelta:
+    total = timedelta(0)
+    for session in sessions:
+        start = max(session.started_at, day_start)
+        end = min(session.ended_at or now, now)
+        if end <= start:
+            continue
+        total += end - start
+        for b in breaks:
+            if b.session_id != session.pk or b.outcome != BreakOutcome.TAKEN:
+                continue
+            if b.started_at is None or b.ended_at is None:
+                continue
+            overlap = min(b.ended_at, end) - max(b.started_at, start)
+            if overlap > timedelta(0):
+                total -= overlap
+    return total
 
 
 def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
@@ -318,23 +432,11 @@ def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta
     page compares it with the daily cap."""
     now = now or timezone.now()
     day_start = _day_start(engineer, now)
-    total = timedelta(0)
-    sessions = ListeningSession.objects.filter(engineer=engineer).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
+    sessions = _sessions_today(engineer.pk, day_start)
+    breaks = list(
+        EarBreak.objects.filter(session__in=[s.pk for s in sessions], outcome=BreakOutcome.TAKEN)
     )
-    for session in sessions:
-        start = max(session.started_at, day_start)
-        end = min(session.ended_at or now, now)
-        if end <= start:
-            continue
-        total += end - start
-        for b in EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN):
-            if b.started_at is None or b.ended_at is None:
-                continue
-            overlap = min(b.ended_at, end) - max(b.started_at, start)
-            if overlap > timedelta(0):
-                total -= overlap
-    return total
+    return _listened(sessions, breaks, day_start, now)
 
 
 def listening_cap_reached(*, engineer: User, now: datetime | None = None) -> bool:
@@ -470,6 +572,7 @@ class SessionState:
     resting: EarBreak | None  # a break being taken now
     today: timedelta
     daily_cap: timedelta
+    day_start: datetime  # the engineer's local midnight
     dose_today: float  # percent of the daily allowance
     daily_dose_limit: int
     session_dose_limit: int
@@ -497,36 +600,48 @@ class SessionState:
         return self.resting is None and (self.prompt is not None or self.due.is_due(self.now))
 
 
-def session_state(*, session: ListeningSession, now: datetime | None = None) -> SessionState:
+def session_state(
+    *, session: ListeningSession, now: datetime | None = None, rules: EarRules | None = None
+) -> SessionState:
+    """The timer of one session, computed once from one read of the engineer's rules (unless
+    the caller has them), sessions and breaks: a fixed handful of queries, whatever the
+    history."""
     now = now or timezone.now()
-    policy = _ear_break_policy_for(session.engineer)
-    studio = StudioPolicy.current()
-    resting = (
-        EarBreak.objects.filter(session=session, outcome=BreakOutcome.TAKEN, ended_at__gt=now)
-        .order_by("-ended_at")
-        .first()
-    )
+    ears = _ears_for(session, now, rules)
+    since = _listening_since(session, ears)
+    resting = [
+        b
+        for b in ears.of(session.pk, BreakOutcome.TAKEN)
+        if b.ended_at is not None and b.ended_at > now
+    ]
+    today_breaks = [b for b in ears.breaks if b.outcome == BreakOutcome.TAKEN]
     return SessionState(
         session=session,
         now=now,
-        listening_since=_listening_since(session, policy),
-        due=break_due(session=session, now=now),
-        prompt=EarBreak.objects.filter(session=session, outcome=BreakOutcome.PROMPTED).first(),
-        resting=resting,
-        today=listening_today(engineer=session.engineer, now=now),
-        daily_cap=timedelta(minutes=policy.daily_cap),
-        dose_today=dose_today(engineer=session.engineer, now=now),
-        daily_dose_limit=studio.daily_dose_limit_pct,
-        session_dose_limit=studio.session_dose_limit_pct,
+        listening_since=since,
+        due=_due(session, now, ears, since),
+        prompt=_pending(session, ears),
+        resting=max(resting, key=lambda b: b.ended_at or now) if resting else None,
+        today=_listened(ears.today, today_breaks, ears.rules.day_start, now),
+        daily_cap=timedelta(minutes=ears.rules.policy.daily_cap),
+        day_start=ears.rules.day_start,
+        dose_today=_dose(_ears_sessions(session, ears), ears.breaks, ears.rules.day_start, now),
+        daily_dose_limit=ears.rules.daily_dose_limit,
+        session_dose_limit=ears.rules.session_dose_limit,
     )
 
 
-def last_capped_session(*, engineer: User, now: datetime | None = None) -> ListeningSession | None:
-    """Today's session the beat task had to close, to tell the engineer its time was capped."""
+def last_capped_session(
+    *, engineer: User, now: datetime | None = None, day_start: datetime | None = None
+) -> ListeningSession | None:
+    """Today's session the beat task had to close, to tell the engineer its time was capped
+    (`day_start`, when the caller knows the engineer's local midnight, saves reading it)."""
     now = now or timezone.now()
     return (
         ListeningSession.objects.filter(
-            engineer=engineer, capped=True, ended_at__gte=_day_start(engineer, now)
+            engineer=engineer,
+            capped=True,
+            ended_at__gte=day_start or _day_start(engineer, now),
         )
         .select_related("stage", "stage__job")
         .order_by("-ended_at")

@@ -1,7 +1,8 @@
 """The app served as deployed, under real concurrency: gunicorn with two worker processes of
 eight threads each, tasks in process. On a SQLite file of its own (`make run`'s embedded
 default; tests make rows with `Served.setup`, a function of tests/served_setup.py run in a child
-process), or on the test run's own PostgreSQL database (rows made in the test's process)."""
+process), or on the test run's own PostgreSQL database (rows made in the test's process), where
+`extra_env` can send its tasks to a real worker instead (tests/worker.py, `served_with_worker`)."""
 
 from __future__ import annotations
 
@@ -63,9 +64,12 @@ def served_sqlite(home: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def served_database(database_url: str, media: Path, home: Path) -> Iterator[Served]:
-    """An existing, migrated database (the test run's own), files under `media`, served."""
-    with _serve(_env(database_url, media), home) as served:
+def served_database(
+    database_url: str, media: Path, home: Path, *, extra_env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """An existing, migrated database (the test run's own), files under `media`, served; with
+    `extra_env` on top of the served settings (a broker and queue, for one)."""
+    with _serve({**_env(database_url, media), **(extra_env or {})}, home) as served:
         yield served
 
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from tests.served import Served, served_database
+
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = ROOT / ".venv" / "bin" / "celery"
 REDIS_HOST = "127.0.0.1"
@@ -240,6 +242,44 @@ def celery_worker_factory(
         _point_app_at(app, **old)
 
 
+# The cache key a queued re-plan holds in Redis (jobs.tasks.REPLAN_QUEUED, Django's key format):
+# left over from an earlier run on the same Redis database, it would hold this run's re-plans.
+_REPLAN_MARK = ":1:jobs:replan-queued"
+
+
+@pytest.fixture
+def served_with_worker(
+    celery_worker_factory: WorkerFactory, tmp_path: Path
+) -> Iterator[tuple[Served, Worker]]:
+    """The app served by gunicorn (tests/served.py) on the test database, its tasks sent to this
+    run's Redis database and queue (never run in process: CELERY_TASK_ALWAYS_EAGER is off) and
+    consumed by one real worker process (no beat: a test that wants the beat tasks starts a
+    worker with beat=True from celery_worker_factory), sharing the served app's MEDIA_ROOT and its
+    cache (Redis, so the web and the worker see one re-plan mark)."""
+    redis_cli("-n", str(redis_db()), "del", _REPLAN_MARK)
+    worker = celery_worker_factory()
+    env = celery_worker_factory.env
+    home = tmp_path / "served"
+    home.mkdir()
+    try:
+        with served_database(
+            env["DATABASE_URL"],
+            Path(env["MEDIA_ROOT"]),
+            home,
+            extra_env={
+                k: env[k]
+                for k in (
+                    "CELERY_BROKER_URL",
+                    "CELERY_TASK_ALWAYS_EAGER",
+                    "CELERY_TASK_DEFAULT_QUEUE",
+                )
+            },
+        ) as served:
+            yield served, worker
+    finally:
+        redis_cli("-n", str(redis_db()), "del", _REPLAN_MARK)
+
+
 def analysis_delay_env() -> str:
     from analysis.services import TEST_DELAY_ENV
 
@@ -263,5 +303,6 @@ __all__ = [
     "celery_worker_factory",
     "redis_restart",
     "require_postgres",
+    "served_with_worker",
     "wait_until",
 ]

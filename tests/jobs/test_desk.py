@@ -20,7 +20,7 @@ from jobs.models import (
     User,
 )
 from jobs.services import stage_assign, stage_start
-from jobs.sessions import session_start, sessions_close_forgotten
+from jobs.sessions import session_start, session_stop, sessions_close_forgotten
 from tests.factories import make_user
 from tests.jobs.conftest import MONDAY_10
 from tests.jobs.helpers import accepted_job, stages_of
@@ -53,6 +53,29 @@ def test_a_fresh_job_is_up_for_grabs_and_taking_it_moves_it_to_next(
     listening.refresh_from_db()
     assert listening.assignee == engineer
     assert JobEvent.objects.filter(job=job, kind="assignee", to_value=engineer.username).exists()
+
+
+def test_a_busy_desk_shows_the_first_rows_and_all_of_them_on_request(
+    client_user: User, engineer: User
+) -> None:
+    from jobs.desk_views import DESK_ROWS
+
+    for i in range(DESK_ROWS // 6 + 1):  # six stages a job: one job more than a page
+        accepted_job(client_user, track_title=f"Track {i}")
+    c = logged_in(engineer)
+    page = c.get("/desk/").content.decode()
+    assert page.count('id="grab-') == DESK_ROWS
+    assert "Show everything up for grabs" in page
+    everything = c.get("/desk/?all=1").content.decode()
+    total = 6 * (DESK_ROWS // 6 + 1)
+    assert everything.count('id="grab-') == total and "Show everything" not in everything
+    # A take from the full list answers the full list (htmx says which page it came from).
+    first = Stage.objects.filter(assignee__isnull=True).order_by("pk").first()
+    assert first is not None
+    body = c.post(
+        f"/stages/{first.pk}/take/", HTTP_HX_CURRENT_URL="http://testserver/desk/?all=1", **HTMX
+    ).content.decode()
+    assert body.count('id="grab-') == total - 1
 
 
 def test_without_javascript_a_take_redirects_back_to_the_desk(
@@ -141,6 +164,20 @@ def test_the_timer_prompts_at_the_limit_and_a_break_is_taken_then_one_skipped(
     assert stage.work_seconds == 10 * 60  # twelve minutes, two of them resting
 
 
+def test_the_poll_answers_the_session_region_alone_until_the_session_ends(
+    client_user: User, engineer: User, frozen
+) -> None:
+    _, session = _listening(client_user, engineer)
+    c = logged_in(engineer)
+    tick = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert 'id="desk-session"' in tick and 'hx-swap-oob="true"' in tick
+    assert "desk-next" not in tick and "desk-grabs" not in tick
+    session_stop(session=session, by=engineer)  # stopped in another tab
+    after = c.post(f"/sessions/{session.pk}/tick/", **HTMX).content.decode()
+    assert 'id="desk-now"' in after and "data-session-timer" not in after
+    assert "Start listening" in after
+
+
 def test_a_reload_shows_the_servers_time(client_user: User, engineer: User, frozen) -> None:
     _listening(client_user, engineer)
     frozen.shift(timedelta(minutes=3, seconds=7))
@@ -182,7 +219,6 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
     client_user: User, engineer: User, manager: User, frozen
 ) -> None:
     from jobs.services import WrongState, stage_finish
-    from jobs.sessions import session_stop
     from tests.jobs.helpers import work_through
 
     job = accepted_job(client_user)
@@ -208,7 +244,6 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
 
 def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:
     from jobs.services import stage_finish
-    from jobs.sessions import session_stop
     from tests.jobs.helpers import work_through
 
     job = accepted_job(client_user)
@@ -239,3 +274,43 @@ def test_finishing_from_the_desk_with_unticked_items_asks_first(
     c.post(f"/desk/stages/{stage.pk}/finish/", {"confirm": "yes"}, **HTMX)
     stage.refresh_from_db()
     assert stage.status == StageStatus.DONE
+
+
+def test_the_desk_and_the_plan_show_the_engineers_local_time_in_words(
+    client_user: User, engineer: User, frozen
+) -> None:
+    """Monday 10:00 UTC is 05:00 in New York: the desk and the plan say so, not 10:00."""
+    from jobs.models import EngineerProfile
+
+    EngineerProfile.objects.create(user=engineer, timezone="America/New_York")
+    stage, _ = _listening(client_user, engineer)
+    c = logged_in(engineer)
+    desk = c.get("/desk/").content.decode()
+    assert "Times are your local time (America/New_York)" in desk
+    assert "started <time" in desk and "today at 05:00</time>" in desk
+    assert "due <time" in desk and "Thursday at 05:00</time>" in desk  # three days on
+    assert "10:00</time>" not in desk
+    tick = c.post(f"/sessions/{stage.sessions.get().pk}/tick/", **HTMX).content.decode()
+    assert "05:50</time>" in tick  # the next break, 50 minutes on, in New York time
+    plan = c.get("/plan/").content.decode()
+    assert "in your local time (America/New_York)" in plan
+    assert "Hours 09:00\u201318:00" in plan  # the profile's hours, as the engineer keeps them
+
+
+def test_moments_in_words() -> None:
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from jobs.templatetags.desk import when
+
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+    with timezone.override("Europe/Berlin"):
+        assert when(now, now) == "today at 11:00"
+        assert when(now + timedelta(hours=14), now) == "tomorrow at 01:00"
+        assert when(now - timedelta(hours=12), now) == "yesterday at 23:00"
+        assert when(now + timedelta(days=3), now) == "Thursday at 11:00"
+        assert when(now + timedelta(days=9), now) == "Wed 11 Mar at 11:00"
+        assert when(now + timedelta(days=300), now) == "Sun 27 Dec at 11:00"
+        assert when(now + timedelta(days=400), now) == "Tue 6 Apr 2027 at 12:00"  # summer time
+        assert when(None, now) == "\u2013"

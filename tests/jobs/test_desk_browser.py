@@ -1,11 +1,17 @@
-"""An engineer's day in Chromium: take a freshly accepted job from *up for grabs*, work its six
-stages with notes and checklists, get the ear-break prompt (the policy's limits shortened; the
-session's time moved on the server by backdating its rows, never slept), take one break and skip
-one, be refused by fresh ears once, upload a master and deliver. No CSP violation anywhere; at
-390 px the desk does not scroll sideways."""
+"""An engineer's day in Chromium against the app as deployed: gunicorn on the test database, its
+tasks on Redis and a real Celery worker consuming them (tests/worker.py, `served_with_worker`).
+The client hands a job in; the worker measures it, accepts it and re-plans, so it appears *up for
+grabs* proposed to the engineer. The engineer takes it, works its six stages with notes and
+checklists, gets the ear-break prompt (the policy's limits shortened; the session's time moved
+on the server by backdating its rows, never slept), takes one break and skips one, is refused by
+fresh ears once, uploads a master (measured by the worker) and delivers. A session left open is
+then closed by the beat task and the desk says so. No CSP violation anywhere; at 390 px the desk
+does not scroll sideways. Nothing here happens without the worker: intake, the proposals, the
+master's check and the forgotten session's close are all its work."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 from django.db import connection
 
+from analysis.services import intake_submit
 from jobs.models import (
     BreakOutcome,
     EarBreak,
@@ -26,8 +33,12 @@ from jobs.models import (
     StudioPolicy,
 )
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, wait_until, watch_csp
-from tests.factories import make_user
-from tests.jobs.helpers import accepted_job, master_wav
+from tests.factories import make_audio_file, make_job, make_user
+from tests.jobs.helpers import master_wav
+from tests.served import Served
+from tests.worker import Worker, WorkerFactory, celery_worker_factory, served_with_worker
+
+__all__ = ["celery_worker_factory", "served_with_worker"]  # the fixtures, imported for pytest
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
@@ -69,9 +80,40 @@ def _backdate_listening(minutes: int) -> None:
         session.save(update_fields=["started_at", "ended_at"])
 
 
+def _reload_until(page: Any, expression: str, *, timeout: float = 60.0) -> None:
+    """Reload `page` until a JavaScript expression is true on it: for what the worker does in
+    its own time (the desk does not poll its lists)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.reload()
+        if page.evaluate(f"() => Boolean({expression})"):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        page.wait_for_timeout(500)
+
+
+def _forgotten_session(minutes: int) -> None:
+    """The open session started `minutes` ago and was never stopped (a closed laptop)."""
+    session = ListeningSession.objects.get(ended_at__isnull=True)
+    session.started_at -= timedelta(minutes=minutes)
+    session.save(update_fields=["started_at"])
+
+
+GRABS = "#desk-grabs tr[id^=grab-]"
+PROPOSED_TO_ME = (
+    f"document.querySelectorAll('{GRABS}').length === 6 && [...document.querySelectorAll("
+    "'#desk-grabs td[data-label=Proposed]')].every(td => td.innerText.trim() === 'you')"
+)
+
+
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
+@pytest.mark.worker
+def test_an_engineers_day(
+    served_with_worker: tuple[Served, Worker],
+    celery_worker_factory: WorkerFactory,
+    tmp_path: Path,
+) -> None:
     from playwright.sync_api import sync_playwright
 
     policy = StudioPolicy.current()
@@ -82,10 +124,12 @@ def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
     policy.save()
     client = make_user(Role.CLIENT)
     engineer = make_user(Role.ENGINEER, first_name="Ada", last_name="Okafor")
-    job = accepted_job(client, track_title="Glasshouse")
+    job = make_job(client=client, track_title="Glasshouse")
+    make_audio_file(job, name="Bass - Glasshouse.wav")
     master = tmp_path / "Master - Glasshouse.wav"
     master.write_bytes(master_wav(-1.5))
-    base = live_server.url
+    served, worker = served_with_worker
+    base = served.url
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -98,7 +142,12 @@ def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/desk/")
-            assert page.locator("#desk-grabs tbody tr").count() == 6
+            assert page.locator(GRABS).count() == 0
+
+            # The client hands the job in; the worker measures and accepts it, then re-plans:
+            # its six stages appear up for grabs, each proposed to the only engineer.
+            _db(lambda: intake_submit(job=job, by=client))
+            _reload_until(page, PROPOSED_TO_ME)
             screenshot(page, "desk-1366-up-for-grabs")
 
             # Take all six stages; each take updates the desk without a reload.
@@ -224,6 +273,21 @@ def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
             page.click("#delivery button:has-text('Deliver')")
             wait_until(page, "document.body.innerText.includes('Delivered')")
             screenshot(page, "job-1366-delivered")
+
+            # A session left open: the beat task (a worker with beat, closing every second)
+            # closes it with its time capped, and the desk says so.
+            page.goto(base + "/desk/")
+            assert page.locator("[data-capped]").count() == 0
+            _db(
+                lambda: ListeningSession.objects.create(
+                    engineer=engineer, stage=job.stages.order_by("position").first()
+                )
+            )
+            _db(lambda: _forgotten_session(30))
+            celery_worker_factory(beat=True, extra_env={"SESSIONS_CLOSE_EVERY_S": "1"})
+            _reload_until(page, "!!document.querySelector('[data-capped]')")
+            assert "was left open" in page.inner_text("[data-capped]")
+            screenshot(page, "desk-1366-session-capped")
             assert csp_violations(page, seen) == []
 
             phone = chromium.new_context(viewport={"width": 390, "height": 844})
@@ -252,3 +316,6 @@ def test_an_engineers_day(live_server: Any, tmp_path: Path) -> None:
         (BreakOutcome.SKIPPED, "client call in five minutes"),
     ]
     assert notes == 1
+    done = worker.output()
+    for task in ("analysis.file_measure", "jobs.plan_refresh"):
+        assert f"Task {task}[" in done and "succeeded" in done, task

@@ -13,9 +13,13 @@ from tests.factories import make_job, make_organisation, make_user
 pytestmark = pytest.mark.django_db
 
 
-def queries_for(client: Client, path: str) -> int:
+def queries_for(client: Client, path: str, *, post: bool = False) -> int:
+    """Queries of one GET, or of one htmx POST (the session's poll)."""
     with CaptureQueriesContext(connection) as ctx:
-        assert client.get(path).status_code == 200
+        if post:
+            assert client.post(path, HTTP_HX_REQUEST="true").status_code == 200
+        else:
+            assert client.get(path).status_code == 200
     return len(ctx.captured_queries)
 
 
@@ -56,11 +60,19 @@ def test_the_desk_costs_the_same_for_10_and_200_jobs() -> None:
     assert first is not None
     stage_take(stage=first, by=engineer)
     stage_start(stage=first, by=engineer)
-    ListeningSession.objects.create(engineer=engineer, stage=first)
     for stage in Stage.objects.filter(kind="cleanup")[:5]:
         stage_take(stage=stage, by=engineer)
+    session = ListeningSession.objects.create(engineer=engineer, stage=first)
+    tick = f"/sessions/{session.pk}/tick/"
     small = queries_for(client, "/desk/")
+    small_tick = queries_for(client, tick, post=True)
+    small_plan = queries_for(client, "/plan/")
     add(190)
     for stage in Stage.objects.filter(kind="cleanup", assignee__isnull=True)[:100]:
         stage_take(stage=stage, by=engineer)
     assert queries_for(client, "/desk/") == small
+    assert queries_for(client, tick, post=True) == small_tick
+    assert queries_for(client, "/plan/") == small_plan
+    # The poll is the session region alone: a handful of reads (the login and the session
+    # included), never the desk's lists.
+    assert small_tick <= 8, small_tick
