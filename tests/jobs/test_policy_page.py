@@ -12,6 +12,7 @@ from django.test import Client
 
 from jobs.models import STAGE_ORDER, JobStatus, PolicyChange, Role, Stage, StudioPolicy, User
 from jobs.planner import WORK
+from jobs.policy_form import PolicyForm, form_value
 from jobs.workload import workload
 from tests.factories import make_job, make_user
 
@@ -26,23 +27,9 @@ def _login(user: User) -> Client:
 
 
 def _form(**changes: Any) -> dict[str, Any]:
-    p = StudioPolicy.current()
-    data: dict[str, Any] = {
-        "promise_days": p.promise_days,
-        "revision_promise_days": p.revision_promise_days,
-        "clock_mode": p.clock_mode,
-        "timezone": p.timezone,
-        "workday_start": p.workday_start.strftime("%H:%M"),
-        "workday_end": p.workday_end.strftime("%H:%M"),
-        "working_weekdays": list(p.working_weekdays),
-        "at_risk_margin_hours": p.at_risk_margin_hours,
-        "max_continuous_listening_min": p.max_continuous_listening_min,
-        "short_break_min": p.short_break_min,
-        "long_break_min": p.long_break_min,
-        "long_break_every": p.long_break_every,
-        "daily_listening_cap_min": p.daily_listening_cap_min,
-        "fresh_ears_break_min": p.fresh_ears_break_min,
-    }
+    """Every field of the policy form as the page shows it now, with `changes` made."""
+    form = PolicyForm(instance=StudioPolicy.current())
+    data: dict[str, Any] = {name: form_value(form[name].initial) for name in form.fields}
     data.update(changes)
     return data
 
@@ -74,10 +61,10 @@ def test_a_shorter_listening_limit_is_recorded_and_replans_at_once(
         changes = {c.field: (c.from_value, c.to_value, c.actor) for c in PolicyChange.objects.all()}
         assert changes == {
             "max_continuous_listening_min": ("50", "20", manager),
-            "working_weekdays": ("0, 1, 2, 3, 4", "0, 1, 2, 3", manager),
+            "working_weekdays": ("Mon, Tue, Wed, Thu, Fri", "Mon, Tue, Wed, Thu", manager),
         }
         page = browser.get("/policy/").content.decode()
-        assert "max_continuous_listening_min" in page and 'value="20"' in page
+        assert "Longest listening without a break (minutes)</td>" in page and 'value="20"' in page
         # The stored plan followed too: the stages' predicted finishes are set.
         assert Stage.objects.filter(job=job, predicted_finish_at__isnull=False).count() == 6
 
