@@ -126,11 +126,13 @@ def _require_fresh_ears(move: Move, stage: Stage, override: str) -> None:
     if earliest is None:
         return
     if override.strip() and move.by is not None and move.by.may_manage:
+        # Whose ears were overridden is kept, for the break-compliance page.
+        ears = stage.assignee or move.by
         move.record(
             EventKind.STAGE,
             subject=stage.kind,
             from_value="fresh ears",
-            to_value="overridden",
+            to_value=f"overridden for {ears.username}",
             note=override.strip(),
         )
         return

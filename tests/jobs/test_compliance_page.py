@@ -8,10 +8,13 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 
-from jobs.models import EarBreak, JobStatus, ListeningSession, Role, Stage, User
+from jobs.models import EarBreak, JobEvent, JobStatus, ListeningSession, Role, Stage, User
+from jobs.services import stage_assign, stage_start
 from tests.factories import make_job, make_user
+from tests.jobs.helpers import accepted_job, stages_of, work_through
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, GMT in London
@@ -106,3 +109,92 @@ def test_only_managers_see_compliance() -> None:
         for path in ("/compliance/", "/compliance.csv"):
             assert _login(make_user(role)).get(path).status_code == 403
     assert Client().get("/compliance/").status_code == 302
+
+
+def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_csv(
+    client_user: User,
+) -> None:
+    with time_machine.travel(DAY, tick=False):
+        ada, ben = _history()
+        maya = make_user(Role.MANAGER, first_name="Maya")
+        job = accepted_job(client_user, track_title="Copper Sky")
+        work_through(job, ada, upto=4)
+        glue = stages_of(job)[4]
+        stage_assign(stage=glue, by=ada, engineer=ada)
+        # Ada stopped listening five minutes ago: glue needs fresh ears, Maya overrides.
+        ListeningSession.objects.create(
+            engineer=ada,
+            stage=stages_of(job)[3],
+            started_at=DAY - timedelta(minutes=40),
+            ended_at=DAY - timedelta(minutes=5),
+            work_seconds=35 * 60,
+        )
+        stage_start(stage=glue, by=maya, override="client session booked at 11")
+    # An override recorded before the history named whose ears: matched to the stage started
+    # in the same move (Ben's delivery on another job).
+    other = make_job(status=JobStatus.IN_PROGRESS, track_title="Blue Hour")
+    then = DAY + timedelta(days=1)
+    Stage.objects.create(
+        job=other, kind="delivery", position=5, assignee=ben, status="in_progress", started_at=then
+    )
+    JobEvent.objects.create(
+        job=other,
+        at=then,
+        actor=maya,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value="overridden",
+        note="mastering for a deadline",
+    )
+    # Outside the period: not counted.
+    JobEvent.objects.create(
+        job=other,
+        at=DAY - timedelta(days=20),
+        actor=maya,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value=f"overridden for {ben.username}",
+    )
+    browser = _login(maya)
+    body = browser.get("/compliance/?start=2026-11-23&end=2026-11-29").content.decode()
+    ada_part = body.split(">Ada<")[1].split(">Ben<")[0]
+    ben_part = body.split(">Ben<")[1]
+    assert "Fresh-ears overrides <strong>1</strong>" in ada_part
+    assert "Tue 24 Nov, 10:00" in ada_part and "Copper Sky</a>, Glue and final level" in ada_part
+    assert "by Maya: “client session booked at 11”" in ada_part
+    assert "Fresh-ears overrides <strong>1</strong>" in ben_part
+    assert "Blue Hour</a>, Delivery" in ben_part and "mastering for a deadline" in ben_part
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                browser.get("/compliance.csv?start=2026-11-23&end=2026-11-29").content.decode()
+            )
+        )
+    )
+    assert [
+        "Engineer",
+        "Fresh-ears override at",
+        "Track",
+        "Stage",
+        "Overridden by",
+        "Reason",
+    ] in rows
+    overrides = rows[
+        rows.index(
+            ["Engineer", "Fresh-ears override at", "Track", "Stage", "Overridden by", "Reason"]
+        )
+        + 1 :
+    ]
+    assert overrides == [
+        [
+            "Ada",
+            "2026-11-24 10:00",
+            "Copper Sky",
+            "Glue and final level",
+            "Maya",
+            "client session booked at 11",
+        ],
+        ["Ben", "2026-11-25 10:00", "Blue Hour", "Delivery", "Maya", "mastering for a deadline"],
+    ]

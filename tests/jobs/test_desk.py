@@ -216,7 +216,9 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
     with pytest.raises(WrongState):
         stage_start(stage=glue, by=manager)  # a manager needs a reason too
     stage_start(stage=glue, by=manager, override="client session booked at 11")
-    assert JobEvent.objects.filter(job=job, to_value="overridden", note__contains="booked").exists()
+    assert JobEvent.objects.filter(
+        job=job, to_value=f"overridden for {engineer.username}", note__contains="booked"
+    ).exists()
 
 
 def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:
