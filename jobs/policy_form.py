@@ -225,7 +225,6 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
                 label=f"{label}",
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 4}),
-                help_text="One item per line; leave empty for no checklist.",
             )
             self.initial[name] = "\n".join(policy.checklist_items(kind))
 
@@ -362,6 +361,8 @@ class DayOffForm(forms.Form):
         self.today = today
         if with_engineer:
             self.fields["engineer"] = PersonChoiceField(
+                label="Who is off",
+                empty_label="Choose someone",
                 queryset=User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
                     "first_name", "username"
                 ),

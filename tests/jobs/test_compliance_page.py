@@ -198,3 +198,49 @@ def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_cs
         ],
         ["Ben", "2026-11-25 10:00", "Blue Hour", "Delivery", "Maya", "mastering for a deadline"],
     ]
+
+
+def test_the_overrides_cost_the_same_queries_for_one_or_many() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ada, ben = _history()
+    browser = _login(make_user(Role.MANAGER))
+    browser.get("/compliance/")  # the policy row and the session exist before counting
+
+    def overrides(n: int, engineer: User) -> int:
+        for _ in range(n):
+            job = make_job(status=JobStatus.IN_PROGRESS)
+            JobEvent.objects.create(
+                job=job,
+                at=DAY,
+                kind="stage",
+                subject="delivery",
+                from_value="fresh ears",
+                to_value=f"overridden for {engineer.username}",
+            )
+            JobEvent.objects.create(  # an older record, matched through its stage
+                job=job,
+                at=DAY + timedelta(hours=1),
+                kind="stage",
+                subject="glue_final_level",
+                from_value="fresh ears",
+                to_value="overridden",
+            )
+            Stage.objects.create(
+                job=job,
+                kind="glue_final_level",
+                position=4,
+                assignee=engineer,
+                status="in_progress",
+                started_at=DAY + timedelta(hours=1),
+            )
+        with CaptureQueriesContext(connection) as queries:
+            page = browser.get("/compliance/?start=2026-11-23&end=2026-11-29")
+        assert page.status_code == 200
+        return len(queries)
+
+    one = overrides(1, ada)
+    assert overrides(6, ben) == one
+    page = browser.get("/compliance/?start=2026-11-23&end=2026-11-29").content.decode()
+    assert "Fresh-ears overrides <strong>12</strong>" in page.split(">Ben<")[1]
