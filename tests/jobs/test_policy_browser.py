@@ -75,6 +75,13 @@ def _setup() -> None:
     )
 
 
+def _someone_else_shortens_the_promise() -> None:
+    from jobs.services.policy import policy_update
+
+    other = make_user(Role.MANAGER, first_name="Noor")
+    policy_update(by=other, values={"promise_days": 2})
+
+
 def _check(page: Any, seen: list[str], width: int, name: str) -> None:
     page.wait_for_load_state("networkidle")
     wide = page.evaluate("document.documentElement.scrollWidth")
@@ -138,6 +145,17 @@ def test_the_policy_and_compliance_pages_on_a_desk_and_a_phone(
             "every stem soloed",
             "clicks and noise removed",
         ]
+
+        # Someone else saves the policy while this form is open: saving says what changed.
+        page.goto(base + "/policy/")
+        _db(_someone_else_shortens_the_promise)
+        page.fill("#id_short_break_min", "12")
+        page.click(".policy-form button[type=submit]")
+        stale = page.inner_text(".policy-stale")
+        assert "nothing was saved" in stale and "Promise (days) 3 → 2" in stale
+        assert page.input_value("#id_promise_days") == "2"
+        assert page.input_value("#id_short_break_min") == "12"
+        _check(page, seen, width, "policy-stale")
 
         page.goto(base + "/compliance/")
         ada = page.locator(".engineer-load", has_text="Ada Okafor")
