@@ -183,6 +183,12 @@ def fresh_ears_overrides(
     return out
 
 
+def text_cell(value: str) -> str:
+    """Free text for a spreadsheet: a leading =, +, -, @ (a track title typed by a client, a
+    reason) would be read as a formula, so it is quoted as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_rows(rows: list[EngineerCompliance]) -> list[list[str]]:
     """One line per engineer and day, then the break counts per engineer."""
     out = [["Engineer", "Day", "Listening (min)", "Daily cap (min)", "Over cap"]]
@@ -209,5 +215,14 @@ def csv_rows(rows: list[EngineerCompliance]) -> list[list[str]]:
     for r in rows:
         name = r.person.get_full_name() or r.person.username
         for o in r.overrides:
-            out.append([name, o.at.strftime("%Y-%m-%d %H:%M"), o.track, o.stage, o.by, o.reason])
+            out.append(
+                [
+                    text_cell(name),
+                    o.at.strftime("%Y-%m-%d %H:%M"),
+                    text_cell(o.track),
+                    o.stage,
+                    text_cell(o.by),
+                    text_cell(o.reason),
+                ]
+            )
     return out

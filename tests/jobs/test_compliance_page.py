@@ -132,7 +132,7 @@ def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_cs
         stage_start(stage=glue, by=maya, override="client session booked at 11")
     # An override recorded before the history named whose ears: matched to the stage started
     # in the same move (Ben's delivery on another job).
-    other = make_job(status=JobStatus.IN_PROGRESS, track_title="Blue Hour")
+    other = make_job(status=JobStatus.IN_PROGRESS, track_title="=HYPERLINK(1)")
     then = DAY + timedelta(days=1)
     Stage.objects.create(
         job=other, kind="delivery", position=5, assignee=ben, status="in_progress", started_at=then
@@ -165,7 +165,7 @@ def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_cs
     assert "Tue 24 Nov, 10:00" in ada_part and "Copper Sky</a>, Glue and final level" in ada_part
     assert "by Maya: “client session booked at 11”" in ada_part
     assert "Fresh-ears overrides <strong>1</strong>" in ben_part
-    assert "Blue Hour</a>, Delivery" in ben_part and "mastering for a deadline" in ben_part
+    assert "=HYPERLINK(1)</a>, Delivery" in ben_part and "mastering for a deadline" in ben_part
     rows = list(
         csv.reader(
             io.StringIO(
@@ -196,7 +196,14 @@ def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_cs
             "Maya",
             "client session booked at 11",
         ],
-        ["Ben", "2026-11-25 10:00", "Blue Hour", "Delivery", "Maya", "mastering for a deadline"],
+        [  # a title a spreadsheet would run as a formula is kept as text
+            "Ben",
+            "2026-11-25 10:00",
+            "'=HYPERLINK(1)",
+            "Delivery",
+            "Maya",
+            "mastering for a deadline",
+        ],
     ]
 
 
