@@ -103,7 +103,11 @@ def _stale_answer(request: HttpRequest, stale: StalePolicy) -> HttpResponse:
             }
         )
     data["version"] = fresh.initial["version"]
-    return _page(request, policy, form=PolicyForm(data, instance=policy), stale=rows, status=409)
+    form = PolicyForm(data, instance=policy)
+    for change in stale.changes:  # marked, so the manager finds what moved under them
+        for name in form_fields_of(change.field):
+            form.fields[name].widget.attrs["class"] = "changed-meanwhile"
+    return _page(request, policy, form=form, stale=rows, status=409)
 
 
 @require_http_methods(["GET", "POST"])

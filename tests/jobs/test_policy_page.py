@@ -3,6 +3,7 @@ re-plan at once (a shorter listening limit changes an engineer's plan)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -233,7 +234,10 @@ def test_a_stale_form_says_what_changed_and_keeps_the_other_edits() -> None:
     assert (policy.short_break_min, policy.promise_days, policy.long_break_min) == (12, 3, 30)
     # The form shows Ben's value for what he changed and Ada's own edits for the rest, with the
     # version refreshed: saving it again applies Ada's edits and keeps Ben's.
-    assert 'name="short_break_min" value="12"' in page
+    (short,) = re.findall(r'<input[^>]*name="short_break_min"[^>]*>', page)
+    assert 'value="12"' in short and 'class="changed-meanwhile"' in short
+    (promise,) = re.findall(r'<input[^>]*name="promise_days"[^>]*>', page)
+    assert "changed-meanwhile" not in promise
     assert 'name="promise_days" value="5"' in page and 'name="long_break_min" value="40"' in page
     again = {**mine, "long_break_min": 40, "short_break_min": 12}
     again["version"] = StudioPolicy.current().updated_at.isoformat()
