@@ -116,7 +116,7 @@ def test_closed_jobs_have_their_own_view_without_a_deadline_state(
     assert "Shipped Song" not in open_ and "Open Song" in open_
     # The job list elsewhere no longer calls an approved job "On track" either.
     assert (
-        "On track" not in manager_client.get("/?").content.decode().split("Shipped Song")[1][:400]
+        "On track" not in manager_client.get("/jobs/all/").content.decode().split("Shipped Song")[1][:400]
     )
 
 
