@@ -192,7 +192,6 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             "workday_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "workday_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
-        labels = LABELS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,7 +221,7 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
                 self._ranges[name] = (0, most, f"Between 0 and {most} {words}.")
             name = checklist_field(kind)
             self.fields[name] = forms.CharField(
-                label=f"{label}",
+                label=label,
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 4}),
             )
@@ -299,7 +298,9 @@ class PolicyForm(forms.ModelForm[StudioPolicy]):
             )
         for name in SIZES:
             if name in data:
-                data[name] = round(data[name] * GB)
+                # A size shown rounded (10 MB is 0.01 GB) and left alone keeps its exact bytes.
+                old = getattr(self.instance, name)
+                data[name] = old if data[name] == round(old / GB, 3) else round(data[name] * GB)
         file_, job, client = (data.get(n) for n in SIZES)
         if file_ and job and job < file_:
             self.add_error(

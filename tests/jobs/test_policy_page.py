@@ -359,3 +359,14 @@ def test_only_managers_change_days_off() -> None:
         assert Client().post("/policy/days-off/", post)["Location"].startswith("/login/")
         assert _login(make_user(Role.MANAGER)).get("/policy/days-off/").status_code == 405
         assert not StudioDayOff.objects.exists()
+
+
+def test_a_size_shown_rounded_and_left_alone_is_not_a_change() -> None:
+    policy = StudioPolicy.current()
+    policy.max_file_bytes = 10 * 1024**2  # 10 MB shows as 0.01 GB
+    policy.save()
+    browser = _login(make_user(Role.MANAGER))
+    assert 'name="max_file_bytes" value="0.01"' in browser.get("/policy/").content.decode()
+    assert browser.post("/policy/", _form()).status_code == 302
+    assert StudioPolicy.current().max_file_bytes == 10 * 1024**2
+    assert not PolicyChange.objects.exists()
