@@ -18,6 +18,7 @@ from django.utils import timezone
 from jobs.models import (
     STAGE_ORDER,
     EngineerDayOff,
+    Job,
     JobEvent,
     JobStatus,
     Role,
@@ -145,6 +146,19 @@ def test_the_policy_and_compliance_pages_on_a_desk_and_a_phone(
             "every stem soloed",
             "clicks and noise removed",
         ]
+
+        # The stage work shows the reworded checklist, every item readable.
+        job_id = _db(lambda: str(Job.objects.get(track_title="Copper Sky").pk))
+        page.goto(f"{base}/jobs/{job_id}/")
+        cleanup = page.locator("details.work-card", has_text="Cleanup")
+        cleanup.locator("summary").click()
+        assert cleanup.locator(".tick", has_text="clicks and noise removed").is_visible()
+        # The open stage's items are buttons to tick: dark text, not the buttons' white.
+        colours = page.evaluate(
+            "[...document.querySelectorAll('button.tick')].map(b => getComputedStyle(b).color)"
+        )
+        assert len(colours) == 3 and "rgb(255, 255, 255)" not in colours, colours
+        _check(page, seen, width, "policy-stage-work")
 
         # Someone else saves the policy while this form is open: saving says what changed.
         page.goto(base + "/policy/")
