@@ -1,9 +1,10 @@
 """Demo data for the manager's pages: a week of listening sessions and ear breaks behind the
-engineers (so break compliance has something to show) and one change in the policy history."""
+engineers (so break compliance has something to show), a fresh-ears override, days off ahead
+and one change in the policy history."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -11,9 +12,14 @@ from django.utils import timezone
 from jobs.models import (
     BreakOutcome,
     EarBreak,
+    EngineerDayOff,
+    EventKind,
+    JobEvent,
     ListeningSession,
     PolicyChange,
     Stage,
+    StageKind,
+    StudioDayOff,
     StudioPolicy,
     User,
 )
@@ -56,6 +62,7 @@ def manager_demo_seed(*, engineers: dict[str, User], manager: User) -> None:
                     planned_minutes=10,
                 )
             day -= timedelta(days=1)
+    _days_off_and_an_override(engineers, manager, today)
     PolicyChange.objects.create(
         actor=manager,
         at=timezone.now() - timedelta(days=3),
@@ -63,3 +70,37 @@ def manager_demo_seed(*, engineers: dict[str, User], manager: User) -> None:
         from_value="2",
         to_value=str(policy.at_risk_margin_hours),
     )
+
+
+def _days_off_and_an_override(engineers: dict[str, User], manager: User, today: date) -> None:
+    """Ben's dentist next week, the studio closed for a day later on, and a glue stage the
+    manager let Ada start without her fresh-ears break (as the desk records it)."""
+    ahead = today + timedelta(days=7)
+    while ahead.weekday() >= 5:
+        ahead += timedelta(days=1)
+    EngineerDayOff.objects.get_or_create(
+        engineer=engineers["ben"], date=ahead, defaults={"reason": "dentist"}
+    )
+    StudioDayOff.objects.get_or_create(
+        date=ahead + timedelta(days=14), defaults={"reason": "studio maintenance"}
+    )
+    glue = (
+        Stage.objects.filter(
+            assignee=engineers["ada"],
+            kind=StageKind.GLUE_FINAL_LEVEL,
+            started_at__isnull=False,
+        )
+        .order_by("started_at")
+        .first()
+    )
+    if glue is not None and glue.started_at is not None:
+        JobEvent.objects.create(
+            job_id=glue.job_id,
+            at=glue.started_at,
+            actor=manager,
+            kind=EventKind.STAGE,
+            subject=glue.kind,
+            from_value="fresh ears",
+            to_value=f"overridden for {engineers['ada'].username}",
+            note="the client's attended session was booked for that hour",
+        )

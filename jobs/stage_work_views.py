@@ -7,7 +7,9 @@ goes back to the job page."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from analysis.selectors import file_measurements, intake_files
 from jobs.access import stage_for
-from jobs.models import FileKind, Job, RecallNote, Stage, User
+from jobs.models import FileKind, Job, RecallNote, Stage, StudioPolicy, User
 from jobs.selectors import _with_blocked, round_stages
 from jobs.services import (
     NotAllowed,
@@ -55,11 +57,14 @@ def stage_work_context(
     notes: dict[int, list[RecallNote]] = defaultdict(list)
     for note in RecallNote.objects.filter(stage__in=stages).select_related("author"):
         notes[note.stage_id].append(note)
+    policy = StudioPolicy.current()
+    checklists = {s.pk: checklist_for(s, policy) for s in stages}
+    _ticks_in_words(checklists, ZoneInfo(policy.timezone))
     cards = [
         {
             "row": _row(s, user, error if s.pk == error_stage else ""),
             "notes": notes[s.pk],
-            "checklist": checklist_for(s),
+            "checklist": checklists[s.pk],
             "confirm": confirm[1] if confirm and confirm[0] == s.pk else None,
         }
         for s in stages
@@ -71,6 +76,25 @@ def stage_work_context(
         "vision": [m for m in measurements if m["file"].kind != FileKind.STEM],
         "cards": cards,
     }
+
+
+def _ticks_in_words(checklists: dict[int, list[dict[str, object]]], zone: ZoneInfo) -> None:
+    """Each tick's who and when as people read them: the name, and the studio's local time
+    ("Ada Byron, Tue 1 Dec 14:05"); one query for the names of every stage's ticks."""
+    ticks = [c for items in checklists.values() for c in items if c.get("done")]
+    usernames = {str(c.get("by", "")) for c in ticks}
+    names = {
+        u.username: u.get_full_name() or u.username
+        for u in User.objects.filter(username__in=usernames)
+    }
+    for c in ticks:
+        by = str(c.get("by", ""))
+        c["by_name"] = names.get(by, by)
+        try:
+            at = datetime.fromisoformat(str(c.get("at", ""))).astimezone(zone)
+        except ValueError:
+            continue
+        c["when"] = f"{at:%a} {at.day} {at:%b %H:%M}"
 
 
 def _finish(stage: Stage, user: User, post: Any) -> tuple[int, list[str]] | None:

@@ -145,6 +145,11 @@ def _entry(e: JobEvent, tz: tzinfo) -> Entry | None:
             entry.detail = e.note
     elif e.kind == EventKind.DEADLINE:
         return _deadline(e, tz, entry)
+    elif e.kind == EventKind.STAGE and e.from_value == "fresh ears":
+        # A manager started a fresh-ears stage without the break: the studio's own matter.
+        entry.title = f"{_stage(e.subject)}: fresh ears {e.to_value}"
+        entry.detail = e.note
+        entry.studio_only = True
     elif e.kind == EventKind.STAGE:
         entry.title = f"{_stage(e.subject)} {_STAGE_WORDS.get(e.to_value, e.to_value)}"
         entry.detail = e.note

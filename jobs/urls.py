@@ -78,6 +78,7 @@ urlpatterns = [
         name="workload_assign",
     ),
     path("policy/", policy_views.policy_view, name="policy"),
+    path("policy/days-off/", policy_views.days_off_view, name="policy_days_off"),
     path("compliance/", compliance_views.compliance_view, name="compliance"),
     path("compliance.csv", compliance_views.compliance_csv, name="compliance_csv"),
     # The engineer's desk: its stage moves and the listening session answer the desk's regions.

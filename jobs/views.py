@@ -171,8 +171,13 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     match = request.resolver_match
-    if user.is_engineer and match is not None and match.url_name == "home":
-        return redirect("desk")  # an engineer's day starts at the desk; the list is jobs/all/
+    if match is not None and match.url_name == "home":
+        # After logging in too (LOGIN_REDIRECT_URL is home): an engineer's day starts at the
+        # desk, a manager's at the deadline board; the list of every job is jobs/all/.
+        if user.is_engineer:
+            return redirect("desk")
+        if user.is_manager:
+            return redirect("board")
     jobs = home_jobs(user)
     cards = None if user.is_studio else home_cards(list(jobs))
     return render(request, "jobs/home.html", {"jobs": jobs, "cards": cards})

@@ -19,6 +19,7 @@ from jobs.models.policy import (
     PolicyChange,
     StudioDayOff,
     StudioPolicy,
+    default_checklists,
     default_stage_estimates,
     default_working_weekdays,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "User",
     "Verdict",
     "audio_upload_to",
+    "default_checklists",
     "default_stage_estimates",
     "default_working_weekdays",
 ]

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analysis.audio.findings import Thresholds
+from jobs.models.stages import DEFAULT_CHECKLISTS
 
 
 class ClockMode(models.TextChoices):
@@ -28,6 +29,11 @@ def default_stage_estimates() -> dict[str, dict[str, int]]:
         "glue_final_level": {"base": 45, "per_stem": 0},
         "delivery": {"base": 30, "per_stem": 0},
     }
+
+
+def default_checklists() -> dict[str, list[str]]:
+    """The items an engineer ticks per stage kind, until the studio writes its own."""
+    return {kind: list(items) for kind, items in DEFAULT_CHECKLISTS.items()}
 
 
 def default_working_weekdays() -> list[int]:
@@ -80,6 +86,8 @@ class StudioPolicy(models.Model):
     preview_max_seconds = models.PositiveSmallIntegerField(default=60)
 
     stage_estimates = models.JSONField(default=default_stage_estimates)
+    # The checklist per stage kind: {kind: [item, ...]}; ticks on a stage are keyed by item text.
+    checklists = models.JSONField(default=default_checklists)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -133,6 +141,13 @@ class StudioPolicy(models.Model):
     def estimate_minutes(self, kind: str, stems: int) -> int:
         entry = (self.stage_estimates or {}).get(kind) or default_stage_estimates()[kind]
         return int(entry.get("base", 0)) + int(entry.get("per_stem", 0)) * stems
+
+    def checklist_items(self, kind: str) -> list[str]:
+        """The items of a stage kind's checklist (the default list for a kind never set)."""
+        stored = (self.checklists or {}).get(kind)
+        if not isinstance(stored, list):
+            return list(DEFAULT_CHECKLISTS.get(kind, []))
+        return [str(item) for item in stored]
 
 
 class StudioDayOff(models.Model):

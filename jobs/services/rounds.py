@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jobs import clock
-from jobs.models import DEFAULT_CHECKLISTS, STAGE_ORDER, EventKind, Job, Stage, StudioPolicy
+from jobs.models import STAGE_ORDER, EventKind, Job, Stage, StudioPolicy
 from jobs.services.core import Move, studio_calendar, working_days
 
 
@@ -69,13 +69,14 @@ def resume_clock(move: Move) -> None:
 
 
 def create_round_stages(job: Job) -> None:
+    policy = StudioPolicy.current()
     Stage.objects.bulk_create(
         Stage(
             job=job,
             kind=kind,
             position=position,
             revision_round=job.revision_round,
-            checklist=[{"item": item, "done": False} for item in DEFAULT_CHECKLISTS[kind]],
+            checklist=[{"item": item, "done": False} for item in policy.checklist_items(kind)],
         )
         for position, kind in enumerate(STAGE_ORDER)
     )

@@ -14,7 +14,6 @@ from django.utils.timezone import localtime
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
-    DEFAULT_CHECKLISTS,
     FRESH_EARS_STAGES,
     STAGE_FINISHED,
     STAGE_OPEN,
@@ -127,11 +126,13 @@ def _require_fresh_ears(move: Move, stage: Stage, override: str) -> None:
     if earliest is None:
         return
     if override.strip() and move.by is not None and move.by.may_manage:
+        # Whose ears were overridden is kept, for the break-compliance page.
+        ears = stage.assignee or move.by
         move.record(
             EventKind.STAGE,
             subject=stage.kind,
             from_value="fresh ears",
-            to_value="overridden",
+            to_value=f"overridden for {ears.username}",
             note=override.strip(),
         )
         return
@@ -303,14 +304,26 @@ def stage_take(*, stage: Stage, by: User) -> Stage:
     return row
 
 
-def checklist_for(stage: Stage) -> list[dict[str, object]]:
-    """The stage's checklist: the policy's items for its kind, each with its tick (who, when)
-    where one was stored. Items the policy dropped but someone ticked stay visible."""
+def checklist_for(stage: Stage, policy: StudioPolicy | None = None) -> list[dict[str, object]]:
+    """The stage's checklist: the studio policy's items for its kind, each with its tick (who,
+    when) where one was stored. Ticks are keyed by the item's text, so an item the policy has
+    since dropped or reworded keeps its tick, shown as no longer on the checklist (`retired`).
+    A finished stage shows the list it was finished with."""
     stored = {str(e.get("item")): e for e in (stage.checklist or []) if isinstance(e, dict)}
-    items = list(DEFAULT_CHECKLISTS.get(stage.kind, []))
-    items += [i for i in stored if i not in items and stored[i].get("done")]
+    if stored and not stage.is_open:
+        items = list(stored)
+        current: set[str] = set(items)
+    else:
+        items = (policy or StudioPolicy.current()).checklist_items(stage.kind)
+        current = set(items)
+        items += [i for i in stored if i not in current and stored[i].get("done")]
     return [
-        {"item": i, "done": bool(stored.get(i, {}).get("done")), **_tick_of(stored.get(i))}
+        {
+            "item": i,
+            "done": bool(stored.get(i, {}).get("done")),
+            **({} if i in current else {"retired": True}),
+            **_tick_of(stored.get(i)),
+        }
         for i in items
     ]
 
@@ -338,6 +351,8 @@ def stage_checklist_tick(*, stage: Stage, by: User, item: str, done: bool) -> St
             if done
             else {"item": item, "done": False}
         )
+        for entry in entries.values():
+            entry.pop("retired", None)
         row.checklist = [entries[i] for i in items]
     return row
 

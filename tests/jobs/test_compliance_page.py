@@ -8,10 +8,13 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 
-from jobs.models import EarBreak, JobStatus, ListeningSession, Role, Stage, User
+from jobs.models import EarBreak, JobEvent, JobStatus, ListeningSession, Role, Stage, User
+from jobs.services import stage_assign, stage_start
 from tests.factories import make_job, make_user
+from tests.jobs.helpers import accepted_job, stages_of, work_through
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday, GMT in London
@@ -158,3 +161,145 @@ def test_doses_per_engineer_and_day_on_the_page_and_in_the_csv() -> None:
     )
     assert ["Ben", "2026-11-24", "120", "360", "", "125", "100", "yes"] in rows
     assert ["Ben", "2026-11-25", "120", "360", "", "25", "100", ""] in rows
+
+
+def test_fresh_ears_overrides_are_counted_per_engineer_on_the_page_and_in_the_csv(
+    client_user: User,
+) -> None:
+    with time_machine.travel(DAY, tick=False):
+        ada, ben = _history()
+        maya = make_user(Role.MANAGER, first_name="Maya")
+        job = accepted_job(client_user, track_title="Copper Sky")
+        work_through(job, ada, upto=4)
+        glue = stages_of(job)[4]
+        stage_assign(stage=glue, by=ada, engineer=ada)
+        # Ada stopped listening five minutes ago: glue needs fresh ears, Maya overrides.
+        ListeningSession.objects.create(
+            engineer=ada,
+            stage=stages_of(job)[3],
+            started_at=DAY - timedelta(minutes=40),
+            ended_at=DAY - timedelta(minutes=5),
+            work_seconds=35 * 60,
+        )
+        stage_start(stage=glue, by=maya, override="client session booked at 11")
+    # An override recorded before the history named whose ears: matched to the stage started
+    # in the same move (Ben's delivery on another job).
+    other = make_job(status=JobStatus.IN_PROGRESS, track_title="=HYPERLINK(1)")
+    then = DAY + timedelta(days=1)
+    Stage.objects.create(
+        job=other, kind="delivery", position=5, assignee=ben, status="in_progress", started_at=then
+    )
+    JobEvent.objects.create(
+        job=other,
+        at=then,
+        actor=maya,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value="overridden",
+        note="mastering for a deadline",
+    )
+    # Outside the period: not counted.
+    JobEvent.objects.create(
+        job=other,
+        at=DAY - timedelta(days=20),
+        actor=maya,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value=f"overridden for {ben.username}",
+    )
+    browser = _login(maya)
+    body = browser.get("/compliance/?start=2026-11-23&end=2026-11-29").content.decode()
+    ada_part = body.split(">Ada<")[1].split(">Ben<")[0]
+    ben_part = body.split(">Ben<")[1]
+    assert "Fresh-ears overrides <strong>1</strong>" in ada_part
+    assert "Tue 24 Nov, 10:00" in ada_part and "Copper Sky</a>, Glue and final level" in ada_part
+    assert "by Maya: “client session booked at 11”" in ada_part
+    assert "Fresh-ears overrides <strong>1</strong>" in ben_part
+    assert "=HYPERLINK(1)</a>, Delivery" in ben_part and "mastering for a deadline" in ben_part
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                browser.get("/compliance.csv?start=2026-11-23&end=2026-11-29").content.decode()
+            )
+        )
+    )
+    assert [
+        "Engineer",
+        "Fresh-ears override at",
+        "Track",
+        "Stage",
+        "Overridden by",
+        "Reason",
+    ] in rows
+    overrides = rows[
+        rows.index(
+            ["Engineer", "Fresh-ears override at", "Track", "Stage", "Overridden by", "Reason"]
+        )
+        + 1 :
+    ]
+    assert overrides == [
+        [
+            "Ada",
+            "2026-11-24 10:00",
+            "Copper Sky",
+            "Glue and final level",
+            "Maya",
+            "client session booked at 11",
+        ],
+        [  # a title a spreadsheet would run as a formula is kept as text
+            "Ben",
+            "2026-11-25 10:00",
+            "'=HYPERLINK(1)",
+            "Delivery",
+            "Maya",
+            "mastering for a deadline",
+        ],
+    ]
+
+
+def test_the_overrides_cost_the_same_queries_for_one_or_many() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ada, ben = _history()
+    browser = _login(make_user(Role.MANAGER))
+    browser.get("/compliance/")  # the policy row and the session exist before counting
+
+    def overrides(n: int, engineer: User) -> int:
+        for _ in range(n):
+            job = make_job(status=JobStatus.IN_PROGRESS)
+            JobEvent.objects.create(
+                job=job,
+                at=DAY,
+                kind="stage",
+                subject="delivery",
+                from_value="fresh ears",
+                to_value=f"overridden for {engineer.username}",
+            )
+            JobEvent.objects.create(  # an older record, matched through its stage
+                job=job,
+                at=DAY + timedelta(hours=1),
+                kind="stage",
+                subject="glue_final_level",
+                from_value="fresh ears",
+                to_value="overridden",
+            )
+            Stage.objects.create(
+                job=job,
+                kind="glue_final_level",
+                position=4,
+                assignee=engineer,
+                status="in_progress",
+                started_at=DAY + timedelta(hours=1),
+            )
+        with CaptureQueriesContext(connection) as queries:
+            page = browser.get("/compliance/?start=2026-11-23&end=2026-11-29")
+        assert page.status_code == 200
+        return len(queries)
+
+    one = overrides(1, ada)
+    assert overrides(6, ben) == one
+    page = browser.get("/compliance/?start=2026-11-23&end=2026-11-29").content.decode()
+    assert "Fresh-ears overrides <strong>12</strong>" in page.split(">Ben<")[1]

@@ -118,10 +118,23 @@ def test_clients_and_strangers_have_no_desk(client_user: User) -> None:
     assert Client().get("/desk/").status_code == 302
 
 
-def test_an_engineer_lands_on_the_desk(engineer: User, manager: User) -> None:
+def test_an_engineer_lands_on_the_desk_and_a_manager_on_the_board(
+    engineer: User, manager: User, client_user: User
+) -> None:
     assert logged_in(engineer).get("/")["Location"] == "/desk/"
     assert logged_in(engineer).get("/jobs/all/").status_code == 200
-    assert logged_in(manager).get("/").status_code == 200
+    assert logged_in(manager).get("/")["Location"] == "/board/"
+    assert logged_in(manager).get("/jobs/all/").status_code == 200
+    assert logged_in(client_user).get("/").status_code == 200  # a client's home is their jobs
+    # Logging in lands each on their page too (the login goes to home, which sends them on).
+    for user, landing in ((engineer, "/desk/"), (manager, "/board/")):
+        user.set_password("a-long-test-password")
+        user.save()
+        browser = Client()
+        answer = browser.post(
+            "/login/", {"username": user.username, "password": "a-long-test-password"}, follow=True
+        )
+        assert answer.redirect_chain[-1][0] == landing, answer.redirect_chain
 
 
 def _listening(client_user: User, engineer: User) -> tuple[Stage, ListeningSession]:
@@ -239,7 +252,9 @@ def test_fresh_ears_refuse_glue_right_after_listening_and_a_manager_may_override
     with pytest.raises(WrongState):
         stage_start(stage=glue, by=manager)  # a manager needs a reason too
     stage_start(stage=glue, by=manager, override="client session booked at 11")
-    assert JobEvent.objects.filter(job=job, to_value="overridden", note__contains="booked").exists()
+    assert JobEvent.objects.filter(
+        job=job, to_value=f"overridden for {engineer.username}", note__contains="booked"
+    ).exists()
 
 
 def test_fresh_ears_hold_after_the_break(client_user: User, engineer: User, frozen) -> None:

@@ -187,7 +187,7 @@ def test_a_managers_day(live_server: Any) -> None:
         page.click(".policy-form button[type=submit]")
         page.wait_for_selector(".messages")
         assert "the plan has been redone" in page.inner_text(".messages")
-        assert "max_continuous_listening_min" in page.inner_text(".policy-history")
+        assert "Longest listening without a break" in page.inner_text(".policy-history")
         page.goto(base + "/workload/")
         assert _longest_block(page, "Ben Castillo") == 20
         _shot(page, seen, "manager-day-4-workload-after-policy")

@@ -85,5 +85,5 @@ def test_the_home_page_shows_cards_to_clients_and_the_table_to_the_studio(
     assert 'class="job-cards"' in page and "0 of 6 stages done" in page
     assert "Expected by <strong><time" in page and job.track_title in page
     client.force_login(manager)
-    page = client.get("/").content.decode()
+    page = client.get("/jobs/all/").content.decode()
     assert 'class="jobs cards"' in page and 'data-label="Deadline"' in page

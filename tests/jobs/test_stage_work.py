@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from jobs.models import RecallNote, Role, StageStatus, User
+from jobs.models import RecallNote, Role, StageStatus, StudioPolicy, User
 from jobs.services import stage_assign, stage_start
 from tests.factories import make_user
 from tests.jobs.helpers import accepted_job, stages_of
@@ -128,3 +128,37 @@ def test_the_queue_colours_the_due_date_of_an_overdue_row(
     assert 'class="due"' in page and "deadline-overdue" in page
     css = open("static/css/headroom.css").read()
     assert ".deadline-overdue td.due" in css and "\n.deadline-overdue td:last-child" not in css
+
+
+def test_the_checklist_comes_from_the_studio_policy_and_old_ticks_stay_readable(
+    client_user: User, frozen
+) -> None:
+    ada = make_user(Role.ENGINEER, username="ada", first_name="Ada", last_name="Byron")
+    policy = StudioPolicy.current()
+    policy.checklists = {**policy.checklists, "listening": ["rough mix heard", "notes read"]}
+    policy.save()
+    job, stage = started(client_user, ada)
+    assert [e["item"] for e in stage.checklist] == ["rough mix heard", "notes read"]
+    c = logged_in(ada)
+    url = f"/stages/{stage.pk}/work/"
+    assert c.post(url, {"action": "tick", "item": "rough mix heard", "done": "1"}, **HTMX)
+    # The tick reads as a person would say it, at the studio's local time (London is on GMT
+    # on Monday 2 March 2026 at 10:00 UTC).
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Ada Byron, <time" in page and ">Mon 2 Mar 10:00</time>" in page
+    # The studio rewords the ticked item: the old tick stays, marked as no longer asked for,
+    # and the new wording is there to tick; finishing asks only about the current items.
+    policy.checklists = {
+        **policy.checklists,
+        "listening": ["rough mix heard in full", "notes read"],
+    }
+    policy.save()
+    page = c.get(f"/jobs/{job.pk}/").content.decode()
+    assert "rough mix heard in full" in page
+    assert "✓ rough mix heard</button>" in page
+    assert "no longer on the studio's checklist" in page
+    asked = c.post(url, {"action": "finish"}, **HTMX).content.decode()
+    assert "Still unticked: <strong>rough mix heard in full, notes read</strong>" in asked
+    # An item nobody ever listed cannot be ticked.
+    refused = c.post(url, {"action": "tick", "item": "made up", "done": "1"}, **HTMX)
+    assert refused.status_code == 400

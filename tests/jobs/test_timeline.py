@@ -116,3 +116,19 @@ def test_closed_jobs_carry_no_deadline_state(
     assert not job.has_deadline_state
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "On track" not in page and "Master approved" in page
+
+
+def test_a_fresh_ears_override_is_the_studios_and_says_whose_ears(
+    frozen: time_machine.Traveller,
+) -> None:
+    client = make_user(Role.CLIENT)
+    manager = make_user(Role.MANAGER)
+    job = accepted_job(client)
+    JobEvent.objects.create(job=job, actor=manager, kind="stage", subject="glue_final_level",
+                            from_value="fresh ears", to_value="overridden for ada",
+                            note="session booked at 11")  # fmt: skip
+    studio = job_timeline(job, job_history(job), viewer=manager)
+    override = next(e for e in studio if "fresh ears" in e.title)
+    assert override.title == "Glue and final level: fresh ears overridden for ada"
+    assert override.detail == "session booked at 11" and override.studio_only
+    assert not any("fresh ears" in t for t in _titles(job, client))

@@ -29,7 +29,7 @@ def _links(html: str) -> list[tuple[str, bool]]:
         (
             Role.MANAGER,
             ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Desk", "Queue"],
-            "Jobs",
+            "Board",  # a manager's home is the deadline board
         ),
     ],
 )

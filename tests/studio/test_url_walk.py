@@ -161,3 +161,22 @@ def test_a_post_without_the_csrf_token_is_refused(other_clients_objects: dict[st
 def test_job_ids_are_not_guessable(other_clients_objects: dict[str, Any]) -> None:
     assert isinstance(other_clients_objects["job_id"], uuid.UUID)
     assert isinstance(other_clients_objects["file_id"], uuid.UUID)
+
+
+# Manager pages without object ids (the walk above covers only URLs with ids).
+MANAGER_PAGES = ("policy", "policy_days_off", "compliance", "compliance_csv")
+
+
+@pytest.mark.parametrize("name", MANAGER_PAGES)
+def test_manager_pages_refuse_everyone_else(name: str) -> None:
+    path = reverse(name)
+    for role in (Role.ENGINEER, Role.CLIENT):
+        c = Client()
+        c.force_login(make_user(role))
+        for method in ("get", "post"):
+            assert getattr(c, method)(path).status_code in (403, 405), (name, role, method)
+    assert Client().get(path).status_code in (302, 405)
+    manager = Client()
+    manager.force_login(make_user(Role.MANAGER))
+    for method in ("get", "post"):
+        assert getattr(manager, method)(path).status_code < 500, (name, method)
