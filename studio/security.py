@@ -104,8 +104,9 @@ def _without_nul(data: QueryDict) -> _ImmutableQueryDict | None:
 
 
 class StripNulMiddleware:
-    """Takes NUL characters out of query strings and form posts before any view reads them, so
-    a pasted NUL in a title, note or search is dropped instead of failing the database write."""
+    """Takes NUL characters out of query strings and plain form posts before any view reads
+    them, so a pasted NUL in a title, note or search is dropped instead of failing the database
+    write."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -113,6 +114,12 @@ class StripNulMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (clean := _without_nul(request.GET)) is not None:
             request.GET = clean
-        if request.method == "POST" and (clean := _without_nul(request.POST)) is not None:
+        # Only plain form posts: reading a file upload's body here would take it in before the
+        # upload views can refuse it from its declared length.
+        if (
+            request.method == "POST"
+            and request.content_type == "application/x-www-form-urlencoded"
+            and (clean := _without_nul(request.POST)) is not None
+        ):
             request.POST = clean
         return self.get_response(request)
