@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.test import Client
 
@@ -59,7 +61,11 @@ def test_a_nul_character_pasted_into_a_title_is_dropped_not_a_server_error() -> 
     owner = make_user(Role.CLIENT)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
-    response = client.post("/jobs/new/", {"track_title": "Night\x00 Drive", "notes": "a\x00b"})
+    response = client.post(  # as a browser sends the form
+        "/jobs/new/",
+        urlencode({"track_title": "Night\x00 Drive", "notes": "a\x00b"}),
+        content_type="application/x-www-form-urlencoded",
+    )
     job = Job.objects.get()
     assert response.status_code == 302
     assert (job.track_title, job.notes) == ("Night Drive", "ab")
