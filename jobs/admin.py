@@ -21,6 +21,7 @@ from jobs.models import (
     EngineerProfile,
     Job,
     JobEvent,
+    LevellingPreview,
     ListeningSession,
     Organisation,
     PartialUpload,
@@ -299,6 +300,19 @@ admin.site.register(EngineerDayOff)
 admin.site.register(ListeningSession)
 admin.site.register(EarBreak)
 admin.site.register(RecallNote)
+
+
+@admin.register(LevellingPreview)
+class LevellingPreviewAdmin(admin.ModelAdmin[LevellingPreview]):
+    """Read only: a preview is sent and answered on the job's page, through the workflow."""
+
+    list_display = ("job", "sent_by", "sent_at", "answer")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(PartialUpload)

@@ -57,11 +57,14 @@ def test_a_manager_logs_in_and_sees_every_demo_job(served: str, page) -> None:  
     page.fill("input[name=username]", "manager")
     page.fill("input[name=password]", "headroom-demo")
     page.click("button[type=submit]")
+    # A manager lands on the deadline board; every job, closed ones too, is one link away.
+    page.wait_for_url("**/board/")
+    page.goto(served + "/jobs/all/")
     page.wait_for_selector("table.jobs")
     body = page.inner_text("table.jobs")
     for title in ("Paper Planes", "Glass Harbour", "Northern Line", "Tidal"):
         assert title in body
-    assert page.locator("table.jobs tbody tr").count() == 15
+    assert page.locator("table.jobs tbody tr").count() == 16
     page.click("text=Paper Planes")
     page.wait_for_selector("h2:has-text('Stages')")
     assert "Lead Vocals - Paper Planes.wav" in page.inner_text("table.files")
