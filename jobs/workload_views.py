@@ -20,7 +20,7 @@ from jobs.workload import workload
 @login_required
 def workload_view(request: HttpRequest) -> HttpResponse:
     require_manager(request)
-    return render(request, "jobs/workload.html", {"load": workload()})
+    return render(request, "jobs/workload.html", {"load": workload(page=request.GET.get("page"))})
 
 
 @require_POST
