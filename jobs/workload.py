@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
@@ -24,6 +26,7 @@ from jobs.planner import WORK
 
 DAYS = 5
 UNASSIGNED_PER_PAGE = 25
+ENGINEERS_PER_PAGE = 10
 STAGES_PER_ENGINEER = (
     8  # the most urgent open stages on each, for reassigning; the rest on the board
 )
@@ -92,7 +95,41 @@ class Workload:
     people: list[User]  # who work can go to
     labels: dict[int, str]  # stage id -> "Track · Stage"
     unassigned_page: Page[Stage] | None = None
+    engineer_page: Page[User] | None = None
     planned_at: datetime | None = None
+
+    def _links(self, which: str, page: Page[Any] | None) -> list[dict[str, object]]:
+        if page is None or not page.has_other_pages():
+            return []
+        keep = {
+            "page": self.engineer_page.number if self.engineer_page else 1,
+            "unassigned": self.unassigned_page.number if self.unassigned_page else 1,
+        }
+        links: list[dict[str, object]] = []
+        for rel, label, ok, number in (
+            ("prev", "Previous", page.has_previous(), page.number - 1),
+            ("next", "Next", page.has_next(), page.number + 1),
+        ):
+            if ok:
+                query = {**keep, which: number}
+                links.append(
+                    {
+                        "rel": rel,
+                        "label": label,
+                        "query": urlencode({k: v for k, v in query.items() if v != 1}),
+                    }
+                )
+        return links
+
+    @property
+    def engineer_links(self) -> list[dict[str, object]]:
+        """Previous and next page of engineers, the unassigned list's page kept."""
+        return self._links("page", self.engineer_page)
+
+    @property
+    def unassigned_links(self) -> list[dict[str, object]]:
+        """Previous and next page of unassigned work, the engineers' page kept."""
+        return self._links("unassigned", self.unassigned_page)
 
 
 def _next_working_days(calendars: list[WorkCalendar], today: date, count: int) -> list[date]:
@@ -123,7 +160,11 @@ def _open_stages() -> QuerySet[Stage]:
 
 
 def workload(
-    *, now: datetime | None = None, days: int = DAYS, page: int | str | None = 1
+    *,
+    now: datetime | None = None,
+    days: int = DAYS,
+    page: int | str | None = 1,
+    unassigned_page: int | str | None = 1,
 ) -> Workload:
     """The plan as the workload page shows it, in a fixed number of queries."""
     now = now or timezone.now()
@@ -137,7 +178,9 @@ def workload(
     }
     # Who has days on the page: the people the plan planned for (engineers, and anyone with
     # work assigned), as in the plan.
-    planned = [u for u in by_id.values() if u.is_engineer or u.pk in stored.blocks]
+    everyone = [u for u in by_id.values() if u.is_engineer or u.pk in stored.blocks]
+    engineer_page = Paginator(everyone, ENGINEERS_PER_PAGE).get_page(page)
+    planned = list(engineer_page.object_list)
     engineers = {e.id: e for e in engineers_in(policy, planned, now=now)}
     calendars = {eid: e.calendar for eid, e in engineers.items()}
     zone = policy.timezone
@@ -145,8 +188,9 @@ def workload(
     shown = _next_working_days(list(calendars.values()), today, days)
 
     open_stages = _open_stages()
+    on_page = [u.pk for u in planned]
     counts = dict(
-        open_stages.filter(assignee__isnull=False)
+        open_stages.filter(assignee_id__in=on_page)
         .order_by()
         .values("assignee_id")
         .annotate(n=Count("pk"))
@@ -207,16 +251,16 @@ def workload(
                 open_count=counts.get(person.pk, 0),
             )
         )
-    unassigned_page = Paginator(
-        open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE
-    ).get_page(page)
+    todo_page = Paginator(open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE).get_page(
+        unassigned_page
+    )
     unassigned = [
         Unassigned(
             stage=s,
             proposed=by_id.get(stored.proposed.get(s.pk, 0)),
             finish=stored.finish.get(s.pk),
         )
-        for s in unassigned_page
+        for s in todo_page
     ]
     return Workload(
         days=shown,
@@ -224,6 +268,7 @@ def workload(
         unassigned=unassigned,
         people=list(by_id.values()),
         labels=stored.labels,
-        unassigned_page=unassigned_page,
+        unassigned_page=todo_page,
+        engineer_page=engineer_page,
         planned_at=stored.now,
     )
