@@ -345,7 +345,13 @@ def stored_plan(*, now: datetime | None = None) -> StoredPlan:
 def engineer_timeline(
     *, engineer: User, now: datetime | None = None, until: datetime | None = None
 ) -> list[Block]:
-    """One person's planned work blocks and ear breaks (from now, up to `until` if given)."""
+    """One person's planned work blocks and ear breaks (from now, up to `until` if given): from
+    the stored plan when it reaches `until` (the plan page), otherwise planned afresh (the
+    calendar feed, which has no end)."""
+    if until is not None:
+        stored = stored_plan(now=now)
+        if until <= stored.until:
+            return [b for b in stored.timeline(engineer.pk) if b.start < until]
     result, _ = plan_compute(now=now)
     blocks = result.timelines.get(engineer.pk, [])
     return [b for b in blocks if until is None or b.start < until]
