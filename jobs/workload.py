@@ -40,6 +40,10 @@ class Slot:
     end: datetime
     kind: str
     label: str
+    # As the page shows them (hours and minutes in the current timezone), worked out with the
+    # slot: a week of a dozen engineers is over a thousand slots, too many for template filters.
+    start_text: str = ""
+    end_text: str = ""
 
     @property
     def minutes(self) -> int:
@@ -240,7 +244,16 @@ def workload(
                     else f"{(break_kind or 'ear').replace('_', ' ')} break"
                 )
                 b_end = datetime.fromtimestamp(end * 60, UTC)
-                per_day[d].blocks.append(Slot(b_start, b_end, kind, label))
+                per_day[d].blocks.append(
+                    Slot(
+                        b_start,
+                        b_end,
+                        kind,
+                        label,
+                        start_text=f"{timezone.localtime(b_start):%H:%M}",
+                        end_text=f"{timezone.localtime(b_end):%H:%M}",
+                    )
+                )
                 if kind == WORK:
                     per_day[d].planned_min += end - start
         loads.append(
