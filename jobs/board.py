@@ -1,8 +1,10 @@
 """The manager's deadline board: every job as one row (its stage, engineers, due date, predicted
 finish, slack and paused time), most urgent first, with the filters the board offers.
 
-Reads only, in a fixed number of queries however many jobs there are: the jobs (filtered in the
-database), their stages with engineers in one prefetch, the choices for the filter menus."""
+Reads only, in a fixed number of queries however many jobs there are: the filtered jobs' few
+fields that decide their order (plain values, to sort and count them), then one page of them in
+full with their stages and engineers in one prefetch, and the choices for the filter menus. The
+CSV export has every row."""
 
 from __future__ import annotations
 
@@ -10,12 +12,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from jobs.models import (
+    CLOCK_RUNNING,
     CLOSED,
     HAS_DEADLINE,
     STAGE_FINISHED,
@@ -35,6 +40,7 @@ STATE_LABELS = dict(DeadlineStatus.choices)
 OPEN_STATUSES = [(v, label) for v, label in JobStatus.choices if v not in CLOSED]
 CLOSED_STATUSES = [(v, label) for v, label in JobStatus.choices if v in CLOSED]
 STAGES_PER_ROUND = 6
+PER_PAGE = 50  # rows on one page of the board
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,22 @@ class Board:
     counts: dict[str, int] = field(default_factory=dict)  # per state, before the state filter
     engineers: list[User] = field(default_factory=list)
     clients: list[Organisation] = field(default_factory=list)
+    total: int = 0  # rows matching the filters, on every page
+    page: Page[object] | None = None  # None: every row (the CSV)
+
+    @property
+    def pages(self) -> list[dict[str, object]]:
+        """Links to the previous and next page, with the filters kept."""
+        if self.page is None or not self.page.has_other_pages():
+            return []
+        links: list[dict[str, object]] = []
+        if self.page.has_previous():
+            n = self.page.previous_page_number()
+            links.append({"rel": "prev", "label": "Previous", "query": self.filters.query(page=n)})
+        if self.page.has_next():
+            n = self.page.next_page_number()
+            links.append({"rel": "next", "label": "Next", "query": self.filters.query(page=n)})
+        return links
 
     @property
     def statuses(self) -> list[tuple[str, str]]:
@@ -137,11 +159,16 @@ def deadline_state(job: Job, now: datetime) -> str:
     """The deadline state a job shows: none once closed, delivered or before acceptance;
     overdue as soon as a running clock passes the due date (the re-plan may not have run yet);
     otherwise what the last plan said."""
-    if not job.has_deadline_state:
+    return _state(job.status, job.due_at, job.deadline_status, now)
+
+
+def _state(status: str, due_at: datetime | None, stored: str, now: datetime) -> str:
+    # deadline_state, on plain values (Job.has_deadline_state and Job.is_overdue).
+    if due_at is None or status not in HAS_DEADLINE:
         return ""
-    if job.is_overdue(now):
+    if status in CLOCK_RUNNING and due_at < now:
         return DeadlineStatus.OVERDUE
-    return job.deadline_status
+    return stored
 
 
 def paused_time(job: Job, now: datetime) -> timedelta:
@@ -149,9 +176,9 @@ def paused_time(job: Job, now: datetime) -> timedelta:
     return job.paused_total + (now - job.paused_at if job.paused_at else timedelta(0))
 
 
-def _jobs(filters: BoardFilters) -> QuerySet[Job]:
+def _filtered(filters: BoardFilters) -> QuerySet[Job]:
     closed = sorted(CLOSED)
-    jobs = Job.objects.select_related("organisation")
+    jobs = Job.objects.all()
     jobs = (
         jobs.filter(status__in=closed)
         if filters.view == CLOSED_VIEW
@@ -177,8 +204,12 @@ def _jobs(filters: BoardFilters) -> QuerySet[Job]:
             | Q(artist__icontains=filters.q)
             | Q(organisation__name__icontains=filters.q)
         )
+    return jobs
+
+
+def _in_full(jobs: QuerySet[Job]) -> QuerySet[Job]:
     current_round = Stage.objects.filter(revision_round=F("job__revision_round"))
-    return jobs.prefetch_related(
+    return jobs.select_related("organisation").prefetch_related(
         Prefetch(
             "stages",
             queryset=current_round.select_related("assignee").order_by("position"),
@@ -212,28 +243,71 @@ def _row(job: Job, now: datetime) -> BoardRow:
 
 
 def _urgency(row: BoardRow) -> tuple[object, ...]:
-    far = timedelta.max
-    due = row.job.due_at
+    job = row.job
+    return _urgency_of(row.state, row.slack, job.due_at, job.created_at)
+
+
+def _urgency_of(
+    state: str, slack: timedelta | None, due: datetime | None, created: datetime
+) -> tuple[object, ...]:
     return (
-        STATE_RANK.get(row.state, 3),  # type: ignore[call-overload]
-        row.slack if row.slack is not None else far,
+        STATE_RANK.get(state, 3),  # type: ignore[call-overload]
+        slack if slack is not None else timedelta.max,
         due.timestamp() if due else float("inf"),
-        row.job.created_at.timestamp(),
+        created.timestamp(),
     )
 
 
-def board(filters: BoardFilters, *, now: datetime | None = None) -> Board:
+def _order(filters: BoardFilters, now: datetime) -> tuple[list[object], Counter[str]]:
+    """The filtered jobs' ids in the board's order, and the count per deadline state (before
+    the state filter), from a few plain fields of each job."""
+    order: list[tuple[Any, object]] = []
+    counts: Counter[str] = Counter()
+    closed_view = filters.view == CLOSED_VIEW
+    for pk, status, due, predicted, stored, created, closed_at in (
+        # In the model's own order, so that ties sort as they always did.
+        _filtered(filters).values_list(
+            "pk",
+            "status",
+            "due_at",
+            "predicted_finish_at",
+            "deadline_status",
+            "created_at",
+            "closed_at",
+        )
+    ):
+        state = _state(status, due, stored, now)
+        if state:
+            counts[state] += 1
+        if closed_view:
+            order.append(((closed_at or created).timestamp(), pk))
+            continue
+        if filters.state and state != filters.state:
+            continue
+        slack = due - predicted if due and predicted and status in HAS_DEADLINE else None
+        order.append((_urgency_of(state, slack, due, created), pk))
+    # Python's sort is stable, and the closed view is newest first.
+    order.sort(key=lambda item: item[0], reverse=closed_view)
+    return [pk for _, pk in order], counts
+
+
+def board(
+    filters: BoardFilters, *, now: datetime | None = None, page: int | str | None = 1
+) -> Board:
     """The board for these filters: open jobs most urgent first (overdue, at risk, then the
-    least slack), or closed jobs most recently closed first."""
+    least slack), or closed jobs most recently closed first; one page of PER_PAGE rows, or every
+    row when `page` is None (the CSV export)."""
     now = now or timezone.now()
-    rows = [_row(job, now) for job in _jobs(filters)]
-    counts = Counter(r.state for r in rows if r.state)
-    if filters.view == CLOSED_VIEW:
-        rows.sort(key=lambda r: r.job.closed_at or r.job.created_at, reverse=True)
+    ids, counts = _order(filters, now)
+    shown: Page[object] | None = None
+    if page is not None:
+        shown = Paginator(ids, PER_PAGE).get_page(page)
+        wanted = list(shown.object_list)
     else:
-        if filters.state:
-            rows = [r for r in rows if r.state == filters.state]
-        rows.sort(key=_urgency)
+        wanted = ids
+    place = {pk: n for n, pk in enumerate(wanted)}
+    full = _in_full(Job.objects.filter(pk__in=wanted)) if wanted else Job.objects.none()
+    rows = sorted((_row(job, now) for job in full), key=lambda r: place[r.job.pk])
     return Board(
         filters=filters,
         rows=rows,
@@ -244,6 +318,8 @@ def board(filters: BoardFilters, *, now: datetime | None = None) -> Board:
             )
         ),
         clients=list(Organisation.objects.order_by("name")),
+        total=len(ids),
+        page=shown,
     )
 
 

@@ -28,7 +28,7 @@ def board_view(request: HttpRequest) -> HttpResponse:
     """Every open job, most urgent first; filters are links and a GET form, htmx swaps the
     results region only."""
     require_manager(request)
-    result = board(BoardFilters.from_query(request.GET))
+    result = board(BoardFilters.from_query(request.GET), page=request.GET.get("page") or 1)
     template = "jobs/board.html#board" if getattr(request, "htmx", False) else "jobs/board.html"
     return render(request, template, {"board": result, "f": result.filters})
 
@@ -36,9 +36,10 @@ def board_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def board_csv(request: HttpRequest) -> HttpResponse:
-    """The board as CSV, with the same filters as the page it was exported from."""
+    """The board as CSV, with the same filters as the page it was exported from: every row,
+    not one page."""
     require_manager(request)
-    result = board(BoardFilters.from_query(request.GET))
+    result = board(BoardFilters.from_query(request.GET), page=None)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     which = "closed" if result.filters.view == CLOSED_VIEW else "open"
     stamp = timezone.now().strftime("%Y-%m-%d")

@@ -7,12 +7,14 @@ statuses (with history).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
@@ -23,6 +25,7 @@ from jobs.models import (
     CLOCK_RUNNING,
     FRESH_EARS_STAGES,
     STAGE_OPEN,
+    AudioFile,
     EngineerDayOff,
     EngineerProfile,
     EventKind,
@@ -32,6 +35,7 @@ from jobs.models import (
     ListeningSession,
     Role,
     Stage,
+    StageKind,
     StudioDayOff,
     StudioPolicy,
     User,
@@ -46,6 +50,28 @@ from jobs.planner import (
     plan,
 )
 
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """What the plan reads and writes of a running job."""
+
+    due_at: datetime | None
+    predicted_finish_at: datetime | None
+    deadline_status: str
+    track_title: str
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """What the plan writes of an open stage, as stored before this plan."""
+
+    job_id: UUID
+    kind: str
+    predicted_finish_at: datetime | None
+    proposed_assignee_id: int | None
+
 
 @dataclass
 class PlanInputs:
@@ -53,8 +79,8 @@ class PlanInputs:
     engineers: list[EngineerIn]
     now: datetime
     policy: StudioPolicy
-    jobs: dict[UUID, Job]  # the jobs whose clocks run, by id
-    stages: dict[int, Stage]
+    jobs: dict[UUID, JobRow]  # the jobs whose clocks run, by id
+    stages: dict[int, StageRow]  # their open stages of the current round, by id
 
 
 def ear_break_policy(
@@ -120,50 +146,90 @@ def running_jobs() -> QuerySet[Job]:
 
 
 def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
-    """Everything the planner needs, in a handful of queries whatever the number of jobs."""
+    """Everything the planner needs, in a handful of queries whatever the number of jobs: plain
+    values rather than model instances (a big studio has thousands of open stages), and each
+    query narrowed by a join rather than a list of thousands of ids."""
     now = now or timezone.now()
     policy = StudioPolicy.current()
-    jobs = {j.pk: j for j in running_jobs().order_by()}
-    stages = {
-        s.pk: s
-        for s in Stage.objects.filter(
-            job_id__in=list(jobs), status__in=STAGE_OPEN, revision_round=F("job__revision_round")
-        ).order_by()
-    }
-    stems = dict(
-        Job.objects.filter(pk__in=list(jobs))
-        .annotate(n=Count("files", filter=Q(files__kind=FileKind.STEM, files__is_current=True)))
-        .values_list("pk", "n")
-    )
-    # Time listened in sessions still running counts as done, though not yet on the stage.
-    listening: dict[int, int] = defaultdict(int)
-    for stage_id, started in ListeningSession.objects.filter(
-        ended_at__isnull=True, stage_id__in=list(stages)
-    ).values_list("stage_id", "started_at"):
-        listening[stage_id] += max(0, int((now - started).total_seconds()))
-    work = [
-        StageWork(
-            stage_id=s.pk,
-            job_id=s.job_id,
-            kind=s.kind,
-            order=s.position,
-            remaining_minutes=max(
-                0,
-                policy.estimate_minutes(s.kind, stems.get(s.job_id, 0))
-                - (s.work_seconds + listening[s.pk]) // 60,
-            ),
-            due_at=jobs[s.job_id].due_at,
-            assignee_id=s.assignee_id,
-            fresh_ears=s.kind in FRESH_EARS_STAGES,
+    running = Q(job__status__in=sorted(s.value for s in CLOCK_RUNNING), job__paused_at__isnull=True)
+    jobs = {
+        pk: JobRow(
+            due_at=due, predicted_finish_at=predicted, deadline_status=status, track_title=title
         )
-        for s in stages.values()
+        for pk, due, predicted, status, title in running_jobs()
+        .order_by()
+        .values_list("pk", "due_at", "predicted_finish_at", "deadline_status", "track_title")
+    }
+    # A job whose clock started between the two queries waits for the next re-plan.
+    open_stages = [
+        row
+        for row in Stage.objects.filter(
+            running, status__in=STAGE_OPEN, revision_round=F("job__revision_round")
+        )
+        .order_by()
+        .values_list(
+            "pk",
+            "job_id",
+            "kind",
+            "position",
+            "assignee_id",
+            "work_seconds",
+            "predicted_finish_at",
+            "proposed_assignee_id",
+        )
+        if row[1] in jobs
     ]
-    assignees = {s.assignee_id for s in stages.values() if s.assignee_id is not None}
+    stems = dict(
+        AudioFile.objects.filter(running, kind=FileKind.STEM, is_current=True)
+        .order_by()
+        .values("job_id")
+        .annotate(n=Count("pk"))
+        .values_list("job_id", "n")
+    )
+    # Time listened in sessions still running counts as done, though not yet on the stage. Few
+    # sessions are open at any time, so they are all read and matched here.
+    listening: dict[int, int] = defaultdict(int)
+    for stage_id, started in ListeningSession.objects.filter(ended_at__isnull=True).values_list(
+        "stage_id", "started_at"
+    ):
+        listening[stage_id] += max(0, int((now - started).total_seconds()))
+    stages: dict[int, StageRow] = {}
+    work = []
+    for pk, job_id, kind, position, assignee_id, seconds, predicted, proposed in open_stages:
+        stages[pk] = StageRow(
+            job_id=job_id, kind=kind, predicted_finish_at=predicted, proposed_assignee_id=proposed
+        )
+        work.append(
+            StageWork(
+                stage_id=pk,
+                job_id=job_id,
+                kind=kind,
+                order=position,
+                remaining_minutes=max(
+                    0,
+                    policy.estimate_minutes(kind, stems.get(job_id, 0))
+                    - (seconds + listening.get(pk, 0)) // 60,
+                ),
+                due_at=jobs[job_id].due_at,
+                assignee_id=assignee_id,
+                fresh_ears=kind in FRESH_EARS_STAGES,
+            )
+        )
+    assignees = {w.assignee_id for w in work if w.assignee_id is not None}
     people = list(
         User.objects.filter(Q(role=Role.ENGINEER, is_active=True) | Q(pk__in=assignees)).order_by(
             "pk"
         )
     )
+    engineers = engineers_in(policy, people, now=now)
+    return PlanInputs(
+        work=work, engineers=engineers, now=now, policy=policy, jobs=jobs, stages=stages
+    )
+
+
+def engineers_in(policy: StudioPolicy, people: list[User], *, now: datetime) -> list[EngineerIn]:
+    """These people as the planner sees them: hours, days off and ear-break rules (three
+    queries however many people)."""
     profiles = {p.user_id: p for p in EngineerProfile.objects.filter(user__in=people)}
     studio_off = frozenset(
         StudioDayOff.objects.filter(date__gte=now.date() - timedelta(days=1)).values_list(
@@ -175,7 +241,7 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
         engineer__in=people, date__gte=now.date() - timedelta(days=1)
     ).values_list("engineer_id", "date"):
         own_off[engineer_id].add(day)
-    engineers = [
+    return [
         EngineerIn(
             id=u.pk,
             calendar=engineer_calendar(
@@ -189,9 +255,6 @@ def plan_inputs(*, now: datetime | None = None) -> PlanInputs:
         )
         for u in people
     ]
-    return PlanInputs(
-        work=work, engineers=engineers, now=now, policy=policy, jobs=jobs, stages=stages
-    )
 
 
 def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
@@ -200,10 +263,113 @@ def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
     return plan(work=inputs.work, engineers=inputs.engineers, now=inputs.now), inputs
 
 
+# The last plan, for the pages that show its blocks (workload, an engineer's plan): planning a
+# big studio takes about a second, too much to do again for every page view. Every re-plan
+# (after each change, and on the beat) stores it; a page that finds none, or one older than
+# STORED_MAX_AGE, plans once and stores that.
+STORED_PLAN = "jobs:stored-plan"
+STORED_DAYS = 21  # how far ahead the stored blocks reach
+STORED_MAX_AGE = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    """The part of a plan the pages show: each person's blocks from the plan's start up to
+    `until`, each unassigned stage's proposed engineer and predicted finish, and a label for
+    every stage that has blocks (its track and kind)."""
+
+    now: datetime
+    until: datetime
+    blocks: dict[int, list[tuple[int, int, str, int | None, str]]]  # epoch minutes
+    proposed: dict[int, int]
+    finish: dict[int, datetime | None]
+    labels: dict[int, str]
+
+    def timeline(self, engineer_id: int) -> list[Block]:
+        return [
+            Block(
+                engineer_id=engineer_id,
+                start=_from_minute(start),
+                end=_from_minute(end),
+                kind=kind,
+                stage_id=stage_id,
+                job_id=None,
+                break_kind=break_kind,
+            )
+            for start, end, kind, stage_id, break_kind in self.blocks.get(engineer_id, [])
+        ]
+
+
+def _from_minute(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def _stored_from(result: Plan, inputs: PlanInputs) -> StoredPlan:
+    until = result.now + timedelta(days=STORED_DAYS)
+    blocks = {
+        eid: [
+            (
+                int(b.start.timestamp()) // 60,
+                int(b.end.timestamp()) // 60,
+                b.kind,
+                b.stage_id,
+                b.break_kind,
+            )
+            for b in timeline
+            if b.start < until
+        ]
+        for eid, timeline in result.timelines.items()
+    }
+    kinds = dict(StageKind.choices)
+    labels = {
+        sid: f"{inputs.jobs[row.job_id].track_title} · {kinds.get(row.kind, row.kind)}"
+        for sid, row in inputs.stages.items()
+    }
+    unassigned = {w.stage_id for w in inputs.work if w.assignee_id is None}
+    return StoredPlan(
+        now=result.now,
+        until=until,
+        blocks=blocks,
+        proposed=dict(result.proposed),
+        finish={sid: result.stage_finish.get(sid) for sid in unassigned},
+        labels=labels,
+    )
+
+
+def _store(stored: StoredPlan) -> None:
+    try:
+        cache.set(STORED_PLAN, stored, timeout=int(STORED_MAX_AGE.total_seconds()) * 2)
+    except Exception:
+        logger.warning("could not store the plan in the cache", exc_info=True)
+
+
+def stored_plan(*, now: datetime | None = None) -> StoredPlan:
+    """The last plan stored, or a fresh one (then stored) when there is none, it is older than
+    STORED_MAX_AGE or does not reach a day after `now`. Writes nothing to the database."""
+    now = now or timezone.now()
+    try:
+        stored = cache.get(STORED_PLAN)
+    except Exception:
+        logger.warning("could not read the plan from the cache", exc_info=True)
+        stored = None
+    if isinstance(stored, StoredPlan) and stored.now <= now < stored.now + STORED_MAX_AGE:
+        return stored
+    result, inputs = plan_compute(now=now)
+    fresh = _stored_from(result, inputs)
+    _store(fresh)
+    return fresh
+
+
 def engineer_timeline(
     *, engineer: User, now: datetime | None = None, until: datetime | None = None
 ) -> list[Block]:
-    """One person's planned work blocks and ear breaks (from now, up to `until` if given)."""
+    """One person's planned work blocks and ear breaks (from now, up to `until` if given): from
+    the stored plan when it reaches `until` (the plan page), otherwise planned afresh (the
+    calendar feed, which has no end)."""
+    if until is not None:
+        stored = stored_plan(now=now)
+        if until <= stored.until:
+            return [b for b in stored.timeline(engineer.pk) if b.start < until]
     result, _ = plan_compute(now=now)
     blocks = result.timelines.get(engineer.pk, [])
     return [b for b in blocks if until is None or b.start < until]
@@ -222,19 +388,20 @@ def plan_refresh(*, now: datetime | None = None) -> Plan:
 
 def _refresh(*, now: datetime | None) -> Plan:
     result, inputs = plan_compute(now=now)
+    stored = _stored_from(result, inputs)
+    transaction.on_commit(lambda: _store(stored))
     now = inputs.now
     margin = timedelta(hours=inputs.policy.at_risk_margin_hours)
 
-    changed_stages = []
+    # Only what changed is written, compared with what the last plan stored.
+    changed_stages: list[tuple[Any, ...]] = []
     for sid, stage in inputs.stages.items():
         finish = result.stage_finish.get(sid)
         proposed = result.proposed.get(sid)
         if stage.predicted_finish_at != finish or stage.proposed_assignee_id != proposed:
-            stage.predicted_finish_at = finish
-            stage.proposed_assignee_id = proposed
-            changed_stages.append(stage)
+            changed_stages.append((sid, finish, proposed))
 
-    changed_jobs = []
+    changed_jobs: list[tuple[Any, ...]] = []
     events = []
     for job_id, job in inputs.jobs.items():
         if job_id in result.job_finish:
@@ -251,7 +418,7 @@ def _refresh(*, now: datetime | None) -> Plan:
         if job.deadline_status != status:
             events.append(
                 JobEvent(
-                    job=job,
+                    job_id=job_id,
                     at=now,
                     kind=EventKind.DEADLINE,
                     subject="deadline_status",
@@ -262,18 +429,19 @@ def _refresh(*, now: datetime | None) -> Plan:
                     else "the plan cannot place this work",
                 )
             )
-        job.predicted_finish_at = predicted
-        job.deadline_status = status
-        changed_jobs.append(job)
+        changed_jobs.append((job_id, predicted, status))
 
     # Jobs before stages, each in id order: the stage moves lock a job and then its stages, so
     # taking the locks in the same order here can never deadlock with them. A stage's job is
     # locked too, even when only the stage changes. The locks come first because the UPDATEs
     # below take theirs in whatever order the database joins the rows.
-    _lock_in_order(Job, {j.pk for j in changed_jobs} | {s.job_id for s in changed_stages})
-    _lock_in_order(Stage, {s.pk for s in changed_stages})
-    _bulk_set(changed_jobs, ["predicted_finish_at", "deadline_status"])
-    _bulk_set(changed_stages, ["predicted_finish_at", "proposed_assignee"])
+    _lock_in_order(
+        Job,
+        {row[0] for row in changed_jobs} | {inputs.stages[row[0]].job_id for row in changed_stages},
+    )
+    _lock_in_order(Stage, {row[0] for row in changed_stages})
+    _bulk_set(Job, ["predicted_finish_at", "deadline_status"], changed_jobs)
+    _bulk_set(Stage, ["predicted_finish_at", "proposed_assignee"], changed_stages)
     if events:
         JobEvent.objects.bulk_create(events)
     return result
@@ -285,22 +453,29 @@ def _lock_in_order(model: type[Job] | type[Stage], ids: set[Any]) -> None:
         list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
-def _bulk_set(rows: list[Any], names: list[str], batch: int = 250) -> None:
-    """Write a few fields of many rows in one statement per batch.
+def _bulk_set(
+    model: type[Job] | type[Stage], names: list[str], rows: list[tuple[Any, ...]], batch: int = 250
+) -> None:
+    """Write a few fields of many rows in one statement per batch; each row is (pk, *values).
 
     Time moves every prediction, so a re-plan rewrites most rows; Django's `bulk_update` builds a
     CASE expression per row in Python, which costs about a second for a busy studio. PostgreSQL
     and SQLite (3.33+) both take UPDATE ... FROM (VALUES ...), which is a few milliseconds."""
     if not rows:
         return
-    model = type(rows[0])
-    if connection.vendor not in ("postgresql", "sqlite"):
-        model.objects.bulk_update(rows, names, batch_size=500)
-        return
     meta = model._meta
     pk = meta.pk
     assert pk is not None
-    fields = [pk] + [meta.get_field(n) for n in names]
+    fields: list[Any] = [pk, *(meta.get_field(n) for n in names)]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        objs: list[Any] = []
+        for row in rows:
+            obj = model(pk=row[0])
+            for f, value in zip(fields[1:], row[1:], strict=True):
+                setattr(obj, f.attname, value)
+            objs.append(obj)
+        model._default_manager.bulk_update(objs, names, batch_size=500)
+        return
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     pg = connection.vendor == "postgresql"
@@ -313,8 +488,8 @@ def _bulk_set(rows: list[Any], names: list[str], batch: int = 250) -> None:
         chunk = rows[start : start + batch]
         params: list[Any] = []
         for row in chunk:
-            for f in fields:
-                params.append(f.get_db_prep_value(getattr(row, f.attname), connection))
+            for f, value in zip(fields, row, strict=True):
+                params.append(f.get_db_prep_value(value, connection))
         values = ", ".join([row_sql] * len(chunk))
         sql = (
             f"WITH v({', '.join(cols)}) AS (VALUES {values}) "

@@ -131,7 +131,35 @@ def _to_min(moment: datetime) -> int:
 
 
 def _to_dt(minute: int) -> datetime:
-    return _EPOCH + timedelta(minutes=minute)
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def _new_block(
+    engineer_id: int,
+    start: datetime,
+    end: datetime,
+    kind: str,
+    stage_id: int | None,
+    job_id: object,
+    break_kind: str,
+) -> Block:
+    """A Block without the frozen dataclass's field-by-field `__init__` (a plan of a big studio
+    makes tens of thousands of them): the same object, its attributes set in one go."""
+    block = object.__new__(Block)
+    object.__setattr__(
+        block,
+        "__dict__",
+        {
+            "engineer_id": engineer_id,
+            "start": start,
+            "end": end,
+            "kind": kind,
+            "stage_id": stage_id,
+            "job_id": job_id,
+            "break_kind": break_kind,
+        },
+    )
+    return block
 
 
 class _Windows:
@@ -186,6 +214,8 @@ class _State:
 
 # (start, end, kind, break_kind) in epoch minutes
 _Raw = tuple[int, int, str, str]
+# One engineer's try at a stage: their day after it, its blocks, its finish, (start, finish).
+_Trial = tuple["_State", list[_Raw], int, tuple[int, int]]
 
 
 def _place(
@@ -199,14 +229,25 @@ def _place(
     out: list[_Raw] | None,
 ) -> tuple[int, int] | None:
     """Lay `minutes` of listening on one engineer from `ready` on, updating `st`. Returns the
-    (start, finish) of the work, or None if it does not fit before the horizon."""
-    t = max(st.t, ready)
+    (start, finish) of the work, or None if it does not fit before the horizon (then `st` is
+    left as it was). The day's counts live in locals while it runs: this is the planner's
+    innermost loop."""
+    t = st.t if st.t > ready else ready
     left = minutes
     first = True
     start_at = -1
     i = st.wi
+    day, cont, day_work, breaks = st.day, st.cont, st.day_work, st.breaks
+    fresh, last_work_end = st.fresh, st.last_work_end
+    max_block, short_break, fresh_ears_break = (
+        policy.max_block,
+        policy.short_break,
+        policy.fresh_ears_break,
+    )
+    daily_cap = policy.daily_cap
+    items = windows.items
     while left > 0:
-        w = windows.get(i)
+        w = items[i] if i < len(items) else windows.get(i)
         if w is None:
             return None
         ws, we = w
@@ -215,47 +256,57 @@ def _place(
             continue
         if t < ws:
             t = ws
-        if i != st.day:
+        if i != day:
             # A new working day: ears are fresh and every daily count starts again.
-            st.day, st.cont, st.day_work, st.breaks, st.fresh = i, 0, 0, 0, True
-        elif st.last_work_end >= 0 and t - st.last_work_end >= policy.short_break:
+            day, cont, day_work, breaks, fresh = i, 0, 0, 0, True
+        elif last_work_end >= 0 and t - last_work_end >= short_break:
             # Idle time between pieces of work rests the ears like a break does.
-            st.cont = 0
-            if t - st.last_work_end >= policy.fresh_ears_break:
-                st.fresh = True
-        cap_left = policy.daily_cap - st.day_work
+            cont = 0
+            if t - last_work_end >= fresh_ears_break:
+                fresh = True
+        cap_left = daily_cap - day_work
         if cap_left <= 0:
             i += 1
             continue
-        fresh_break = first and fresh_needed and not st.fresh
-        if st.cont >= policy.max_block or fresh_break:
-            n = st.breaks + 1
-            kind = LONG if n % policy.long_every == 0 else SHORT
-            length = policy.long_break if kind == LONG else policy.short_break
-            if fresh_break and length < policy.fresh_ears_break:
-                kind, length = FRESH_EARS, policy.fresh_ears_break
+        fresh_break = first and fresh_needed and not fresh
+        if cont >= max_block or fresh_break:
+            n = breaks + 1
+            if n % policy.long_every == 0:
+                kind, length = LONG, policy.long_break
+            else:
+                kind, length = SHORT, short_break
+            if fresh_break and length < fresh_ears_break:
+                kind, length = FRESH_EARS, fresh_ears_break
             if t + length >= we:
                 # The day ends before the break would: tomorrow starts with fresh ears anyway.
                 i += 1
                 continue
             if out is not None:
                 out.append((t, t + length, BREAK, kind))
-            st.breaks = n
+            breaks = n
             t += length
-            st.cont = 0
-            st.fresh = length >= policy.fresh_ears_break
+            cont = 0
+            fresh = length >= fresh_ears_break
             continue
-        chunk = min(left, policy.max_block - st.cont, we - t, cap_left)
+        chunk = left
+        if max_block - cont < chunk:
+            chunk = max_block - cont
+        if we - t < chunk:
+            chunk = we - t
+        if cap_left < chunk:
+            chunk = cap_left
         if out is not None:
             out.append((t, t + chunk, WORK, ""))
         if first:
             start_at, first = t, False
-        st.cont += chunk
-        st.day_work += chunk
+        cont += chunk
+        day_work += chunk
         left -= chunk
         t += chunk
-        st.last_work_end = t
-        st.fresh = False
+        last_work_end = t
+        fresh = False
+    st.day, st.cont, st.day_work, st.breaks = day, cont, day_work, breaks
+    st.fresh, st.last_work_end = fresh, last_work_end
     st.t, st.wi = t, i
     return start_at, t
 
@@ -276,6 +327,63 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
             i += 1
             continue
         return max(t, ws)
+
+
+def _next_room(
+    st: _State, windows: _Windows, policy: EarBreakPolicy
+) -> tuple[int, int, int] | None:
+    """From the engineer's last work on: the first minute they could listen, what is left of
+    that working day's listening cap, and the day's end; None past the horizon. The minute is
+    `_free_at`'s, the day the first one `_finish_bound` counts for any ready time before its end:
+    the days in between are over or have used up their cap."""
+    i, t = st.wi, st.t
+    cap = policy.daily_cap
+    while True:
+        w = windows.get(i)
+        if w is None:
+            return None
+        ws, we = w
+        if we > t:
+            t = max(t, ws)
+            cap_left = cap - st.day_work if i == st.day else cap
+            if cap_left > 0:
+                return t, cap_left, we
+        i += 1
+
+
+def _finish_bound(
+    st: _State, windows: _Windows, policy: EarBreakPolicy, t: int, minutes: int
+) -> int | None:
+    """No finish of `minutes` of listening from `t` on comes earlier than this: the engineer's
+    hours and daily cap, and in the day it ends the breaks between its blocks (at least one per
+    continuous-listening limit, each at least the shorter break). None when even that reaches
+    past the horizon, in which case `_place` cannot lay the work either."""
+    left = minutes
+    i = st.wi
+    items = windows.items
+    cap = policy.daily_cap
+    block = policy.max_block
+    rest = min(policy.short_break, policy.long_break)
+    while True:
+        w = items[i] if i < len(items) else windows.get(i)
+        if w is None:
+            return None
+        ws, we = w
+        if we <= t:
+            i += 1
+            continue
+        if t < ws:
+            t = ws
+        room = min(we - t, cap - st.day_work if i == st.day else cap)
+        if room >= left:
+            # The blocks laid in this day hold all that is left, a break between each two;
+            # unless the breaks push the work into the next day, which begins after this ends.
+            if block <= 0:
+                return t + left
+            return min(t + left + (-(-left // block) - 1) * rest, we)
+        if room > 0:
+            left -= room
+        i += 1
 
 
 def plan(
@@ -303,6 +411,10 @@ def plan(
         job_finish=run.job_finish,
         proposed=run.proposed,
     )
+
+
+def _rank_of(key: tuple[int, int, int]) -> int:
+    return key[1]
 
 
 def _by_urgency(work: list[StageWork]) -> tuple[list[object], list[list[StageWork]]]:
@@ -341,6 +453,16 @@ class _Run:
         }
         self.states = {eid: _State(start) for eid in self.engs}
         self.takers = sorted(eid for eid, e in self.engs.items() if e.takes_unassigned)
+        # The takers in the order they are next free, as (minute, rank, engineer), the rank
+        # being the place in `takers` (ties go to the engineer listed first).
+        self.rank = {eid: rank for rank, eid in enumerate(self.takers)}
+        self.by_free: list[tuple[int, int, int]] = []
+        self.free_key: dict[int, tuple[int, int, int]] = {}
+        # For each taker, from their last work on: (first free minute, what is left of that
+        # day's listening cap, that day's end, continuous-listening limit, shortest break).
+        self.room: dict[int, tuple[int, int, int, int, int]] = {}
+        for eid in self.takers:
+            self._free_again(eid)
         self.job_ids, self.chains = _by_urgency(work)
         # Where each job stands: the index of its next stage, and when that stage may start.
         self.position = [0] * len(self.job_ids)
@@ -405,8 +527,12 @@ class _Run:
             at = bisect.bisect_left(self.pool, job)
             if at == len(self.pool) or self.pool[at] != job:
                 self.pool.insert(at, job)
-            for eid in self.takers:
-                self.wake_up(eid, ready)
+            wake, heap = self.wake, self.heap
+            for eid in self.takers:  # wake_up, inline: this runs for every taker
+                earlier = wake.get(eid)
+                if earlier is None or ready < earlier:
+                    wake[eid] = ready
+                    heapq.heappush(heap, (ready, eid))
         elif w.assignee_id in self.engs:
             self.queue[w.assignee_id].add(job)
             self.wake_up(w.assignee_id, ready)
@@ -442,17 +568,18 @@ class _Run:
             return
         w = self.chains[job][self.position[job]]
         if w.assignee_id is None:
-            chosen = self._first_to_finish(job, w, self.takers)
+            chosen = self._first_to_finish(job, w)
             self._leave_pool(job)
         else:
-            chosen = self._first_to_finish(job, w, [eid])
+            trial = self._try(eid, job, w)
+            chosen = None if trial is None else (eid, trial)
             self.queue[eid].discard(job)
         if chosen is None:
             self.give_up(job)
             self.wake_up(eid, at)
             return
-        self._assign(chosen, job, w)
-        if chosen != eid:
+        self._assign(chosen[0], job, w, chosen[1])
+        if chosen[0] != eid:
             self.wake_up(eid, at)
 
     def _most_urgent_ready(self, eid: int, free: int) -> int | None:
@@ -477,72 +604,145 @@ class _Run:
         if at < len(self.pool) and self.pool[at] == job:
             del self.pool[at]
 
-    def _first_to_finish(self, job: int, w: StageWork, choices: list[int]) -> int | None:
-        """Of the engineers who may do the stage, the one who would finish it first (trying it
-        on a copy of each one's day), or None if nobody can before the horizon."""
-        if len(choices) == 1:
-            placed = self._lay(choices[0], self.states[choices[0]].copy(), job, w, out=None)
-            return None if placed is None else choices[0]
-        # Nobody finishes before they are free and the stage is ready, plus its minutes: trying
-        # engineers in the order of that bound, the search stops as soon as the bound alone
-        # loses to the best finish so far. The winner is the same as trying all of them (the
-        # earliest finish, ties to the engineer listed first); a studio of fifty engineers
-        # then tries a few days instead of fifty.
+    def _first_to_finish(self, job: int, w: StageWork) -> tuple[int, _Trial] | None:
+        """Of the engineers who take unassigned work, the one who would finish the stage first
+        (trying it on a copy of each one's day) and that try, or None if nobody can before the
+        horizon."""
+        if len(self.takers) == 1:
+            trial = self._try(self.takers[0], job, w)
+            return None if trial is None else (self.takers[0], trial)
+        # Nobody finishes before the stage is ready and they are free, plus its minutes: the
+        # engineers are tried in the order of that bound, and the search stops as soon as the
+        # bound alone loses to the best finish so far. The winner is the same as trying all of
+        # them (the earliest finish, ties to the engineer listed first). The bound comes in two
+        # strengths: a cheap one (when they are next free, kept in order as the plan goes) to
+        # order everyone, and a tight one (their hours, today's cap and the breaks) worked out
+        # only for those the cheap one cannot rule out; a studio of fifty engineers then tries
+        # a few days instead of fifty.
         ready, minutes = self.ready_at[job], int(w.remaining_minutes)
-        states = self.states
-        order = sorted(
-            (max(states[cand].t, ready) + minutes, index, cand)
-            for index, cand in enumerate(choices)
-        )
-        best: tuple[int, int, int] | None = None  # (finish, index, engineer)
-        for bound, index, cand in order:
-            if best is not None and (bound, index) > (best[0], best[1]):
-                break
-            placed = self._lay(cand, states[cand].copy(), job, w, out=None)
-            if placed is not None and (best is None or (placed[1], index) < (best[0], best[1])):
-                best = (placed[1], index, cand)
-        return None if best is None else best[2]
+        states, windows, engs = self.states, self.windows, self.engs
+        tight: list[tuple[int, int, int]] = []  # a heap of (tight bound, rank, engineer)
+        best_finish, best_rank, best = 0, 0, None
+        best_trial: _Trial | None = None
+        room = self.room
+        cheap = self._by_cheap_bound(ready, minutes)
+        nxt = next(cheap, None)
+        while nxt is not None or tight:
+            if tight and (nxt is None or tight[0] < nxt):
+                bound, rank, cand = heapq.heappop(tight)
+                if best is not None and (bound, rank) > (best_finish, best_rank):
+                    break
+                trial = self._try(cand, job, w)
+                if trial is not None and (
+                    best is None or (trial[2], rank) < (best_finish, best_rank)
+                ):
+                    best_finish, best_rank, best, best_trial = trial[2], rank, cand, trial
+                continue
+            assert nxt is not None
+            bound, rank, cand = nxt
+            if best is not None and (bound, rank) > (best_finish, best_rank):
+                break  # everything left, cheap or tight, is bounded above the best
+            nxt = next(cheap, None)
+            st = states[cand]
+            start, cap_left, day_end, per_block, rest = room[cand]
+            if ready > start:
+                start = ready
+            if minutes <= day_end - start and minutes <= cap_left:
+                # The usual case, from what was worked out when the engineer's day last
+                # changed: it fits in their next working day (what `_finish_bound` would say).
+                finish: int | None = min(
+                    start + minutes + (-(-minutes // per_block) - 1) * rest, day_end
+                )
+            else:
+                finish = _finish_bound(
+                    st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
+                )
+            if finish is not None:  # None: past the horizon, where laying it fails too
+                heapq.heappush(tight, (finish, rank, cand))
+        return None if best is None or best_trial is None else (best, best_trial)
 
-    def _assign(self, eid: int, job: int, w: StageWork) -> None:
-        """Lay the stage on the engineer's day for good and hand the job's next stage on."""
-        raw: list[_Raw] = []
-        placed = self._lay(eid, self.states[eid], job, w, out=raw)
-        assert placed is not None
-        job_id = self.job_ids[job]
-        self.timelines[eid].extend(
-            Block(
-                engineer_id=eid,
-                start=_to_dt(s),
-                end=_to_dt(e),
-                kind=kind,
-                stage_id=w.stage_id if kind == WORK else None,
-                job_id=job_id if kind == WORK else None,
-                break_kind=bkind,
+    def _by_cheap_bound(self, ready: int, minutes: int) -> Iterator[tuple[int, int, int]]:
+        """The engineers who take unassigned work as (bound, rank, engineer), lowest first: the
+        bound is when they are next free or the stage is ready, whichever is later, plus its
+        minutes. Those free by then share the bound and go in rank order; the rest in the order
+        they become free."""
+        by_free = self.by_free
+        idle = bisect.bisect_right(by_free, (ready, len(self.takers)))
+        done_at = ready + minutes
+        if idle:
+            for _free, rank, eid in sorted(by_free[:idle], key=_rank_of):
+                yield done_at, rank, eid
+        for k in range(idle, len(by_free)):
+            free, rank, eid = by_free[k]
+            yield free + minutes, rank, eid
+
+    def _free_again(self, eid: int) -> None:
+        """Keep `by_free` in order after the engineer's day changed."""
+        rank = self.rank.get(eid)
+        if rank is None:
+            return
+        old = self.free_key.pop(eid, None)
+        if old is not None:
+            del self.by_free[bisect.bisect_left(self.by_free, old)]
+        st = self.states[eid]
+        policy = self.engs[eid].policy
+        found = _next_room(st, self.windows[eid], policy)
+        if found is not None:  # None: past the horizon, where nothing more can be laid
+            free, cap_left, day_end = found
+            key = (free, rank, eid)
+            self.free_key[eid] = key
+            bisect.insort(self.by_free, key)
+            self.room[eid] = (
+                free,
+                cap_left if policy.max_block > 0 else -1,
+                day_end,
+                policy.max_block,
+                min(policy.short_break, policy.long_break),
             )
+
+    def _assign(self, eid: int, job: int, w: StageWork, trial: _Trial) -> None:
+        """Lay the stage on the engineer's day for good (the try that won) and hand the job's
+        next stage on."""
+        self.states[eid], raw, _finish, placed = trial
+        job_id, stage_id = self.job_ids[job], w.stage_id
+        # A block's end is usually the next one's start: each minute becomes a datetime once.
+        moments: dict[int, datetime] = {}
+        for s, e, _kind, _bkind in raw:
+            if s not in moments:
+                moments[s] = _to_dt(s)
+            moments[e] = _to_dt(e)
+        self.timelines[eid].extend(
+            _new_block(eid, moments[s], moments[e], WORK, stage_id, job_id, "")
+            if kind == WORK
+            else _new_block(eid, moments[s], moments[e], kind, None, None, bkind)
             for s, e, kind, bkind in raw
         )
-        self.stage_start[w.stage_id] = _to_dt(placed[0])
-        self.stage_finish[w.stage_id] = _to_dt(placed[1])
+        self.stage_start[stage_id] = moments[placed[0]]
+        self.stage_finish[stage_id] = moments[placed[1]]
         self.stage_engineer[w.stage_id] = eid
         if w.assignee_id is None:
             self.proposed[w.stage_id] = eid
         self.ready_at[job] = placed[1]
         self.position[job] += 1
+        self._free_again(eid)
         self.enqueue(job)
         self.wake_up(eid, self.states[eid].t)
 
-    def _lay(
-        self, eid: int, st: _State, job: int, w: StageWork, *, out: list[_Raw] | None
-    ) -> tuple[int, int] | None:
-        return _place(
+    def _try(self, eid: int, job: int, w: StageWork) -> _Trial | None:
+        """Lay the stage on a copy of the engineer's day: (that day after it, the blocks, the
+        finish, (start, finish)), or None if it does not fit before the horizon."""
+        st = self.states[eid].copy()
+        raw: list[_Raw] = []
+        placed = _place(
             st,
             self.windows[eid],
             self.engs[eid].policy,
             ready=self.ready_at[job],
             minutes=int(w.remaining_minutes),
             fresh_needed=w.fresh_ears,
-            out=out,
+            out=raw,
         )
+        return None if placed is None else (st, raw, placed[1], placed)
 
 
 def workload(result: Plan, *, until: datetime) -> dict[int, int]:

@@ -12,6 +12,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -166,6 +167,9 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
+STUDIO_JOBS_PER_PAGE = 50
+
+
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -179,8 +183,12 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.is_manager:
             return redirect("board")
     jobs = home_jobs(user)
-    cards = None if user.is_studio else home_cards(list(jobs))
-    return render(request, "jobs/home.html", {"jobs": jobs, "cards": cards})
+    if user.is_studio:
+        # The whole studio's jobs: a page at a time (the board sorts and filters them all).
+        page = Paginator(jobs, STUDIO_JOBS_PER_PAGE).get_page(request.GET.get("page"))
+        context = {"jobs": page.object_list, "page": page, "cards": None}
+        return render(request, "jobs/home.html", context)
+    return render(request, "jobs/home.html", {"jobs": jobs, "cards": home_cards(list(jobs))})
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,19 +1,35 @@
-"""Reads for the manager's workload page: every engineer's next working days from the current
+"""Reads for the manager's workload page: every engineer's next working days from the stored
 plan (planned listening per day against the daily cap and the working hours, days off, the
-blocks of work and breaks), and the unassigned work with the engineer the plan proposes."""
+blocks of work and breaks), and the unassigned work with the engineer the plan proposes.
+
+The page reads the plan the last re-plan stored (jobs/plan_store.py, `stored_plan`) instead of
+planning again, and lists the open stages a page at a time, so it costs the same however many
+jobs the studio has."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
 from jobs.clock import WorkCalendar
-from jobs.models import STAGE_OPEN, STUDIO_ROLES, Stage, User
-from jobs.plan_store import plan_compute
+from jobs.models import CLOCK_RUNNING, STAGE_OPEN, STUDIO_ROLES, Stage, StudioPolicy, User
+from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
 
 DAYS = 5
+UNASSIGNED_PER_PAGE = 25
+ENGINEERS_PER_PAGE = 10
+STAGES_PER_ENGINEER = (
+    8  # the most urgent open stages on each, for reassigning; the rest on the board
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,10 @@ class Slot:
     end: datetime
     kind: str
     label: str
+    # As the page shows them (hours and minutes in the current timezone), worked out with the
+    # slot: a week of a dozen engineers is over a thousand slots, too many for template filters.
+    start_text: str = ""
+    end_text: str = ""
 
     @property
     def minutes(self) -> int:
@@ -52,7 +72,12 @@ class Day:
 class EngineerLoad:
     person: User
     days: list[Day]
-    stages: list[Stage]  # the open stages on them, for reassigning
+    stages: list[Stage]  # their most urgent open stages, for reassigning
+    open_count: int = 0  # all their open stages
+
+    @property
+    def more(self) -> int:
+        return self.open_count - len(self.stages)
 
     @property
     def planned_min(self) -> int:
@@ -70,9 +95,45 @@ class Unassigned:
 class Workload:
     days: list[date]
     engineers: list[EngineerLoad]
-    unassigned: list[Unassigned]
+    unassigned: list[Unassigned]  # this page of it, most urgent first
     people: list[User]  # who work can go to
     labels: dict[int, str]  # stage id -> "Track · Stage"
+    unassigned_page: Page[Stage] | None = None
+    engineer_page: Page[User] | None = None
+    planned_at: datetime | None = None
+
+    def _links(self, which: str, page: Page[Any] | None) -> list[dict[str, object]]:
+        if page is None or not page.has_other_pages():
+            return []
+        keep = {
+            "page": self.engineer_page.number if self.engineer_page else 1,
+            "unassigned": self.unassigned_page.number if self.unassigned_page else 1,
+        }
+        links: list[dict[str, object]] = []
+        for rel, label, ok, number in (
+            ("prev", "Previous", page.has_previous(), page.number - 1),
+            ("next", "Next", page.has_next(), page.number + 1),
+        ):
+            if ok:
+                query = {**keep, which: number}
+                links.append(
+                    {
+                        "rel": rel,
+                        "label": label,
+                        "query": urlencode({k: v for k, v in query.items() if v != 1}),
+                    }
+                )
+        return links
+
+    @property
+    def engineer_links(self) -> list[dict[str, object]]:
+        """Previous and next page of engineers, the unassigned list's page kept."""
+        return self._links("page", self.engineer_page)
+
+    @property
+    def unassigned_links(self) -> list[dict[str, object]]:
+        """Previous and next page of unassigned work, the engineers' page kept."""
+        return self._links("unassigned", self.unassigned_page)
 
 
 def _next_working_days(calendars: list[WorkCalendar], today: date, count: int) -> list[date]:
@@ -86,70 +147,141 @@ def _next_working_days(calendars: list[WorkCalendar], today: date, count: int) -
     return out
 
 
-def workload(*, now: datetime | None = None, days: int = DAYS) -> Workload:
+def _open_stages() -> QuerySet[Stage]:
+    """The open stages the plan covers (current round of jobs whose clocks run), most urgent
+    first, with what a row of the page shows."""
+    return (
+        Stage.objects.filter(
+            job__status__in=sorted(s.value for s in CLOCK_RUNNING),
+            job__paused_at__isnull=True,
+            status__in=STAGE_OPEN,
+            revision_round=F("job__revision_round"),
+        )
+        .select_related("job")
+        .only("kind", "position", "assignee_id", "job_id", "job__track_title", "job__due_at")
+        .order_by(F("job__due_at").asc(nulls_last=True), "position", "pk")
+    )
+
+
+def workload(
+    *,
+    now: datetime | None = None,
+    days: int = DAYS,
+    page: int | str | None = 1,
+    unassigned_page: int | str | None = 1,
+) -> Workload:
     """The plan as the workload page shows it, in a fixed number of queries."""
-    result, inputs = plan_compute(now=now)
-    now = inputs.now
+    now = now or timezone.now()
+    stored = stored_plan(now=now)
+    policy = StudioPolicy.current()
     by_id = {
         u.pk: u
         for u in User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
             "first_name", "username"
         )
     }
-    open_stages = list(
-        Stage.objects.filter(pk__in=list(inputs.stages), status__in=STAGE_OPEN)
-        .select_related("job", "assignee")
-        .order_by("job__due_at", "position")
-    )
-    labels = {s.pk: f"{s.job.track_title} · {s.get_kind_display()}" for s in open_stages}
-    calendars = {e.id: e.calendar for e in inputs.engineers}
-    policies = {e.id: e.policy for e in inputs.engineers}
-    zone = inputs.policy.timezone
+    # Who has days on the page: the people the plan planned for (engineers, and anyone with
+    # work assigned), as in the plan.
+    everyone = [u for u in by_id.values() if u.is_engineer or u.pk in stored.blocks]
+    engineer_page = Paginator(everyone, ENGINEERS_PER_PAGE).get_page(page)
+    planned = list(engineer_page.object_list)
+    engineers = {e.id: e for e in engineers_in(policy, planned, now=now)}
+    calendars = {eid: e.calendar for eid, e in engineers.items()}
+    zone = policy.timezone
     today = now.astimezone(ZoneInfo(zone)).date()
     shown = _next_working_days(list(calendars.values()), today, days)
+
+    open_stages = _open_stages()
+    on_page = [u.pk for u in planned]
+    counts = dict(
+        open_stages.filter(assignee_id__in=on_page)
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .values_list("assignee_id", "n")
+    )
+    # The first few of each engineer's, in one query: numbered within each engineer's, urgent
+    # first, and cut at the number shown.
+    urgent_first = [F("job__due_at").asc(nulls_last=True), F("position").asc(), F("pk").asc()]
+    mine: dict[int, list[Stage]] = {}
+    for s in (
+        open_stages.filter(assignee__isnull=False)
+        .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
+        .filter(n__lte=STAGES_PER_ENGINEER)
+    ):
+        assert s.assignee_id is not None
+        mine.setdefault(s.assignee_id, []).append(s)
+
     loads = []
-    for person in by_id.values():
-        if person.pk not in calendars:
-            continue
+    for person in planned:
         cal = calendars[person.pk]
         per_day = {}
         for d in shown:
             window = cal.window(d)
             hours = int((window[1] - window[0]).total_seconds() // 60) if window else 0
             per_day[d] = Day(
-                day=d, off=window is None, hours_min=hours, cap_min=policies[person.pk].daily_cap
+                day=d,
+                off=window is None,
+                hours_min=hours,
+                cap_min=engineers[person.pk].policy.daily_cap,
             )
-        for block in result.timelines.get(person.pk, []):
-            d = block.start.astimezone(cal.zone).date()
-            if d in per_day:
+        if shown:
+            # Only the blocks of the days shown become datetimes (with a day's margin for
+            # timezones).
+            lo = int(datetime.combine(shown[0] - timedelta(days=1), time(), UTC).timestamp())
+            hi = int(datetime.combine(shown[-1] + timedelta(days=2), time(), UTC).timestamp())
+            local = cal.zone
+            for start, end, kind, stage_id, break_kind in stored.blocks.get(person.pk, []):
+                if not lo // 60 <= start < hi // 60:
+                    continue
+                b_start = datetime.fromtimestamp(start * 60, UTC)
+                d = b_start.astimezone(local).date()
+                if d not in per_day:
+                    continue
                 label = (
-                    labels.get(block.stage_id or 0, "")
-                    if block.kind == WORK
-                    else f"{(block.break_kind or 'ear').replace('_', ' ')} break"
+                    stored.labels.get(stage_id or 0, "")
+                    if kind == WORK
+                    else f"{(break_kind or 'ear').replace('_', ' ')} break"
                 )
-                per_day[d].blocks.append(Slot(block.start, block.end, block.kind, label))
-                if block.kind == WORK:
-                    per_day[d].planned_min += block.minutes
+                b_end = datetime.fromtimestamp(end * 60, UTC)
+                per_day[d].blocks.append(
+                    Slot(
+                        b_start,
+                        b_end,
+                        kind,
+                        label,
+                        start_text=f"{timezone.localtime(b_start):%H:%M}",
+                        end_text=f"{timezone.localtime(b_end):%H:%M}",
+                    )
+                )
+                if kind == WORK:
+                    per_day[d].planned_min += end - start
         loads.append(
             EngineerLoad(
                 person=person,
                 days=[per_day[d] for d in shown],
-                stages=[s for s in open_stages if s.assignee_id == person.pk],
+                stages=mine.get(person.pk, []),
+                open_count=counts.get(person.pk, 0),
             )
         )
+    todo_page = Paginator(open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE).get_page(
+        unassigned_page
+    )
     unassigned = [
         Unassigned(
             stage=s,
-            proposed=by_id.get(result.proposed.get(s.pk, 0)),
-            finish=result.stage_finish.get(s.pk),
+            proposed=by_id.get(stored.proposed.get(s.pk, 0)),
+            finish=stored.finish.get(s.pk),
         )
-        for s in open_stages
-        if s.assignee_id is None
+        for s in todo_page
     ]
     return Workload(
         days=shown,
         engineers=loads,
         unassigned=unassigned,
         people=list(by_id.values()),
-        labels=labels,
+        labels=stored.labels,
+        unassigned_page=todo_page,
+        engineer_page=engineer_page,
+        planned_at=stored.now,
     )

@@ -20,7 +20,8 @@ from jobs.workload import workload
 @login_required
 def workload_view(request: HttpRequest) -> HttpResponse:
     require_manager(request)
-    return render(request, "jobs/workload.html", {"load": workload()})
+    load = workload(page=request.GET.get("page"), unassigned_page=request.GET.get("unassigned"))
+    return render(request, "jobs/workload.html", {"load": load})
 
 
 @require_POST

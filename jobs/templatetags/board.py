@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -36,3 +39,26 @@ def minutes(value: int | None) -> str:
     if hours and mins:
         return f"{hours} h {mins} min"
     return f"{hours} h" if hours else f"{mins} min"
+
+
+@register.simple_tag(takes_context=True)
+def people_options(
+    context: template.Context, people: list[Any], selected: int | None, *, proposed: bool = False
+) -> SafeString:
+    """The <option>s of a "who does it" menu, `selected` chosen (marked as the plan's proposal
+    when `proposed`). The same menu repeats on every row of the workload, so each person's
+    option is escaped once per page rather than by a template loop per row."""
+    key = f"people_options:{id(people)}"
+    names: list[tuple[int, str]] | None = context.render_context.get(key)
+    if names is None:
+        names = [(p.pk, str(escape(p.get_full_name() or p.username))) for p in people]
+        context.render_context[key] = names
+    mark = " (proposed)" if proposed else ""
+    return mark_safe(
+        "".join(
+            f'<option value="{pk}" selected>{name}{mark}</option>'
+            if pk == selected
+            else f'<option value="{pk}">{name}</option>'
+            for pk, name in names
+        )
+    )

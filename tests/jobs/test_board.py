@@ -226,3 +226,41 @@ def test_the_board_costs_the_same_for_10_and_200_jobs(manager_client: Client, pa
     _fill(95, engineers)
     assert Job.objects.count() == 200
     assert _queries(manager_client, path) == small
+
+
+def test_a_big_board_comes_a_page_at_a_time_and_the_csv_has_every_row(
+    manager_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs import board as board_module
+
+    monkeypatch.setattr(board_module, "PER_PAGE", 3)
+    engineer = make_user(Role.ENGINEER)
+    for i in range(7):
+        job = _running(f"Song {i}", due_in=timedelta(days=1 + i), finish_in=timedelta(hours=12))
+        _stages(job, None if i % 2 else engineer)  # Songs 0, 2, 4 and 6 are the engineer's
+    # The order across pages is the order of the whole board.
+    whole = [r.job.track_title for r in board(BoardFilters(), page=None).rows]
+    paged = [r.job.track_title for n in (1, 2, 3) for r in board(BoardFilters(), page=n).rows]
+    assert paged == whole == [f"Song {i}" for i in range(7)]
+    last = board(BoardFilters(), page=3)
+    assert last.total == 7 and len(last.rows) == 1
+    # A page past the end shows the last one; nonsense shows the first.
+    assert [r.job.track_title for r in board(BoardFilters(), page=99).rows] == ["Song 6"]
+    assert board(BoardFilters(), page="x").rows[0].job.track_title == "Song 0"
+
+    # The page links keep the filters; the filters' own links start again at page one.
+    page = manager_client.get(f"/board/?engineer={engineer.pk}&q=song").content.decode()
+    assert f'href="?engineer={engineer.pk}&amp;q=song&amp;page=2"' in page
+    assert "4 jobs match the filters; 1\u20133 shown" in page
+    assert [t for t in ("Song 0", "Song 2", "Song 4", "Song 6") if f">{t}<" in page] == [
+        "Song 0",
+        "Song 2",
+        "Song 4",
+    ]
+    second = manager_client.get(f"/board/?engineer={engineer.pk}&q=song&page=2").content.decode()
+    assert ">Song 6<" in second and ">Song 4<" not in second and ">Song 1<" not in second
+    assert f'href="?engineer={engineer.pk}&amp;q=song&amp;page=1"' in second
+    assert 'href="?state=at_risk"' not in second  # no state link carries a page
+
+    rows = list(csv.reader(io.StringIO(manager_client.get("/board.csv").content.decode())))
+    assert [r[0] for r in rows[1:]] == whole

@@ -245,3 +245,36 @@ def test_a_replan_locks_jobs_before_stages_in_id_order(
     assert job.pk.hex in sql[locks[1]] and other.pk.hex not in sql[locks[1]]
     assert all(" ORDER BY " in sql[i] for i in locks[1:])
     assert writes and locks[-1] < min(writes)
+
+
+def test_a_replan_writes_only_what_changed_and_stores_the_plan(
+    client_user: User, engineer: User, frozen, django_capture_on_commit_callbacks
+) -> None:
+    from django.core.cache import cache
+    from django.test.utils import CaptureQueriesContext
+
+    from jobs.plan_store import STORED_PLAN, StoredPlan
+
+    first, second = accepted_job(client_user), accepted_job(client_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_refresh()
+    stored = cache.get(STORED_PLAN)
+    assert isinstance(stored, StoredPlan)
+    planned = [b for b in stored.timeline(engineer.pk) if b.kind == "work"]
+    assert {b.stage_id for b in planned} == {s.pk for s in stages_of(first) + stages_of(second)}
+    assert all(stored.proposed[s.pk] == engineer.pk for s in stages_of(first))
+    assert stored.labels[stages_of(first)[0].pk].endswith(" · Listening")
+
+    def updates() -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            plan_refresh()
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("WITH v")]
+
+    # Nothing moved: nothing is written.
+    assert updates() == []
+    # A new job: its stages' predictions (and any job it pushed later) are written, by one
+    # statement per table, not one per row.
+    accepted_job(client_user)
+    written = updates()
+    assert 1 <= len(written) <= 2
+    assert any('UPDATE "jobs_stage"' in sql for sql in written)

@@ -67,6 +67,7 @@ def test_the_desk_costs_the_same_for_10_and_200_jobs() -> None:
     tick = f"/sessions/{session.pk}/tick/"
     small = queries_for(client, "/desk/")
     small_tick = queries_for(client, tick, post=True)
+    queries_for(client, "/plan/")  # the first look plans and keeps the plan; later ones read it
     small_plan = queries_for(client, "/plan/")
     add(190)
     for stage in Stage.objects.filter(kind="cleanup", assignee__isnull=True)[:100]:
@@ -77,3 +78,23 @@ def test_the_desk_costs_the_same_for_10_and_200_jobs() -> None:
     # The poll is the session region alone: a handful of reads (the login and the session
     # included), never the desk's lists.
     assert small_tick <= 8, small_tick
+
+
+def test_the_studio_job_list_comes_a_page_at_a_time() -> None:
+    from jobs.views import STUDIO_JOBS_PER_PAGE
+
+    owner = make_user(Role.CLIENT, organisation=make_organisation())
+    for i in range(STUDIO_JOBS_PER_PAGE + 3):
+        make_job(client=owner, status=JobStatus.IN_PROGRESS, track_title=f"Take {i:03d}")
+    client = Client()
+    client.force_login(make_user(Role.MANAGER))
+    first = client.get("/jobs/all/").content.decode()
+    assert first.count('<td data-label="Track">') == STUDIO_JOBS_PER_PAGE
+    assert 'href="?page=2" rel="next"' in first
+    second = client.get("/jobs/all/?page=2").content.decode()
+    assert second.count('<td data-label="Track">') == 3
+    assert 'href="?page=1" rel="prev"' in second
+    # The client's own home is not paged.
+    mine = Client()
+    mine.force_login(owner)
+    assert 'rel="next"' not in mine.get("/").content.decode()

@@ -151,3 +151,62 @@ def test_the_workload_costs_the_same_for_10_and_200_jobs() -> None:
     for i in range(190):
         _job_with_stages(engineers[i % 2] if i % 3 else None, f"Song {i}")
     assert queries() == small
+
+
+def test_the_page_reads_the_stored_plan_and_does_not_plan_again(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    from jobs import plan_store
+
+    ada = make_user(Role.ENGINEER, first_name="Ada")
+    _job_with_stages(ada, "Stored Song")
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_store.plan_refresh()  # stores the plan once the re-plan commits
+
+    def no_planning(**kw: Any) -> Any:
+        raise AssertionError("the page planned again")
+
+    monkeypatch.setattr(plan_store, "plan_compute", no_planning)
+    manager = _login(make_user(Role.MANAGER))
+    page = manager.get("/workload/").content.decode()
+    assert "Stored Song · Listening" in page
+    (ada_load,) = workload().engineers
+    assert ada_load.days[0].planned_min > 0
+
+    # A plan older than the limit is not shown: the page plans afresh (here: refuses to).
+    later = MONDAY + plan_store.STORED_MAX_AGE + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False), pytest.raises(AssertionError, match="planned"):
+        workload()
+
+
+def test_a_big_studio_gets_its_work_a_page_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs import workload as workload_module
+
+    monkeypatch.setattr(workload_module, "UNASSIGNED_PER_PAGE", 2)
+    monkeypatch.setattr(workload_module, "STAGES_PER_ENGINEER", 4)
+    monkeypatch.setattr(workload_module, "ENGINEERS_PER_PAGE", 1)
+    ada = make_user(Role.ENGINEER, first_name="Ada")
+    make_user(Role.ENGINEER, first_name="Ben")
+    _job_with_stages(ada, "Mine")  # six stages on Ada
+    _job_with_stages(None, "Open")  # six unassigned
+
+    first = workload()
+    assert [u.stage.get_kind_display() for u in first.unassigned] == ["Listening", "Cleanup"]
+    (ada_load,) = first.engineers
+    assert len(ada_load.stages) == 4 and ada_load.open_count == 6 and ada_load.more == 2
+    assert [s.position for s in ada_load.stages] == [0, 1, 2, 3]  # the most urgent first
+    manager = _login(make_user(Role.MANAGER))
+    page = manager.get("/workload/").content.decode()
+    assert f'href="/board/?engineer={ada.pk}">2 more on the board' in page
+    assert 'href="?unassigned=2" rel="next"' in page
+    assert 'href="?page=2" rel="next"' in page
+    # Each list pages on its own, keeping the other's page.
+    both = manager.get("/workload/?page=2&unassigned=3").content.decode()
+    assert ">Ben " in both and 'href="?unassigned=3" rel="prev"' in both
+    assert 'href="?page=2&amp;unassigned=2" rel="prev"' in both
+    third = workload(page=2, unassigned_page=3)
+    assert [e.person.first_name for e in third.engineers] == ["Ben"]
+    assert [u.stage.get_kind_display() for u in third.unassigned] == [
+        "Glue and final level",
+        "Delivery",
+    ]
