@@ -281,9 +281,9 @@ class _Meter:
                 x, fs_mask = item
                 top, bottom = self._scan(x, fs_mask, offset)  # cleans NaN/Inf in place
                 # True peak: only chunks whose exact bound beats the sample peak are kept for
-                # later; the bound it returns spares the peaks' over finder the same work.
-                bound = self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
-                self.peaks.feed(x, bound)
+                # later; the bounds it returns spare the peaks' over finder the same work.
+                bounds = self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
+                self.peaks.feed(x, bounds, self.tp.chunk)
                 pending.append(kweigh.submit(self._kweight, x))
                 self._measure(x, fs_mask, offset, top, bottom)
                 offset += x.shape[1]
