@@ -19,7 +19,7 @@ from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 from typing import Any
 
-from .findings import Thresholds, file_findings
+from .findings import Thresholds, file_findings, phase_inverted
 from .report import Report
 
 # Test seam: measure_isolated(..., fault="segfault" | "hang" | "memory") makes the child
@@ -178,48 +178,88 @@ def measure_isolated_many(
     core), each with its own limits and time-out. The reports come back in the order of `paths`,
     whichever child finishes first."""
     t = thresholds or Thresholds()
-    lim = limits or Limits()
-    todo = [str(p) for p in paths]
-    labels = list(names) if names is not None else [Path(p).name for p in todo]
-    reports: list[Report | None] = [None] * len(todo)
-    running: dict[int, _Running] = {}
-    upcoming = iter(range(len(todo)))
-    width = max(1, workers if workers is not None else default_workers())
-    try:
-        while True:
-            while len(running) < width:
-                i = next(upcoming, None)
-                if i is None:
+    measuring = Measuring(paths, thresholds=t, limits=limits, workers=workers, fault=fault)
+    return measuring.judged(t, kind=kind, names=names)
+
+
+class Measuring:
+    """Files being measured, each by its own isolated child, up to `workers` children at once
+    (default: one per core). Starting returns at once, so the caller can do other work (look up
+    the studio policy) while the first files are measured; `judged` waits for all of them."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        thresholds: Thresholds | None = None,
+        limits: Limits | None = None,
+        workers: int | None = None,
+        fault: str | None = None,
+    ) -> None:
+        self.paths = [str(p) for p in paths]
+        self._t = thresholds or Thresholds()
+        self._lim = limits or Limits()
+        self._fault = fault
+        self._width = max(1, workers if workers is not None else default_workers())
+        self._reports: list[Report | None] = [None] * len(self.paths)
+        self._running: dict[int, _Running] = {}
+        self._upcoming = iter(range(len(self.paths)))
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._running) < self._width:
+            i = next(self._upcoming, None)
+            if i is None:
+                return
+            started = _start(self.paths[i], self._t, self._lim, self._fault)
+            if isinstance(started, str):
+                self._reports[i] = Report(path=self.paths[i], format=None, unreadable=started)
+            else:
+                self._running[i] = started
+
+    def _wait(self) -> list[Report]:
+        running = self._running
+        try:
+            while True:
+                self._fill()
+                if not running:
                     break
-                started = _start(todo[i], t, lim, fault)
-                if isinstance(started, str):
-                    reports[i] = Report(path=todo[i], format=None, unreadable=started)
-                else:
-                    running[i] = started
-            if not running:
-                break
-            now = time.monotonic()
-            late = [i for i, r in running.items() if r.deadline <= now]
-            for i in late:
-                reports[i] = _finish(running.pop(i), timed_out=True)
-            if late:
-                continue
-            soonest = min(r.deadline for r in running.values())
-            ready = mp_wait([r.receiver for r in running.values()], timeout=soonest - now)
-            for i, r in list(running.items()):
-                if r.receiver in ready:
-                    reports[i] = _finish(running.pop(i), timed_out=False)
-    finally:
-        for r in running.values():  # only on an exception in the caller's thread (^C)
-            r.child.kill()
-            r.child.join()
-            r.receiver.close()
-    done: list[Report] = []
-    for i, report in enumerate(reports):
-        assert report is not None
-        report.findings = file_findings(report, kind=kind, name=labels[i], thresholds=t)
-        done.append(report)
-    return done
+                now = time.monotonic()
+                late = [i for i, r in running.items() if r.deadline <= now]
+                for i in late:
+                    self._reports[i] = _finish(running.pop(i), timed_out=True)
+                if late:
+                    continue
+                soonest = min(r.deadline for r in running.values())
+                ready = mp_wait([r.receiver for r in running.values()], timeout=soonest - now)
+                for i, r in list(running.items()):
+                    if r.receiver in ready:
+                        self._reports[i] = _finish(running.pop(i), timed_out=False)
+        finally:
+            for r in running.values():  # only on an exception in the caller's thread (^C)
+                r.child.kill()
+                r.child.join()
+                r.receiver.close()
+            running.clear()
+        done: list[Report] = []
+        for report in self._reports:
+            assert report is not None
+            done.append(report)
+        return done
+
+    def judged(
+        self, thresholds: Thresholds, *, kind: str = "stem", names: Sequence[str] | None = None
+    ) -> list[Report]:
+        """Every report, in the order of the paths, judged by `thresholds` (which may differ
+        from those the measuring started with): the per-file findings, and the one measured
+        field a policy decides, `stereo.phase_inverted`."""
+        reports = self._wait()
+        labels = list(names) if names is not None else [Path(p).name for p in self.paths]
+        for label, report in zip(labels, reports, strict=True):
+            if report.stereo is not None:
+                report.stereo.phase_inverted = phase_inverted(report.stereo.correlation, thresholds)
+            report.findings = file_findings(report, kind=kind, name=label, thresholds=thresholds)
+        return reports
 
 
 def measure_in_process(

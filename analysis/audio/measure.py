@@ -17,7 +17,7 @@ import soundfile as sf
 from numpy.typing import NDArray
 
 from .filters import channel_weights, k_weighting_sections
-from .findings import Thresholds
+from .findings import Thresholds, phase_inverted
 from .loudness import from_energies
 from .peaks import PeakBuilder
 from .probe import probe
@@ -466,7 +466,7 @@ class _Meter:
             r.stereo = Stereo(
                 correlation=corr,
                 dual_mono=self.dual and self.last_sound >= 0,
-                phase_inverted=corr is not None and corr < self.limits.phase_correlation,
+                phase_inverted=phase_inverted(corr, self.limits),
             )
 
         wmax, wmin = self.wmax, self.wmin

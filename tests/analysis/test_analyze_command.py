@@ -108,3 +108,19 @@ def test_a_dash_h_file_after_double_dash_is_a_file_not_a_help_request(tmp_path: 
     done = run("--", "-h", "--json", tmp=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["analyze: -h: no such file"]
+
+
+@pytest.mark.parametrize("args", [["--bogus", "x.wav"], ["--kind", "nonsense", "x.wav"], []])
+def test_bad_usage_of_the_real_command_line_gives_one_line(args: list[str], tmp_path: Path) -> None:
+    # manage.py looks at the command line before Django is set up (to start measuring early):
+    # bad usage must still come out once, from the command itself.
+    (tmp_path / "x.wav").write_bytes(b"RIFF")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'absent' / 'db.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "analyze", *args],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("analyze: "), done.stderr

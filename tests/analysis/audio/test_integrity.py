@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from analysis.audio.findings import Thresholds
-from analysis.audio.isolate import Limits, measure_isolated, measure_isolated_many
+from analysis.audio.isolate import Limits, Measuring, measure_isolated, measure_isolated_many
 from analysis.audio.measure import measure_file
 from analysis.audio.report import Report
 
@@ -217,6 +217,27 @@ def test_hanging_children_measured_at_once_are_all_stopped(tmp_path: Path) -> No
     )
     for report in reports:
         assert codes(report) == {"unreadable_file"} and "within" in report.findings[0].message
+
+
+def test_measuring_started_with_defaults_is_judged_by_the_policy_given_later(
+    tmp_path: Path,
+) -> None:
+    # How `analyze` runs: measuring starts before the studio policy is known (the defaults),
+    # and the reports are judged by the policy once it has been read.
+    t = np.arange(RATE) / RATE
+    left = 0.5 * np.sin(2 * np.pi * 440 * t)
+    right = -0.3 * np.sin(2 * np.pi * 440 * t) + 0.4 * np.sin(2 * np.pi * 660 * t)
+    path = write(tmp_path / "Keys - Song.wav", np.stack([left, right], axis=1), RATE)
+    measuring = Measuring([path])  # correlation -0.6: not inverted by the default -0.9
+    strict = Thresholds(phase_correlation=-0.5)
+    (report,) = measuring.judged(strict, names=["Keys - Song"])
+    assert report.stereo is not None
+    assert report.stereo.correlation == pytest.approx(-0.6, abs=0.01)
+    assert report.stereo.phase_inverted
+    assert "phase_inverted" in codes(report)
+    (default,) = Measuring([path]).judged(Thresholds())
+    assert default.stereo is not None and not default.stereo.phase_inverted
+    assert "phase_inverted" not in codes(default)
 
 
 def test_an_impossible_sample_rate_is_unreadable(tmp_path: Path) -> None:
