@@ -26,6 +26,11 @@ class Thresholds:
     max_decoded_bytes: int = 8 * GIB  # frames * channels * 4 bytes, checked before decoding
 
 
+def phase_inverted(correlation: float | None, t: Thresholds) -> bool:
+    """Stereo channels anti-correlated beyond the policy's limit (one side polarity-inverted)."""
+    return correlation is not None and correlation < t.phase_correlation
+
+
 KINDS = ("stem", "rough_mix", "reference", "master", "preview")
 # Finished material the client keeps as it is: its findings inform and never ask for a re-export.
 INFORM_KINDS = ("rough_mix", "reference", "preview")
@@ -161,7 +166,7 @@ def file_findings(
             f"or routed elsewhere)? Check {stem} and export it again.")  # fmt: skip
     if report.stereo is not None:
         corr = report.stereo.correlation
-        if corr is not None and corr < t.phase_correlation:
+        if corr is not None and phase_inverted(corr, t):
             add("phase_inverted", "warning",
                 f"{name}: the left and right channels cancel each other (correlation "
                 f"{corr:+.2f}); one side is polarity-inverted and the file will vanish in mono. "

@@ -1,5 +1,6 @@
-"""Run parse + measure for one file in a child process with memory, CPU and wall-clock limits, so
-a crash, hang or memory blow-up inside the decoder fails that one file, never the caller."""
+"""Run parse + measure for each file in a child process with memory, CPU and wall-clock limits, so
+a crash, hang or memory blow-up inside the decoder fails that one file, never the caller. Several
+files are measured by several children at once, one per core."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import resource
 import signal
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 from typing import Any
 
-from .findings import Thresholds, file_findings
+from .findings import Thresholds, file_findings, phase_inverted
 from .report import Report
 
 # Test seam: measure_isolated(..., fault="segfault" | "hang" | "memory") makes the child
@@ -61,58 +64,55 @@ def _meter() -> Any:
     return measure_file
 
 
-def _failed(path: str, reason: str, name: str, kind: str, thresholds: Thresholds) -> Report:
-    report = Report(path=path, format=None, unreadable=reason)
-    report.findings = file_findings(report, kind=kind, name=name, thresholds=thresholds)
-    return report
+@dataclass
+class _Running:
+    """One measuring child, from its start until its answer is read."""
+
+    path: str
+    seconds: float
+    deadline: float  # time.monotonic() after which the child is taken to hang
+    child: Any
+    receiver: Connection
 
 
-def measure_isolated(
-    path: str | os.PathLike[str],
-    *,
-    thresholds: Thresholds | None = None,
-    kind: str = "stem",
-    name: str | None = None,
-    limits: Limits | None = None,
-    fault: str | None = None,
-) -> Report:
-    """Measure `path` in an isolated child and add the per-file findings. Never raises for
-    anything the file does: a crash, hang or MemoryError becomes an `unreadable_file` finding."""
-    t = thresholds or Thresholds()
-    lim = limits or Limits()
-    spath = str(path)
-    label = name or Path(spath).name
+def _start(path: str, t: Thresholds, lim: Limits, fault: str | None) -> _Running | str:
+    """Fork the child that measures `path`; a file that cannot even be looked at returns the
+    reason instead, for an `unreadable_file` report."""
     try:
-        size = Path(spath).stat().st_size
+        size = Path(path).stat().st_size
     except OSError as exc:
-        log.warning("cannot open %s: %s", spath, exc)
-        return _failed(spath, "the file could not be opened", label, kind, t)
+        log.warning("cannot open %s: %s", path, exc)
+        return "the file could not be opened"
     seconds = lim.seconds_for(size)
     _meter()
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child, args=(spath, t, lim.memory_bytes, seconds, fault, sender), daemon=True
+        target=_child, args=(path, t, lim.memory_bytes, seconds, fault, sender), daemon=True
     )
     child.start()
     sender.close()
+    return _Running(path, seconds, time.monotonic() + seconds, child, receiver)
+
+
+def _finish(run: _Running, *, timed_out: bool) -> Report:
+    """Read the child's answer (it has one ready, or died, or ran out of time) and reap it."""
     payload: Any = None
-    timed_out = False
     try:
-        if receiver.poll(seconds):
-            payload = receiver.recv()
-        else:
-            timed_out = True
+        if not timed_out:
+            payload = run.receiver.recv()
     except (EOFError, OSError):
         payload = None  # the child died before it could answer
     finally:
-        receiver.close()
+        run.receiver.close()
+    child = run.child
     if timed_out:
         child.kill()
     child.join(timeout=5.0)
     if child.is_alive():
         child.kill()
         child.join()
+    spath, seconds = run.path, run.seconds
     if isinstance(payload, dict) and "report" in payload:
         report = Report.from_dict(payload["report"])
         report.peaks = payload.get("peaks")
@@ -135,8 +135,131 @@ def measure_isolated(
             unreadable=f"decoding stopped without a result (exit code {child.exitcode})",
         )
     report.path = spath
-    report.findings = file_findings(report, kind=kind, name=label, thresholds=t)
     return report
+
+
+def measure_isolated(
+    path: str | os.PathLike[str],
+    *,
+    thresholds: Thresholds | None = None,
+    kind: str = "stem",
+    name: str | None = None,
+    limits: Limits | None = None,
+    fault: str | None = None,
+) -> Report:
+    """Measure `path` in an isolated child and add the per-file findings. Never raises for
+    anything the file does: a crash, hang or MemoryError becomes an `unreadable_file` finding."""
+    t = thresholds or Thresholds()
+    return measure_isolated_many(
+        [path], thresholds=t, kind=kind, names=[name] if name else None, limits=limits,
+        workers=1, fault=fault,
+    )[0]  # fmt: skip
+
+
+def default_workers() -> int:
+    """Children measuring at once: one per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
+def measure_isolated_many(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    thresholds: Thresholds | None = None,
+    kind: str = "stem",
+    names: Sequence[str] | None = None,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    fault: str | None = None,
+) -> list[Report]:
+    """`measure_isolated` for several files, up to `workers` children at once (default: one per
+    core), each with its own limits and time-out. The reports come back in the order of `paths`,
+    whichever child finishes first."""
+    t = thresholds or Thresholds()
+    measuring = Measuring(paths, thresholds=t, limits=limits, workers=workers, fault=fault)
+    return measuring.judged(t, kind=kind, names=names)
+
+
+class Measuring:
+    """Files being measured, each by its own isolated child, up to `workers` children at once
+    (default: one per core). Starting returns at once, so the caller can do other work (look up
+    the studio policy) while the first files are measured; `judged` waits for all of them."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        thresholds: Thresholds | None = None,
+        limits: Limits | None = None,
+        workers: int | None = None,
+        fault: str | None = None,
+    ) -> None:
+        self.paths = [str(p) for p in paths]
+        self._t = thresholds or Thresholds()
+        self._lim = limits or Limits()
+        self._fault = fault
+        self._width = max(1, workers if workers is not None else default_workers())
+        self._reports: list[Report | None] = [None] * len(self.paths)
+        self._running: dict[int, _Running] = {}
+        self._upcoming = iter(range(len(self.paths)))
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._running) < self._width:
+            i = next(self._upcoming, None)
+            if i is None:
+                return
+            started = _start(self.paths[i], self._t, self._lim, self._fault)
+            if isinstance(started, str):
+                self._reports[i] = Report(path=self.paths[i], format=None, unreadable=started)
+            else:
+                self._running[i] = started
+
+    def _wait(self) -> list[Report]:
+        running = self._running
+        try:
+            while True:
+                self._fill()
+                if not running:
+                    break
+                now = time.monotonic()
+                late = [i for i, r in running.items() if r.deadline <= now]
+                for i in late:
+                    self._reports[i] = _finish(running.pop(i), timed_out=True)
+                if late:
+                    continue
+                soonest = min(r.deadline for r in running.values())
+                ready = mp_wait([r.receiver for r in running.values()], timeout=soonest - now)
+                for i, r in list(running.items()):
+                    if r.receiver in ready:
+                        self._reports[i] = _finish(running.pop(i), timed_out=False)
+        finally:
+            for r in running.values():  # only on an exception in the caller's thread (^C)
+                r.child.kill()
+                r.child.join()
+                r.receiver.close()
+            running.clear()
+        done: list[Report] = []
+        for report in self._reports:
+            assert report is not None
+            done.append(report)
+        return done
+
+    def judged(
+        self, thresholds: Thresholds, *, kind: str = "stem", names: Sequence[str] | None = None
+    ) -> list[Report]:
+        """Every report, in the order of the paths, judged by `thresholds` (which may differ
+        from those the measuring started with): the per-file findings, and the one measured
+        field a policy decides, `stereo.phase_inverted`."""
+        reports = self._wait()
+        labels = list(names) if names is not None else [Path(p).name for p in self.paths]
+        for label, report in zip(labels, reports, strict=True):
+            if report.stereo is not None:
+                report.stereo.phase_inverted = phase_inverted(report.stereo.correlation, thresholds)
+            report.findings = file_findings(report, kind=kind, name=label, thresholds=thresholds)
+        return reports
 
 
 def measure_in_process(

@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
-from scipy.signal import sosfilt, tf2sos
 
-from .filters import channel_weights, k_weighting
-from .findings import Thresholds
+from .filters import channel_weights, k_weighting_sections
+from .findings import Thresholds, phase_inverted
 from .loudness import from_energies
 from .peaks import PeakBuilder
 from .probe import probe
 from .report import AudioFormat, Clipping, Report, Silence, Stereo, Waveform
 from .runs import RunTracker, merge_events
+from .sections import sosfilt_inplace
 from .truepeak import TruePeakMeter
 
 # What a decoder says names the file's full path on the server: it goes to the log, and the
@@ -198,8 +198,8 @@ class _Meter:
         # Second-order sections in float32: as accurate as float64 here (1e-5 dB at 48 kHz,
         # 5e-4 dB at 192 kHz) and twice as fast; a single 4th-order float32 filter is not
         # (0.3 dB off at 48 kHz: its poles sit too close to z = 1).
-        self.sos = tf2sos(*k_weighting(self.rate)).astype(np.float32)
-        self.zi = np.zeros((self.sos.shape[0], ch, 2), dtype=np.float32)
+        self.sos = k_weighting_sections(self.rate).astype(np.float32)
+        self.zi = np.zeros((ch, self.sos.shape[0], 2), dtype=np.float32)
         self.weights = channel_weights(ch).astype(np.float32)
         self.tp = TruePeakMeter(self.rate, ch, self.unit)
         self.clips = RunTracker(ch)
@@ -240,7 +240,8 @@ class _Meter:
     def _kweight(self, x: NDArray[np.float32]) -> NDArray[np.float64] | None:
         """K-weighting with the filter state carried across blocks, then energy per 10 ms unit.
         Runs on its own thread, one block at a time and in order."""
-        y, self.zi = sosfilt(self.sos, x, axis=1, zi=self.zi)
+        y = x.copy()  # the other measures read `x` meanwhile
+        sosfilt_inplace(self.sos, y, self.zi)
         units = x.shape[1] // self.unit
         if not units:
             return None
@@ -280,9 +281,9 @@ class _Meter:
                 x, fs_mask = item
                 top, bottom = self._scan(x, fs_mask, offset)  # cleans NaN/Inf in place
                 # True peak: only chunks whose exact bound beats the sample peak are kept for
-                # later; the bound it returns spares the peaks' over finder the same work.
-                bound = self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
-                self.peaks.feed(x, bound)
+                # later; the bounds it returns spare the peaks' over finder the same work.
+                bounds = self.tp.feed(x, max(self.peak_pos / self.pos_fs, -self.peak_neg))
+                self.peaks.feed(x, bounds, self.tp.chunk)
                 pending.append(kweigh.submit(self._kweight, x))
                 self._measure(x, fs_mask, offset, top, bottom)
                 offset += x.shape[1]
@@ -465,7 +466,7 @@ class _Meter:
             r.stereo = Stereo(
                 correlation=corr,
                 dual_mono=self.dual and self.last_sound >= 0,
-                phase_inverted=corr is not None and corr < self.limits.phase_correlation,
+                phase_inverted=phase_inverted(corr, self.limits),
             )
 
         wmax, wmin = self.wmax, self.wmin

@@ -4,7 +4,6 @@ measuring pass from the blocks it already decodes, so drawing a waveform never d
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -146,9 +145,15 @@ class PeakBuilder:
         self.part_max = np.zeros(channels, np.float32)
         self.over_finder = OverFinder(sample_rate, channels, self.per)
 
-    def feed(self, x: NDArray[np.float32], true_peak_bound: float = math.inf) -> None:
-        """`true_peak_bound`: an upper bound on the interpolated peak over this block's outputs
-        (TruePeakMeter.feed returns one), when the caller has it."""
+    def feed(
+        self,
+        x: NDArray[np.float32],
+        chunk_bounds: NDArray[np.float32] | None = None,
+        chunk: int = 0,
+    ) -> None:
+        """`chunk_bounds`: upper bounds on the interpolated values per channel and chunk of
+        `chunk` samples of this block (TruePeakMeter.feed returns them), when the caller has
+        them: the over finder then looks only where an over is possible."""
         n = x.shape[1]
         self.frames += n
         per, pos = self.per, 0
@@ -171,7 +176,7 @@ class PeakBuilder:
         if pos < n:
             self._extend(x[:, pos:])
             block_peak = max(block_peak, float(self.part_max.max()), -float(self.part_min.min()))
-        self.over_finder.feed(x, block_peak, true_peak_bound)
+        self.over_finder.feed(x, block_peak, chunk_bounds, chunk)
 
     def _extend(self, seg: NDArray[np.float32]) -> None:
         lo, hi = seg.min(axis=1), seg.max(axis=1)
@@ -232,62 +237,90 @@ class OverFinder:
         self.overs: dict[int, float] = {}  # bucket -> highest |interpolated|, linear
         self._candidates: list[tuple[NDArray[np.float32], NDArray[np.int64], bool]] = []
         self._candidate_count = 0
-        self.previous_bound = math.inf  # the last block's bound: its tail is checked with ours
-        self._work: NDArray[np.float32] | None = None  # reused: no allocation per block
+        # per channel, the meter's bound over the last block's final outputs: the first bucket
+        # completed by the next block holds some of them
+        self.previous_tail = np.full(channels, np.inf, np.float32)
 
     def feed(
-        self, x: NDArray[np.float32], block_peak: float, true_peak_bound: float = math.inf
+        self,
+        x: NDArray[np.float32],
+        block_peak: float,
+        chunk_bounds: NDArray[np.float32] | None = None,
+        chunk: int = 0,
     ) -> None:
+        """`chunk_bounds` (channels x chunks of `chunk` samples), when the caller has them: the
+        true-peak meter's exact bounds on |interpolated value| over the outputs whose windows
+        end in each chunk of this block (TruePeakMeter.feed returns them)."""
         per, hist = self.per, self.hist
+        n = x.shape[1]
         held = self.buf.shape[1] - hist
-        whole = (held + x.shape[1]) // per
-        # The buckets completed now hold outputs of this block and of the previous one's tail:
-        # when neither block's bound from the true-peak meter (peak and second difference, the
-        # same as ours) reaches full scale, no over is possible and nothing is computed twice.
-        bound = max(true_peak_bound, self.previous_bound)
-        self.previous_bound = true_peak_bound
+        whole = (held + n) // per
+        ch = x.shape[0]
+        if chunk_bounds is not None and chunk > 0 and n:
+            bucket_bound = self._bucket_bounds(chunk_bounds, chunk, held, whole)
+            # what the next call's first bucket needs from this block: its last `left` outputs
+            left = (held + n) % per
+            first_chunk = max(0, (n - left) // chunk)
+            tail = chunk_bounds[:, first_chunk:].max(axis=1, initial=0.0)
+            self.previous_tail = tail if left <= n else np.maximum(tail, self.previous_tail)
+        else:
+            bucket_bound = np.full((ch, whole), np.inf, np.float32)
+            self.previous_tail = np.full(ch, np.inf, np.float32)
         worth = 0.0
-        if bound > 1.0:
+        if whole and (bucket_bound > 1.0).any():
             worth = max(block_peak, float(np.abs(self.buf).max(initial=0.0))) * self.flt.l1 * SAFETY
-        if whole and worth > 1.0:
+        if worth > 1.0:
             ext = np.concatenate([self.buf, x], axis=1)
-            self._check(ext[:, : hist + whole * per], whole)
+            self._check(ext[:, : hist + whole * per], bucket_bound)
             self.buf = ext[:, whole * per :].copy()
         elif whole:
-            keep = hist + (held + x.shape[1]) % per
-            tail = x[:, -keep:] if keep <= x.shape[1] else np.concatenate([self.buf, x], axis=1)
-            self.buf = tail[:, -keep:].copy()
+            keep = hist + (held + n) % per
+            tail_x = x[:, -keep:] if keep <= n else np.concatenate([self.buf, x], axis=1)
+            self.buf = tail_x[:, -keep:].copy()
         else:
             self.buf = np.concatenate([self.buf, x], axis=1)
         if whole:
             self.first = False
         self.next_bucket += whole
 
-    def _check(self, ext: NDArray[np.float32], whole: int) -> None:
-        """`ext`: `hist` samples of history, then `whole` buckets."""
+    def _bucket_bounds(
+        self, chunk_bounds: NDArray[np.float32], chunk: int, held: int, whole: int
+    ) -> NDArray[np.float32]:
+        """Per channel and completed bucket, the highest chunk bound over the bucket's outputs.
+        Bucket j's outputs end at block samples [j*per - held, (j+1)*per - held): the chunks
+        from lo_j to hi_j, and for j = 0 the previous block's tail as well."""
+        ch = chunk_bounds.shape[0]
+        if not whole:
+            return np.zeros((ch, 0), np.float32)
+        starts = np.arange(whole) * self.per - held
+        lo = np.maximum(starts, 0) // chunk
+        hi = (starts + self.per - 1) // chunk
+        # reduceat covers [lo_j, lo_j+1), and lo_j+1 is hi_j or hi_j + 1: adding hi_j makes it
+        # exactly [lo_j, hi_j] (the last bucket takes the rest of the block: still a bound)
+        out = np.maximum(np.maximum.reduceat(chunk_bounds, lo, axis=1), chunk_bounds[:, hi])
+        if starts[0] < 0:
+            out[:, 0] = np.maximum(out[:, 0], self.previous_tail)
+        return out
+
+    def _check(self, ext: NDArray[np.float32], bucket_bound: NDArray[np.float32]) -> None:
+        """`ext`: `hist` samples of history, then whole buckets; `bucket_bound`: an upper bound
+        per channel and bucket from the true-peak meter (inf without one). Only buckets whose
+        bound reaches full scale are looked at, with a bound from their own window."""
         flt, per, hist = self.flt, self.per, self.hist
-        ch = ext.shape[0]
-        if self._work is None or self._work.shape != ext.shape:
-            self._work = np.empty_like(ext)
-        work = self._work
-        np.abs(ext, out=work)
-        body = work[:, hist:].reshape(ch, whole, per).max(axis=2)
-        head = work[:, :hist].max(axis=1, keepdims=True)
-        wmax = np.maximum(body, np.concatenate([head, body[:, :-1]], axis=1))
-        # second difference, in place: (x[i+2] - x[i+1]) - (x[i+1] - x[i])
-        np.subtract(ext[:, 1:], ext[:, :-1], out=work[:, :-1])
-        np.subtract(work[:, 1:-1], work[:, :-2], out=work[:, :-2])
-        work[:, -2:] = 0.0
-        np.abs(work, out=work)
-        d2b = work[:, hist:].reshape(ch, whole, per).max(axis=2)
-        d2h = work[:, :hist].max(axis=1, keepdims=True)
-        d2max = np.maximum(d2b, np.concatenate([d2h, d2b[:, :-1]], axis=1))
-        bound = np.minimum(wmax * flt.l1, wmax * (1.0 + flt.resid) + d2max * flt.q_l1) * SAFETY
-        cc, jj = np.nonzero(bound > 1.0)
+        cc, jj = np.nonzero(bucket_bound > 1.0)
         if not len(jj):
             return
         rows = np.arange(per + hist)
         windows = ext[cc[:, None], jj[:, None] * per + rows[None, :]]
+        # The peak and second difference over each output window (analysis.audio.truepeak).
+        wmax = np.abs(windows).max(axis=1)
+        d2 = windows[:, 2:] - 2.0 * windows[:, 1:-1] + windows[:, :-2]
+        d2max = np.abs(d2).max(axis=1)
+        bound = np.minimum(wmax * flt.l1, wmax * (1.0 + flt.resid) + d2max * flt.q_l1) * SAFETY
+        keep = bound > 1.0
+        if not keep.any():
+            return
+        windows, jj = windows[keep], jj[keep]
         # Kept, not interpolated yet: when the file's true peak turns out to stay at or under
         # full scale (most loud masters and stems), none of them can hold an over.
         self._candidates.append((windows, jj + self.next_bucket, self.first))

@@ -39,14 +39,14 @@ class TruePeakMeter:
         self._xw: NDArray[np.float32] | None = None  # reused buffers: no allocation per block
         self._work: NDArray[np.float32] | None = None
 
-    def feed(self, x: NDArray[np.float32], sample_peak: float) -> float:
+    def feed(self, x: NDArray[np.float32], sample_peak: float) -> NDArray[np.float32]:
         """`x`: channels x frames; `sample_peak`: highest |sample| so far, this block included.
-        Returns an exact upper bound on |interpolated value| over the outputs whose windows end
-        in this block, so other meters (the peaks' over finder) can skip a block without
-        computing the same bound again."""
+        Returns exact upper bounds on |interpolated value| per channel and chunk of this block
+        (over the outputs whose windows end in the chunk), so other meters (the peaks' over
+        finder) can skip what cannot matter without computing the same bounds again."""
         ch, n = x.shape
         if n == 0:
-            return 0.0
+            return np.zeros((ch, 0), dtype=np.float32)
         flt = self.filter
         s = self.chunk
         hist = flt.taps - 1
@@ -69,9 +69,9 @@ class TruePeakMeter:
         np.abs(xw, out=work)
         a = work.reshape(ch, nch + 1, s).max(axis=2)
         wmax = np.maximum(a[:, :-1], a[:, 1:])  # hist <= s: a window spans two chunks at most
-        bound = wmax * np.float32(flt.l1 * SAFETY)
+        bound: NDArray[np.float32] = wmax * np.float32(flt.l1 * SAFETY)
         if not (bound > self.floor).any():
-            return float(bound.max())
+            return bound
         # second difference, in place: (x[i+2] - x[i+1]) - (x[i+1] - x[i])
         np.subtract(xw[:, 1:], xw[:, :-1], out=work[:, :-1])
         np.subtract(work[:, 1:-1], work[:, :-2], out=work[:, :-2])
@@ -81,10 +81,9 @@ class TruePeakMeter:
         d2w = np.maximum(d2c[:, :-1], d2c[:, 1:])
         tight = (wmax * np.float32(1.0 + flt.resid) + d2w * np.float32(flt.q_l1)) * SAFETY
         bound = np.minimum(bound, tight)
-        limit = float(bound.max())
         cc, ii = np.nonzero(bound > self.floor)
         if len(ii) == 0:
-            return limit
+            return bound
         b = bound[cc, ii]
         lo = np.where((ii == 0) & first, hist, 0)
         hi = np.minimum(s, n - ii * s)
@@ -101,7 +100,7 @@ class TruePeakMeter:
         keep = b > self.floor
         keep[top] = False
         if not keep.any():
-            return limit
+            return bound
         cc, ii = cc[keep], ii[keep]
         self._windows.append(xw[cc[:, None], ii[:, None] * s + rows[None, :]])
         self._bounds.append(b[keep])
@@ -109,7 +108,7 @@ class TruePeakMeter:
         self._pending += len(ii)
         if self._pending > MAX_PENDING:
             self.flush()
-        return limit
+        return bound
 
     def flush(self) -> float:
         """Oversample the kept chunks, highest bound first, until none can beat the reading.

@@ -72,3 +72,55 @@ def test_bad_usage_exits_2_with_one_line(
     assert stopped.value.code == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1, err
+
+
+def test_help_is_answered_without_setting_django_up(tmp_path: Path) -> None:
+    # What `manage.py analyze --help` loads: no app registry, no models, no numpy; and the text
+    # is the one Django prints through its own, fully set up, `manage.py help analyze`.
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['manage.py', 'analyze', '--help']\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'manage.py')!r}, run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    code = stop.code\n"
+        "from django.apps import apps\n"
+        "heavy = ('numpy', 'scipy', 'soundfile', 'jobs.models')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "sys.stderr.write(f'{code} {apps.ready} {loaded}')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.stderr == "0 False []", done.stderr
+    assert done.stdout.startswith("usage: manage.py analyze")
+    assert "--json" in done.stdout and "--kind" in done.stdout
+    django_help = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "help", "analyze"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+    )  # fmt: skip
+    assert django_help.returncode == 0, django_help.stderr
+    assert done.stdout == django_help.stdout
+
+
+def test_a_dash_h_file_after_double_dash_is_a_file_not_a_help_request(tmp_path: Path) -> None:
+    done = run("--", "-h", "--json", tmp=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["analyze: -h: no such file"]
+
+
+@pytest.mark.parametrize("args", [["--bogus", "x.wav"], ["--kind", "nonsense", "x.wav"], []])
+def test_bad_usage_of_the_real_command_line_gives_one_line(args: list[str], tmp_path: Path) -> None:
+    # manage.py looks at the command line before Django is set up (to start measuring early):
+    # bad usage must still come out once, from the command itself.
+    (tmp_path / "x.wav").write_bytes(b"RIFF")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'absent' / 'db.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "analyze", *args],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("analyze: "), done.stderr

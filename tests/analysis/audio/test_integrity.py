@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from analysis.audio.findings import Thresholds
-from analysis.audio.isolate import Limits, measure_isolated
+from analysis.audio.isolate import Limits, Measuring, measure_isolated, measure_isolated_many
 from analysis.audio.measure import measure_file
 from analysis.audio.report import Report
 
@@ -186,6 +186,58 @@ def test_the_isolated_report_equals_the_in_process_one(tmp_path: Path) -> None:
     assert isolated.to_dict() == direct.to_dict()
     assert Report.from_dict(json.loads(json.dumps(isolated.to_dict()))) == isolated
     assert os.path.basename(isolated.findings[0].file or "") == "a.flac"
+
+
+def test_several_files_measured_at_once_keep_their_order(tmp_path: Path) -> None:
+    levels = [-6.0, -18.0, -12.0, -24.0]
+    paths: list[Path] = []
+    for i, level in enumerate(levels):
+        x = stereo(sine(440, level, 1.0 + 0.5 * i, RATE))  # the longest last: finishes last
+        paths.append(write(tmp_path / f"Keys {i} - Song.wav", x, RATE, "PCM_24", "WAV"))
+    junk = tmp_path / "Drums - Song.wav"
+    junk.write_bytes(b"PK\x03\x04" + bytes(300))
+    order = [paths[3], tmp_path / "missing.wav", paths[0], junk, paths[2], paths[1]]
+    reports = measure_isolated_many(order, workers=2, names=[p.stem for p in order])
+    assert [r.path for r in reports] == [str(p) for p in order]
+    for path, report in zip(order, reports, strict=True):
+        if path in paths:
+            alone = measure_file(path)
+            assert report.sample_peak_dbfs == alone.sample_peak_dbfs
+            assert report.integrated_lufs == alone.integrated_lufs
+        else:
+            assert codes(report) == {"unreadable_file"}
+        assert all(f.file == path.stem for f in report.findings)
+    assert [round(reports[i].sample_peak_dbfs or 0.0) for i in (2, 5, 4, 0)] == levels
+
+
+def test_hanging_children_measured_at_once_are_all_stopped(tmp_path: Path) -> None:
+    paths = [good(tmp_path, f"a{i}.wav", "WAV", "PCM_16") for i in range(3)]
+    reports = measure_isolated_many(
+        paths, workers=2, fault="hang", limits=Limits(base_seconds=1.0, seconds_per_mib=0)
+    )
+    for report in reports:
+        assert codes(report) == {"unreadable_file"} and "within" in report.findings[0].message
+
+
+def test_measuring_started_with_defaults_is_judged_by_the_policy_given_later(
+    tmp_path: Path,
+) -> None:
+    # How `analyze` runs: measuring starts before the studio policy is known (the defaults),
+    # and the reports are judged by the policy once it has been read.
+    t = np.arange(RATE) / RATE
+    left = 0.5 * np.sin(2 * np.pi * 440 * t)
+    right = -0.3 * np.sin(2 * np.pi * 440 * t) + 0.4 * np.sin(2 * np.pi * 660 * t)
+    path = write(tmp_path / "Keys - Song.wav", np.stack([left, right], axis=1), RATE)
+    measuring = Measuring([path])  # correlation -0.6: not inverted by the default -0.9
+    strict = Thresholds(phase_correlation=-0.5)
+    (report,) = measuring.judged(strict, names=["Keys - Song"])
+    assert report.stereo is not None
+    assert report.stereo.correlation == pytest.approx(-0.6, abs=0.01)
+    assert report.stereo.phase_inverted
+    assert "phase_inverted" in codes(report)
+    (default,) = Measuring([path]).judged(Thresholds())
+    assert default.stereo is not None and not default.stereo.phase_inverted
+    assert "phase_inverted" not in codes(default)
 
 
 def test_an_impossible_sample_rate_is_unreadable(tmp_path: Path) -> None:

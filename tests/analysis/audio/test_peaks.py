@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.audio.peaks import LEVELS, PeakBuilder, Peaks, peaks_from_overview
+from analysis.audio.filters import true_peak_filter
+from analysis.audio.peaks import (
+    LEVELS,
+    PeakBuilder,
+    Peaks,
+    peaks_from_overview,
+    samples_per_bucket,
+)
+from analysis.audio.truepeak import TruePeakMeter
 from tests.analysis.audio.signals import measure
 
 
@@ -129,3 +137,59 @@ def test_a_file_under_0_dbtp_has_no_overs(tmp_path: Path) -> None:
     x = 10 ** (-0.5 / 20) * np.sin(2 * np.pi * 997.0 * t)  # -0.5 dBTP
     peaks = _peaks(measure(tmp_path, np.stack([x, x], axis=1), rate, "PCM_24").peaks)
     assert peaks.overs == ()
+
+
+def _brute_force_overs(x: np.ndarray, rate: int, per: int) -> dict[int, float]:
+    """Per bucket, the highest |sample| or |interpolated value| (windows inside the signal) in
+    float64, where it is over full scale."""
+    flt = true_peak_filter(rate)
+    hist = flt.taps - 1
+    n = x.shape[1]
+    top = np.zeros(-(-n // per))
+    for channel in x.astype(np.float64):
+        np.maximum.at(top, np.arange(n) // per, np.abs(channel))
+        for p in range(flt.matrix.shape[1]):
+            y = np.convolve(channel, flt.matrix[::-1, p].astype(np.float64), "valid")
+            np.maximum.at(top, (np.arange(len(y)) + hist) // per, np.abs(y))
+    return {int(b): float(v) for b, v in enumerate(top) if v > 1.0}
+
+
+@pytest.mark.parametrize("rate", [44100, 96000])
+def test_overs_with_the_meters_bounds_are_the_overs_without_them(rate: int) -> None:
+    # Quiet noise, loud noise whose bounds pass full scale without an over, and short clicks
+    # of a quarter-rate sine at 45 degrees (samples at 0.71 of the amplitude) just before
+    # bucket starts, so their overs spill into the next bucket only by the filter's length:
+    # some over full scale between the samples only, some under. Fed in uneven blocks, some
+    # shorter than a bucket, so buckets straddle blocks and chunks.
+    rng = np.random.default_rng(rate)
+    n = rate * 4 + 77
+    per = samples_per_bucket(rate, n)
+    x = (0.02 * rng.standard_normal((2, n))).astype(np.float32)
+    x[:, rate : 2 * rate] = np.clip(0.3 * rng.standard_normal((2, rate)), -0.9, 0.9)
+    t = np.arange(6)
+    for i in range(40):
+        at = (2 * rate // per + 2 * i) * per - (i * 7) % 30
+        amplitude = 1.25 if i % 3 else 0.9
+        x[i % 2, at : at + 6] = amplitude * np.sin(np.pi / 2 * t + np.pi / 4)
+    chunk = rate // 100
+    with_bounds = PeakBuilder(rate, 2, n)
+    without = PeakBuilder(rate, 2, n)
+    meter = TruePeakMeter(rate, 2, chunk)
+    sizes = [rate, 100, 37, rate // 2 + 5, 960, 1]
+    start, i, sample_peak = 0, 0, 0.0
+    while start < n:
+        part = np.ascontiguousarray(x[:, start : start + sizes[i % len(sizes)]])
+        sample_peak = max(sample_peak, float(np.abs(part).max()))
+        with_bounds.feed(part, meter.feed(part, sample_peak), chunk)
+        without.feed(part)
+        start += part.shape[1]
+        i += 1
+    found = with_bounds.finish(meter.flush())
+    assert found.overs == without.finish().overs
+    assert with_bounds.over_finder.overs == without.over_finder.overs
+    expected = _brute_force_overs(x, rate, with_bounds.per)
+    got = with_bounds.over_finder.overs
+    assert {b for b, v in expected.items() if v > 1.0 + 1e-4} <= set(got) <= set(expected)
+    assert len(got) >= 26  # every loud click is there
+    for b, v in got.items():
+        assert v == pytest.approx(expected[b], rel=1e-5)
