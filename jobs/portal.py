@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from jobs.models import (
     CLOCK_RUNNING,
@@ -40,9 +41,10 @@ class Card:
     job: Job
     done: int  # stages finished in the current round, of len(STAGE_ORDER)
     current: str  # the stage being worked on, or where the job stands, in words
-    expected: datetime | None  # the plan's finish, never later than the promise
+    expected: datetime | None  # the plan's finish, never later than the promise until it passed
     ask: Ask | None
     expected_words: str = ""  # `expected` at the studio's local time
+    late: bool = False  # the promised date has passed and the master is not delivered
 
     @property
     def total(self) -> int:
@@ -71,12 +73,16 @@ _STANDING: dict[str, str] = {
 _LET_GO = frozenset({JobStatus.DECLINED, JobStatus.CANCELLED})
 
 
-def expected_delivery(job: Job) -> datetime | None:
+def expected_delivery(job: Job, now: datetime | None = None) -> datetime | None:
     """When the client can expect the master: the plan's predicted finish while it keeps the
-    promise, otherwise the promised due date (the studio's problem, not the client's)."""
+    promise, otherwise the promised due date (the studio's problem, not the client's). Once the
+    promise has passed it cannot stand: then the plan's finish, if it is still ahead."""
     if job.status not in CLOCK_RUNNING or job.due_at is None:
         return None
     predicted = job.predicted_finish_at
+    now = now or timezone.now()
+    if now >= job.due_at:
+        return predicted if predicted is not None and predicted > now else None
     return predicted if predicted is not None and predicted <= job.due_at else job.due_at
 
 
@@ -129,6 +135,7 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
         ).values_list("job_id", flat=True)
     )
     tz = studio_tz()
+    now = timezone.now()
     cards = []
     for job in jobs:
         own = stages.get(job.pk, [])
@@ -142,7 +149,7 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
             current = _STANDING.get(job.status, job.get_status_display())
         if job.status in (JobStatus.DELIVERED, JobStatus.APPROVED):
             done = len(STAGE_ORDER)
-        expected = expected_delivery(job)
+        expected = expected_delivery(job, now)
         cards.append(
             Card(
                 job=job,
@@ -151,6 +158,7 @@ def home_cards(jobs: Sequence[Job]) -> list[Card]:
                 expected=expected,
                 ask=client_ask(job, preview_waiting=job.pk in waiting),
                 expected_words=local_time(expected, tz) if expected else "",
+                late=job.status in CLOCK_RUNNING and job.due_at is not None and now >= job.due_at,
             )
         )
     # What waits on the client first, then the work under way, then the finished jobs.

@@ -40,6 +40,12 @@ def test_expected_delivery_is_the_prediction_within_the_promise(
     assert expected_delivery(job) == job.due_at
     job.predicted_finish_at = None
     assert expected_delivery(job) == job.due_at
+    # Once the promised date has passed it cannot stand: the plan's finish if still ahead.
+    past_due = job.due_at + timedelta(minutes=1)
+    job.predicted_finish_at = job.due_at + timedelta(hours=5)
+    assert expected_delivery(job, past_due) == job.predicted_finish_at
+    job.predicted_finish_at = job.due_at
+    assert expected_delivery(job, past_due) is None
     job.status = JobStatus.APPROVED
     assert expected_delivery(job) is None
 
@@ -87,3 +93,19 @@ def test_the_home_page_shows_cards_to_clients_and_the_table_to_the_studio(
     client.force_login(manager)
     page = client.get("/jobs/all/").content.decode()
     assert 'class="jobs cards"' in page and 'data-label="Deadline"' in page
+
+
+def test_a_late_job_says_so_on_the_client_home_with_the_plans_new_date(
+    frozen: time_machine.Traveller,
+) -> None:
+    job = accepted_job(make_user(Role.CLIENT))
+    assert job.due_at is not None
+    job.predicted_finish_at = job.due_at + timedelta(hours=5)
+    job.save(update_fields=["predicted_finish_at"])
+    frozen.move_to(job.due_at + timedelta(hours=1))
+    [card] = home_cards([job])
+    assert card.late and card.expected == job.predicted_finish_at
+    c = Client()
+    c.force_login(job.created_by)
+    page = c.get("/").content.decode()
+    assert "Running late: now expected by" in page and "Expected by" not in page
