@@ -428,3 +428,17 @@ def test_a_client_cannot_pass_a_file_or_a_link_off_as_a_preview(
     )
     assert "A link brings stems, the rough mix or references" in response.content.decode()
     assert not AudioFile.objects.filter(job=job, kind=FileKind.PREVIEW).exists()
+
+
+def test_the_intake_report_points_at_the_preview_instead_of_asking_twice(
+    job: Job, engineer: User, client_user: User
+) -> None:
+    from analysis.models import IntakeReport
+
+    IntakeReport.objects.create(job=job, verdict=Verdict.ACCEPTED_WITH_WARNINGS, summary="s")
+    page = reverse("job_detail", args=[job.pk])
+    assert "Go ahead with these files" in _client(client_user).get(page).content.decode()
+    send(job, engineer)
+    client_page = _client(client_user).get(page).content.decode()
+    assert "Go ahead with these files" not in client_page
+    assert 'href="#levelling-preview">levelling preview</a>' in client_page
