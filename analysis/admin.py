@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
-from analysis.services import file_requeue
 
 
 class IntakeFindingInline(admin.TabularInline[IntakeFinding, IntakeReport]):
@@ -105,6 +104,10 @@ class FileAnalysisAdmin(admin.ModelAdmin[FileAnalysis]):
 
     @admin.action(description="Measure again (after it needed attention)")
     def requeue(self, request: HttpRequest, queryset: QuerySet[FileAnalysis]) -> None:
+        # Imported here: the services bring Celery and most of the project with them, which the
+        # admin's registration at every Django set-up (commands included) should not pay.
+        from analysis.services import file_requeue
+
         done = 0
         for analysis in queryset.exclude(status=AnalysisStatus.DONE):
             file_requeue(analysis=analysis)

@@ -2,6 +2,8 @@
 
 from django.apps import AppConfig
 
+from studio.startup import tasks_at_setup
+
 
 class AnalysisConfig(AppConfig):
     name = "analysis"
@@ -9,6 +11,9 @@ class AnalysisConfig(AppConfig):
 
     def ready(self) -> None:
         # The services queue their tasks by registered name (analysis.services.MEASURE_TASK);
-        # importing the tasks here registers those names in every process (web, commands,
-        # tests), not only in a worker, which finds them by autodiscovery.
-        from analysis import tasks  # noqa: F401
+        # importing the Celery app and the tasks here registers those names in every process
+        # (web, commands, tests), not only in a worker, which finds them by autodiscovery.
+        # Commands that queue nothing leave them out (studio.startup).
+        if tasks_at_setup():
+            import studio.celery  # noqa: F401
+            from analysis import tasks  # noqa: F401

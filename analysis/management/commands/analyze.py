@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from analysis.audio.findings import KINDS, Thresholds
 from analysis.audio.isolate import Measuring
 from analysis.audio.report import Report
+from studio.startup import without_tasks
 
 # Started by manage.py before Django is set up (start_before_setup), picked up by the command.
 _early: Measuring | None = None
@@ -55,6 +56,9 @@ def _summary(report: Report) -> str:
 
 class Command(BaseCommand):
     help = "Measure audio files (levels, loudness, true peak, clipping, integrity) and report."
+    # The system checks import every URL, view and admin module (a third of a second) to look
+    # for mistakes in the web app; measuring files uses none of it.
+    requires_system_checks: list[str] = []
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -101,8 +105,10 @@ def start_before_setup(argv: list[str]) -> None:
     """Called by manage.py before it sets Django up (most of a second of start-up): when the
     command line is a valid `analyze` of existing files, their measuring starts now, with the
     default thresholds, and the command judges the reports by the studio policy when it runs.
-    Anything else (bad usage, a missing file) is left for the command to report as usual."""
+    Anything else (bad usage, a missing file) is left for the command to report as usual.
+    The command queues no task, so Django's set-up leaves Celery and the task modules out."""
     global _early
+    without_tasks()
     parser = Command().create_parser(Path(argv[0]).name, argv[1])
 
     def not_now(message: str) -> NoReturn:
