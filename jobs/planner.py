@@ -26,6 +26,8 @@ BREAK = "break"
 SHORT, LONG, FRESH_EARS = "short", "long", "fresh_ears"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Every minute of a day as a timedelta, to turn epoch minutes into datetimes quickly.
+_INTO_DAY = [timedelta(minutes=m) for m in range(24 * 60)]
 
 
 @dataclass(frozen=True)
@@ -132,34 +134,6 @@ def _to_min(moment: datetime) -> int:
 
 def _to_dt(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
-
-
-def _new_block(
-    engineer_id: int,
-    start: datetime,
-    end: datetime,
-    kind: str,
-    stage_id: int | None,
-    job_id: object,
-    break_kind: str,
-) -> Block:
-    """A Block without the frozen dataclass's field-by-field `__init__` (a plan of a big studio
-    makes tens of thousands of them): the same object, its attributes set in one go."""
-    block = object.__new__(Block)
-    object.__setattr__(
-        block,
-        "__dict__",
-        {
-            "engineer_id": engineer_id,
-            "start": start,
-            "end": end,
-            "kind": kind,
-            "stage_id": stage_id,
-            "job_id": job_id,
-            "break_kind": break_kind,
-        },
-    )
-    return block
 
 
 class _Windows:
@@ -331,11 +305,12 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
 
 def _next_room(
     st: _State, windows: _Windows, policy: EarBreakPolicy
-) -> tuple[int, int, int] | None:
+) -> tuple[int, int, int, int] | None:
     """From the engineer's last work on: the first minute they could listen, what is left of
-    that working day's listening cap, and the day's end; None past the horizon. The minute is
-    `_free_at`'s, the day the first one `_finish_bound` counts for any ready time before its end:
-    the days in between are over or have used up their cap."""
+    that working day's listening cap, the day's end and the start of the next working day (-1
+    past the horizon); None when even the first is past it. The minute is `_free_at`'s, the day
+    the first one `_finish_bound` counts for any ready time before its end: the days in between
+    are over or have used up their cap."""
     i, t = st.wi, st.t
     cap = policy.daily_cap
     while True:
@@ -347,7 +322,8 @@ def _next_room(
             t = max(t, ws)
             cap_left = cap - st.day_work if i == st.day else cap
             if cap_left > 0:
-                return t, cap_left, we
+                following = windows.get(i + 1)
+                return t, cap_left, we, -1 if following is None else following[0]
         i += 1
 
 
@@ -460,7 +436,7 @@ class _Run:
         self.free_key: dict[int, tuple[int, int, int]] = {}
         # For each taker, from their last work on: (first free minute, what is left of that
         # day's listening cap, that day's end, continuous-listening limit, shortest break).
-        self.room: dict[int, tuple[int, int, int, int, int]] = {}
+        self.room: dict[int, tuple[int, int, int, int, int, int]] = {}
         for eid in self.takers:
             self._free_again(eid)
         self.job_ids, self.chains = _by_urgency(work)
@@ -481,6 +457,8 @@ class _Run:
         self.stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
         self.job_finish: dict[object, datetime | None] = {}
         self.proposed: dict[int, int] = {}
+        # Each day's midnight (UTC) as a datetime, by days since the epoch, as the output needs.
+        self.days: dict[int, datetime] = {}
 
     def start_every_job(self) -> None:
         for job in range(len(self.job_ids)):
@@ -614,67 +592,85 @@ class _Run:
         # Nobody finishes before the stage is ready and they are free, plus its minutes: the
         # engineers are tried in the order of that bound, and the search stops as soon as the
         # bound alone loses to the best finish so far. The winner is the same as trying all of
-        # them (the earliest finish, ties to the engineer listed first). The bound comes in two
+        # them (the earliest finish, ties to the engineer listed first). The bound comes in three
         # strengths: a cheap one (when they are next free, kept in order as the plan goes) to
-        # order everyone, and a tight one (their hours, today's cap and the breaks) worked out
-        # only for those the cheap one cannot rule out; a studio of fifty engineers then tries
-        # a few days instead of fifty.
+        # order everyone, a middling one (work that does not fit their next working day ends
+        # no sooner than the day after's start plus what is left over) for those the cheap one
+        # cannot rule out, and a tight one (their hours, every day's cap and the breaks) worked
+        # out only for those the middling one cannot rule out either; a studio of fifty
+        # engineers then tries a few days instead of fifty.
         ready, minutes = self.ready_at[job], int(w.remaining_minutes)
         states, windows, engs = self.states, self.windows, self.engs
-        tight: list[tuple[int, int, int]] = []  # a heap of (tight bound, rank, engineer)
+        # Everyone by the cheap bound: those free by the time the stage is ready share it and go
+        # in rank order, the rest in the order they become free.
+        by_free = self.by_free
+        idle = bisect.bisect_right(by_free, (ready, len(self.takers)))
+        order = sorted(by_free[:idle], key=_rank_of) + by_free[idle:] if idle else by_free
+        count = len(order)
+        done_at = ready + minutes
+        # A heap of (bound, rank, engineer, whether the bound is the tight one).
+        tight: list[tuple[int, int, int, bool]] = []
+        push, pop = heapq.heappush, heapq.heappop
         best_finish, best_rank, best = 0, 0, None
         best_trial: _Trial | None = None
         room = self.room
-        cheap = self._by_cheap_bound(ready, minutes)
-        nxt = next(cheap, None)
-        while nxt is not None or tight:
-            if tight and (nxt is None or tight[0] < nxt):
-                bound, rank, cand = heapq.heappop(tight)
+        k = 0
+        while k < count or tight:
+            if k < count:
+                free, rank, cand = order[k]
+                cheap = done_at if k < idle else free + minutes
+                if tight:
+                    head = tight[0]
+                    take_tight = head[0] < cheap or (head[0] == cheap and head[1] < rank)
+                else:
+                    take_tight = False
+            else:
+                take_tight = True
+            if take_tight:
+                bound, rank, cand, exact = pop(tight)
                 if best is not None and (bound, rank) > (best_finish, best_rank):
                     break
+                if not exact:
+                    st = states[cand]
+                    finish = _finish_bound(
+                        st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
+                    )
+                    if finish is not None:  # None: past the horizon, where laying it fails too
+                        push(tight, (max(finish, bound), rank, cand, True))
+                    continue
                 trial = self._try(cand, job, w)
                 if trial is not None and (
                     best is None or (trial[2], rank) < (best_finish, best_rank)
                 ):
                     best_finish, best_rank, best, best_trial = trial[2], rank, cand, trial
                 continue
-            assert nxt is not None
-            bound, rank, cand = nxt
-            if best is not None and (bound, rank) > (best_finish, best_rank):
+            if best is not None and (cheap, rank) > (best_finish, best_rank):
                 break  # everything left, cheap or tight, is bounded above the best
-            nxt = next(cheap, None)
-            st = states[cand]
-            start, cap_left, day_end, per_block, rest = room[cand]
+            k += 1
+            start, cap_left, day_end, per_block, rest, next_day = room[cand]
             if ready > start:
                 start = ready
             if minutes <= day_end - start and minutes <= cap_left:
                 # The usual case, from what was worked out when the engineer's day last
                 # changed: it fits in their next working day (what `_finish_bound` would say).
-                finish: int | None = min(
-                    start + minutes + (-(-minutes // per_block) - 1) * rest, day_end
-                )
+                bound = start + minutes + (-(-minutes // per_block) - 1) * rest
+                entry = (bound if bound < day_end else day_end, rank, cand, True)
+            elif start < day_end and cap_left > 0 and next_day >= 0:
+                # It spills over into the next working day, and from its start on nobody
+                # listens faster than the clock runs.
+                fits = day_end - start if day_end - start < cap_left else cap_left
+                entry = (next_day + minutes - fits, rank, cand, False)
             else:
+                st = states[cand]
                 finish = _finish_bound(
                     st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
                 )
-            if finish is not None:  # None: past the horizon, where laying it fails too
-                heapq.heappush(tight, (finish, rank, cand))
+                if finish is None:
+                    continue
+                entry = (finish, rank, cand, True)
+            if best is None or (entry[0], rank) < (best_finish, best_rank):
+                push(tight, entry)  # otherwise it could never win
         return None if best is None or best_trial is None else (best, best_trial)
-
-    def _by_cheap_bound(self, ready: int, minutes: int) -> Iterator[tuple[int, int, int]]:
-        """The engineers who take unassigned work as (bound, rank, engineer), lowest first: the
-        bound is when they are next free or the stage is ready, whichever is later, plus its
-        minutes. Those free by then share the bound and go in rank order; the rest in the order
-        they become free."""
-        by_free = self.by_free
-        idle = bisect.bisect_right(by_free, (ready, len(self.takers)))
-        done_at = ready + minutes
-        if idle:
-            for _free, rank, eid in sorted(by_free[:idle], key=_rank_of):
-                yield done_at, rank, eid
-        for k in range(idle, len(by_free)):
-            free, rank, eid = by_free[k]
-            yield free + minutes, rank, eid
 
     def _free_again(self, eid: int) -> None:
         """Keep `by_free` in order after the engineer's day changed."""
@@ -688,7 +684,7 @@ class _Run:
         policy = self.engs[eid].policy
         found = _next_room(st, self.windows[eid], policy)
         if found is not None:  # None: past the horizon, where nothing more can be laid
-            free, cap_left, day_end = found
+            free, cap_left, day_end, next_day = found
             key = (free, rank, eid)
             self.free_key[eid] = key
             bisect.insort(self.by_free, key)
@@ -698,6 +694,7 @@ class _Run:
                 day_end,
                 policy.max_block,
                 min(policy.short_break, policy.long_break),
+                next_day,
             )
 
     def _assign(self, eid: int, job: int, w: StageWork, trial: _Trial) -> None:
@@ -705,20 +702,66 @@ class _Run:
         next stage on."""
         self.states[eid], raw, _finish, placed = trial
         job_id, stage_id = self.job_ids[job], w.stage_id
-        # A block's end is usually the next one's start: each minute becomes a datetime once.
-        moments: dict[int, datetime] = {}
-        for s, e, _kind, _bkind in raw:
-            if s not in moments:
-                moments[s] = _to_dt(s)
-            moments[e] = _to_dt(e)
-        self.timelines[eid].extend(
-            _new_block(eid, moments[s], moments[e], WORK, stage_id, job_id, "")
-            if kind == WORK
-            else _new_block(eid, moments[s], moments[e], kind, None, None, bkind)
-            for s, e, kind, bkind in raw
-        )
-        self.stage_start[stage_id] = moments[placed[0]]
-        self.stage_finish[stage_id] = moments[placed[1]]
+        # Each minute becomes a datetime from its day's midnight (kept for the run) plus the
+        # minutes into it; a block's end is usually the next one's start and is reused. The
+        # blocks are made without the frozen dataclass's field-by-field `__init__` (the same
+        # object, its attributes set in one go): a big studio makes tens of thousands.
+        days, into_day = self.days, _INTO_DAY
+        new, set_dict = object.__new__, object.__setattr__
+        line = self.timelines[eid]
+        first_start: datetime | None = None
+        prev, end_at = -1, _EPOCH
+        for s, e, kind, bkind in raw:
+            if s == prev:
+                start_at = end_at
+            else:
+                day, r = divmod(s, 1440)
+                base = days.get(day)
+                if base is None:
+                    base = days[day] = _EPOCH + timedelta(days=day)
+                start_at = base + into_day[r]
+            day, r = divmod(e, 1440)
+            base = days.get(day)
+            if base is None:
+                base = days[day] = _EPOCH + timedelta(days=day)
+            end_at = base + into_day[r]
+            prev = e
+            block = new(Block)
+            if kind == WORK:
+                if first_start is None:
+                    first_start = start_at
+                set_dict(
+                    block,
+                    "__dict__",
+                    {
+                        "engineer_id": eid,
+                        "start": start_at,
+                        "end": end_at,
+                        "kind": WORK,
+                        "stage_id": stage_id,
+                        "job_id": job_id,
+                        "break_kind": "",
+                    },
+                )
+            else:
+                set_dict(
+                    block,
+                    "__dict__",
+                    {
+                        "engineer_id": eid,
+                        "start": start_at,
+                        "end": end_at,
+                        "kind": kind,
+                        "stage_id": None,
+                        "job_id": None,
+                        "break_kind": bkind,
+                    },
+                )
+            line.append(block)
+        # The work starts in its first block and finishes with its last.
+        assert first_start is not None and prev == placed[1]
+        self.stage_start[stage_id] = first_start
+        self.stage_finish[stage_id] = end_at
         self.stage_engineer[w.stage_id] = eid
         if w.assignee_id is None:
             self.proposed[w.stage_id] = eid
