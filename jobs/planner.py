@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -305,10 +306,10 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
 
 def _next_room(
     st: _State, windows: _Windows, policy: EarBreakPolicy
-) -> tuple[int, int, int, int] | None:
+) -> tuple[int, int, int, tuple[int, int] | None] | None:
     """From the engineer's last work on: the first minute they could listen, what is left of
-    that working day's listening cap, the day's end and the start of the next working day (-1
-    past the horizon); None when even the first is past it. The minute is `_free_at`'s, the day
+    that working day's listening cap, the day's end and the next working day (None past the
+    horizon); None when even the first is past it. The minute is `_free_at`'s, the day
     the first one `_finish_bound` counts for any ready time before its end: the days in between
     are over or have used up their cap."""
     i, t = st.wi, st.t
@@ -322,8 +323,7 @@ def _next_room(
             t = max(t, ws)
             cap_left = cap - st.day_work if i == st.day else cap
             if cap_left > 0:
-                following = windows.get(i + 1)
-                return t, cap_left, we, -1 if following is None else following[0]
+                return t, cap_left, we, windows.get(i + 1)
         i += 1
 
 
@@ -362,6 +362,42 @@ def _finish_bound(
         i += 1
 
 
+def _bound_later(
+    windows: _Windows, ready: int, minutes: int, per_block: int, rest: int, cap: int
+) -> tuple[int, bool] | None:
+    """`_finish_bound` from `ready` on for an engineer whose last work was in a working day
+    ending before it (so every day from `ready` on has its whole cap), found by bisection and
+    worked out for the day `ready` falls in and the next one: (the bound, True) when the work
+    ends by then, (a weaker bound, False) when it runs on past the next day; None when those
+    days are past the horizon (or the policy has no listening limit), where the caller asks
+    `_finish_bound` itself."""
+    if per_block <= 0 or cap <= 0:
+        return None
+    items = windows.items
+    while not items or items[-1][1] <= ready:
+        if windows.get(len(items)) is None:
+            return None
+    j = bisect.bisect_right(items, ready, key=_day_end)
+    ws, we = items[j]
+    start = ready if ready > ws else ws
+    fits = we - start if we - start < cap else cap
+    if minutes <= fits:
+        bound = start + minutes + (-(-minutes // per_block) - 1) * rest
+        return (bound if bound < we else we), True
+    following = windows.get(j + 1)
+    if following is None:
+        return None
+    ws, we = following
+    left = minutes - fits
+    if left <= we - ws and left <= cap:
+        bound = ws + left + (-(-left // per_block) - 1) * rest
+        return (bound if bound < we else we), True
+    return ws + left, False
+
+
+_day_end = operator.itemgetter(1)  # of a working window (start, end)
+
+
 def plan(
     *,
     work: Iterable[StageWork],
@@ -389,8 +425,21 @@ def plan(
     )
 
 
-def _rank_of(key: tuple[int, int, int]) -> int:
-    return key[1]
+_rank_of = operator.itemgetter(1)  # of a (free minute, rank, engineer) key
+
+
+def _insert(jobs: list[int], job: int) -> None:
+    """Into a sorted list of job numbers, once."""
+    at = bisect.bisect_left(jobs, job)
+    if at == len(jobs) or jobs[at] != job:
+        jobs.insert(at, job)
+
+
+def _remove(jobs: list[int], job: int) -> None:
+    """Out of a sorted list of job numbers, if there."""
+    at = bisect.bisect_left(jobs, job)
+    if at < len(jobs) and jobs[at] == job:
+        del jobs[at]
 
 
 def _by_urgency(work: list[StageWork]) -> tuple[list[object], list[list[StageWork]]]:
@@ -435,17 +484,18 @@ class _Run:
         self.by_free: list[tuple[int, int, int]] = []
         self.free_key: dict[int, tuple[int, int, int]] = {}
         # For each taker, from their last work on: (first free minute, what is left of that
-        # day's listening cap, that day's end, continuous-listening limit, shortest break).
-        self.room: dict[int, tuple[int, int, int, int, int, int]] = {}
+        # day's listening cap, that day's end, continuous-listening limit, shortest break; the
+        # next working day's start, listening it has room for and end, or -1s past the horizon).
+        self.room: dict[int, tuple[int, int, int, int, int, int, int, int]] = {}
         for eid in self.takers:
             self._free_again(eid)
         self.job_ids, self.chains = _by_urgency(work)
         # Where each job stands: the index of its next stage, and when that stage may start.
         self.position = [0] * len(self.job_ids)
         self.ready_at = [start] * len(self.job_ids)
-        # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool.
-        self.queue: dict[int, set[int]] = {eid: set() for eid in self.engs}
-        # Kept sorted: the most urgent ready job is then usually among the first few looked at.
+        # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool,
+        # both kept sorted: the most urgent ready job is then usually among the first looked at.
+        self.queue: dict[int, list[int]] = {eid: [] for eid in self.engs}
         self.pool: list[int] = []
         # When each engineer next looks for work (the heap may hold superseded entries).
         self.wake: dict[int, int] = {}
@@ -502,9 +552,7 @@ class _Run:
             if not self.takers:
                 self.give_up(job)
                 return
-            at = bisect.bisect_left(self.pool, job)
-            if at == len(self.pool) or self.pool[at] != job:
-                self.pool.insert(at, job)
+            _insert(self.pool, job)
             wake, heap = self.wake, self.heap
             for eid in self.takers:  # wake_up, inline: this runs for every taker
                 earlier = wake.get(eid)
@@ -512,7 +560,7 @@ class _Run:
                     wake[eid] = ready
                     heapq.heappush(heap, (ready, eid))
         elif w.assignee_id in self.engs:
-            self.queue[w.assignee_id].add(job)
+            _insert(self.queue[w.assignee_id], job)
             self.wake_up(w.assignee_id, ready)
         else:
             self.give_up(job)
@@ -537,7 +585,7 @@ class _Run:
         free = _free_at(st, self.windows[eid], self.engs[eid].policy, max(at, st.t))
         if free is None:
             # Past the horizon for this engineer, and nobody else may do their assigned work.
-            for stuck in sorted(self.queue[eid]):
+            for stuck in list(self.queue[eid]):
                 self.give_up(stuck)
             self.queue[eid].clear()
             return
@@ -551,7 +599,7 @@ class _Run:
         else:
             trial = self._try(eid, job, w)
             chosen = None if trial is None else (eid, trial)
-            self.queue[eid].discard(job)
+            _remove(self.queue[eid], job)
         if chosen is None:
             self.give_up(job)
             self.wake_up(eid, at)
@@ -566,7 +614,11 @@ class _Run:
         own = self.queue[eid]
         pool = self.pool if self.engs[eid].takes_unassigned else []
         ready_at = self.ready_at
-        job = min((j for j in own if ready_at[j] <= free), default=None)
+        job = None
+        for j in own:  # most urgent first, as in the pool
+            if ready_at[j] <= free:
+                job = j
+                break
         for j in pool:  # most urgent first: the first ready one is the pool's answer
             if job is not None and j > job:
                 break
@@ -578,9 +630,7 @@ class _Run:
         return job
 
     def _leave_pool(self, job: int) -> None:
-        at = bisect.bisect_left(self.pool, job)
-        if at < len(self.pool) and self.pool[at] == job:
-            del self.pool[at]
+        _remove(self.pool, job)
 
     def _first_to_finish(self, job: int, w: StageWork) -> tuple[int, _Trial] | None:
         """Of the engineers who take unassigned work, the one who would finish the stage first
@@ -647,7 +697,7 @@ class _Run:
             if best is not None and (cheap, rank) > (best_finish, best_rank):
                 break  # everything left, cheap or tight, is bounded above the best
             k += 1
-            start, cap_left, day_end, per_block, rest, next_day = room[cand]
+            start, cap_left, day_end, per_block, rest, next_day, next_room, next_end = room[cand]
             if ready > start:
                 start = ready
             if minutes <= day_end - start and minutes <= cap_left:
@@ -656,10 +706,23 @@ class _Run:
                 bound = start + minutes + (-(-minutes // per_block) - 1) * rest
                 entry = (bound if bound < day_end else day_end, rank, cand, True)
             elif start < day_end and cap_left > 0 and next_day >= 0:
-                # It spills over into the next working day, and from its start on nobody
-                # listens faster than the clock runs.
+                # It spills over into the next working day: if the rest fits that day, the
+                # bound is `_finish_bound`'s for that day; if not, from that day's start on
+                # nobody listens faster than the clock runs.
                 fits = day_end - start if day_end - start < cap_left else cap_left
-                entry = (next_day + minutes - fits, rank, cand, False)
+                left = minutes - fits
+                if left <= next_room:
+                    bound = next_day + left + (-(-left // per_block) - 1) * rest
+                    entry = (bound if bound < next_end else next_end, rank, cand, True)
+                else:
+                    entry = (next_day + left, rank, cand, False)
+            elif cap_left > 0 and (
+                later := _bound_later(
+                    windows[cand], ready, minutes, per_block, rest, engs[cand].policy.daily_cap
+                )
+            ):
+                # The stage is ready only after that working day: the same from the day it is.
+                entry = (later[0], rank, cand, later[1])
             else:
                 st = states[cand]
                 finish = _finish_bound(
@@ -684,7 +747,8 @@ class _Run:
         policy = self.engs[eid].policy
         found = _next_room(st, self.windows[eid], policy)
         if found is not None:  # None: past the horizon, where nothing more can be laid
-            free, cap_left, day_end, next_day = found
+            free, cap_left, day_end, following = found
+            next_day, next_end = (-1, -1) if following is None else following
             key = (free, rank, eid)
             self.free_key[eid] = key
             bisect.insort(self.by_free, key)
@@ -695,6 +759,8 @@ class _Run:
                 policy.max_block,
                 min(policy.short_break, policy.long_break),
                 next_day,
+                min(next_end - next_day, policy.daily_cap),
+                next_end,
             )
 
     def _assign(self, eid: int, job: int, w: StageWork, trial: _Trial) -> None:
