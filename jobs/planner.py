@@ -27,6 +27,7 @@ BREAK = "break"
 SHORT, LONG, FRESH_EARS = "short", "long", "fresh_ears"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = 1 << 62  # a minute later than any planned
 # Every minute of a day as a timedelta, to turn epoch minutes into datetimes quickly.
 _INTO_DAY = [timedelta(minutes=m) for m in range(24 * 60)]
 
@@ -197,7 +198,6 @@ def _place(
     st: _State,
     windows: _Windows,
     policy: EarBreakPolicy,
-    *,
     ready: int,
     minutes: int,
     fresh_needed: bool,
@@ -290,8 +290,9 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
     """The first minute from `t` on at which the engineer could be listening (inside their
     hours, with some of today's cap left), or None past the horizon."""
     i = st.wi
+    items = windows.items
     while True:
-        w = windows.get(i)
+        w = items[i] if i < len(items) else windows.get(i)
         if w is None:
             return None
         ws, we = w
@@ -314,8 +315,9 @@ def _next_room(
     are over or have used up their cap."""
     i, t = st.wi, st.t
     cap = policy.daily_cap
+    items = windows.items
     while True:
-        w = windows.get(i)
+        w = items[i] if i < len(items) else windows.get(i)
         if w is None:
             return None
         ws, we = w
@@ -473,6 +475,7 @@ class _Run:
         start = _to_min(now)
         horizon = start + horizon_days * 24 * 60
         self.engs = {e.id: e for e in engineers}
+        self.policies = {e.id: e.policy for e in engineers}
         self.windows = {
             e.id: _Windows(e.calendar, _to_dt(start), horizon) for e in self.engs.values()
         }
@@ -515,9 +518,9 @@ class _Run:
             self.enqueue(job)
 
     def serve_until_done(self) -> None:
-        heap, wake = self.heap, self.wake
+        heap, wake, pop = self.heap, self.wake, heapq.heappop
         while heap:
-            at, eid = heapq.heappop(heap)
+            at, eid = pop(heap)
             if wake.get(eid) != at:
                 continue  # superseded by an earlier wake-up
             del wake[eid]
@@ -582,7 +585,7 @@ class _Run:
         """The engineer looks for work at `at`: the most urgent stage ready for them goes to
         whoever may do it and would finish it first."""
         st = self.states[eid]
-        free = _free_at(st, self.windows[eid], self.engs[eid].policy, max(at, st.t))
+        free = _free_at(st, self.windows[eid], self.policies[eid], max(at, st.t))
         if free is None:
             # Past the horizon for this engineer, and nobody else may do their assigned work.
             for stuck in list(self.queue[eid]):
@@ -626,7 +629,11 @@ class _Run:
                 job = j
                 break
         if job is None and (own or pool):
-            self.wake_up(eid, min(ready_at[j] for j in (*own, *pool)))
+            getter = ready_at.__getitem__
+            self.wake_up(
+                eid,
+                min(min(map(getter, own), default=_NEVER), min(map(getter, pool), default=_NEVER)),
+            )
         return job
 
     def _leave_pool(self, job: int) -> None:
@@ -650,7 +657,7 @@ class _Run:
         # out only for those the middling one cannot rule out either; a studio of fifty
         # engineers then tries a few days instead of fifty.
         ready, minutes = self.ready_at[job], int(w.remaining_minutes)
-        states, windows, engs = self.states, self.windows, self.engs
+        states, windows, policies = self.states, self.windows, self.policies
         # Everyone by the cheap bound: those free by the time the stage is ready share it and go
         # in rank order, the rest in the order they become free.
         by_free = self.by_free
@@ -683,7 +690,7 @@ class _Run:
                 if not exact:
                     st = states[cand]
                     finish = _finish_bound(
-                        st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
+                        st, windows[cand], policies[cand], max(st.t, ready), minutes
                     )
                     if finish is not None:  # None: past the horizon, where laying it fails too
                         push(tight, (max(finish, bound), rank, cand, True))
@@ -718,16 +725,14 @@ class _Run:
                     entry = (next_day + left, rank, cand, False)
             elif cap_left > 0 and (
                 later := _bound_later(
-                    windows[cand], ready, minutes, per_block, rest, engs[cand].policy.daily_cap
+                    windows[cand], ready, minutes, per_block, rest, policies[cand].daily_cap
                 )
             ):
                 # The stage is ready only after that working day: the same from the day it is.
                 entry = (later[0], rank, cand, later[1])
             else:
                 st = states[cand]
-                finish = _finish_bound(
-                    st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
-                )
+                finish = _finish_bound(st, windows[cand], policies[cand], max(st.t, ready), minutes)
                 if finish is None:
                     continue
                 entry = (finish, rank, cand, True)
@@ -744,7 +749,7 @@ class _Run:
         if old is not None:
             del self.by_free[bisect.bisect_left(self.by_free, old)]
         st = self.states[eid]
-        policy = self.engs[eid].policy
+        policy = self.policies[eid]
         found = _next_room(st, self.windows[eid], policy)
         if found is not None:  # None: past the horizon, where nothing more can be laid
             free, cap_left, day_end, following = found
@@ -845,11 +850,11 @@ class _Run:
         placed = _place(
             st,
             self.windows[eid],
-            self.engs[eid].policy,
-            ready=self.ready_at[job],
-            minutes=int(w.remaining_minutes),
-            fresh_needed=w.fresh_ears,
-            out=raw,
+            self.policies[eid],
+            self.ready_at[job],
+            int(w.remaining_minutes),
+            w.fresh_ears,
+            raw,
         )
         return None if placed is None else (st, raw, placed[1], placed)
 
