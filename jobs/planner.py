@@ -427,6 +427,25 @@ def plan(
     )
 
 
+def _windows_by_engineer(
+    engineers: Iterable[EngineerIn], since: datetime, horizon: int
+) -> dict[int, _Windows]:
+    """Each engineer's working windows, worked out once for all who share a calendar (studios
+    mostly keep the same hours): the windows only ever grow and are never changed."""
+    shared: dict[WorkCalendar, _Windows] = {}
+    out: dict[int, _Windows] = {}
+    for e in engineers:
+        try:
+            windows = shared.get(e.calendar)
+        except TypeError:  # a calendar built with mutable sets cannot be looked up
+            out[e.id] = _Windows(e.calendar, since, horizon)
+            continue
+        if windows is None:
+            windows = shared[e.calendar] = _Windows(e.calendar, since, horizon)
+        out[e.id] = windows
+    return out
+
+
 _rank_of = operator.itemgetter(1)  # of a (free minute, rank, engineer) key
 
 
@@ -476,9 +495,7 @@ class _Run:
         horizon = start + horizon_days * 24 * 60
         self.engs = {e.id: e for e in engineers}
         self.policies = {e.id: e.policy for e in engineers}
-        self.windows = {
-            e.id: _Windows(e.calendar, _to_dt(start), horizon) for e in self.engs.values()
-        }
+        self.windows = _windows_by_engineer(self.engs.values(), _to_dt(start), horizon)
         self.states = {eid: _State(start) for eid in self.engs}
         self.takers = sorted(eid for eid, e in self.engs.items() if e.takes_unassigned)
         # The takers in the order they are next free, as (minute, rank, engineer), the rank
