@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,9 @@ BREAK = "break"
 SHORT, LONG, FRESH_EARS = "short", "long", "fresh_ears"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = 1 << 62  # a minute later than any planned
+# Every minute of a day as a timedelta, to turn epoch minutes into datetimes quickly.
+_INTO_DAY = [timedelta(minutes=m) for m in range(24 * 60)]
 
 
 @dataclass(frozen=True)
@@ -134,34 +138,6 @@ def _to_dt(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
 
 
-def _new_block(
-    engineer_id: int,
-    start: datetime,
-    end: datetime,
-    kind: str,
-    stage_id: int | None,
-    job_id: object,
-    break_kind: str,
-) -> Block:
-    """A Block without the frozen dataclass's field-by-field `__init__` (a plan of a big studio
-    makes tens of thousands of them): the same object, its attributes set in one go."""
-    block = object.__new__(Block)
-    object.__setattr__(
-        block,
-        "__dict__",
-        {
-            "engineer_id": engineer_id,
-            "start": start,
-            "end": end,
-            "kind": kind,
-            "stage_id": stage_id,
-            "job_id": job_id,
-            "break_kind": break_kind,
-        },
-    )
-    return block
-
-
 class _Windows:
     """An engineer's working windows in epoch minutes, produced lazily up to a horizon."""
 
@@ -222,7 +198,6 @@ def _place(
     st: _State,
     windows: _Windows,
     policy: EarBreakPolicy,
-    *,
     ready: int,
     minutes: int,
     fresh_needed: bool,
@@ -315,8 +290,9 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
     """The first minute from `t` on at which the engineer could be listening (inside their
     hours, with some of today's cap left), or None past the horizon."""
     i = st.wi
+    items = windows.items
     while True:
-        w = windows.get(i)
+        w = items[i] if i < len(items) else windows.get(i)
         if w is None:
             return None
         ws, we = w
@@ -331,15 +307,17 @@ def _free_at(st: _State, windows: _Windows, policy: EarBreakPolicy, t: int) -> i
 
 def _next_room(
     st: _State, windows: _Windows, policy: EarBreakPolicy
-) -> tuple[int, int, int] | None:
+) -> tuple[int, int, int, tuple[int, int] | None] | None:
     """From the engineer's last work on: the first minute they could listen, what is left of
-    that working day's listening cap, and the day's end; None past the horizon. The minute is
-    `_free_at`'s, the day the first one `_finish_bound` counts for any ready time before its end:
-    the days in between are over or have used up their cap."""
+    that working day's listening cap, the day's end and the next working day (None past the
+    horizon); None when even the first is past it. The minute is `_free_at`'s, the day
+    the first one `_finish_bound` counts for any ready time before its end: the days in between
+    are over or have used up their cap."""
     i, t = st.wi, st.t
     cap = policy.daily_cap
+    items = windows.items
     while True:
-        w = windows.get(i)
+        w = items[i] if i < len(items) else windows.get(i)
         if w is None:
             return None
         ws, we = w
@@ -347,7 +325,7 @@ def _next_room(
             t = max(t, ws)
             cap_left = cap - st.day_work if i == st.day else cap
             if cap_left > 0:
-                return t, cap_left, we
+                return t, cap_left, we, windows.get(i + 1)
         i += 1
 
 
@@ -386,6 +364,42 @@ def _finish_bound(
         i += 1
 
 
+def _bound_later(
+    windows: _Windows, ready: int, minutes: int, per_block: int, rest: int, cap: int
+) -> tuple[int, bool] | None:
+    """`_finish_bound` from `ready` on for an engineer whose last work was in a working day
+    ending before it (so every day from `ready` on has its whole cap), found by bisection and
+    worked out for the day `ready` falls in and the next one: (the bound, True) when the work
+    ends by then, (a weaker bound, False) when it runs on past the next day; None when those
+    days are past the horizon (or the policy has no listening limit), where the caller asks
+    `_finish_bound` itself."""
+    if per_block <= 0 or cap <= 0:
+        return None
+    items = windows.items
+    while not items or items[-1][1] <= ready:
+        if windows.get(len(items)) is None:
+            return None
+    j = bisect.bisect_right(items, ready, key=_day_end)
+    ws, we = items[j]
+    start = ready if ready > ws else ws
+    fits = we - start if we - start < cap else cap
+    if minutes <= fits:
+        bound = start + minutes + (-(-minutes // per_block) - 1) * rest
+        return (bound if bound < we else we), True
+    following = windows.get(j + 1)
+    if following is None:
+        return None
+    ws, we = following
+    left = minutes - fits
+    if left <= we - ws and left <= cap:
+        bound = ws + left + (-(-left // per_block) - 1) * rest
+        return (bound if bound < we else we), True
+    return ws + left, False
+
+
+_day_end = operator.itemgetter(1)  # of a working window (start, end)
+
+
 def plan(
     *,
     work: Iterable[StageWork],
@@ -413,8 +427,40 @@ def plan(
     )
 
 
-def _rank_of(key: tuple[int, int, int]) -> int:
-    return key[1]
+def _windows_by_engineer(
+    engineers: Iterable[EngineerIn], since: datetime, horizon: int
+) -> dict[int, _Windows]:
+    """Each engineer's working windows, worked out once for all who share a calendar (studios
+    mostly keep the same hours): the windows only ever grow and are never changed."""
+    shared: dict[WorkCalendar, _Windows] = {}
+    out: dict[int, _Windows] = {}
+    for e in engineers:
+        try:
+            windows = shared.get(e.calendar)
+        except TypeError:  # a calendar built with mutable sets cannot be looked up
+            out[e.id] = _Windows(e.calendar, since, horizon)
+            continue
+        if windows is None:
+            windows = shared[e.calendar] = _Windows(e.calendar, since, horizon)
+        out[e.id] = windows
+    return out
+
+
+_rank_of = operator.itemgetter(1)  # of a (free minute, rank, engineer) key
+
+
+def _insert(jobs: list[int], job: int) -> None:
+    """Into a sorted list of job numbers, once."""
+    at = bisect.bisect_left(jobs, job)
+    if at == len(jobs) or jobs[at] != job:
+        jobs.insert(at, job)
+
+
+def _remove(jobs: list[int], job: int) -> None:
+    """Out of a sorted list of job numbers, if there."""
+    at = bisect.bisect_left(jobs, job)
+    if at < len(jobs) and jobs[at] == job:
+        del jobs[at]
 
 
 def _by_urgency(work: list[StageWork]) -> tuple[list[object], list[list[StageWork]]]:
@@ -448,9 +494,8 @@ class _Run:
         start = _to_min(now)
         horizon = start + horizon_days * 24 * 60
         self.engs = {e.id: e for e in engineers}
-        self.windows = {
-            e.id: _Windows(e.calendar, _to_dt(start), horizon) for e in self.engs.values()
-        }
+        self.policies = {e.id: e.policy for e in engineers}
+        self.windows = _windows_by_engineer(self.engs.values(), _to_dt(start), horizon)
         self.states = {eid: _State(start) for eid in self.engs}
         self.takers = sorted(eid for eid, e in self.engs.items() if e.takes_unassigned)
         # The takers in the order they are next free, as (minute, rank, engineer), the rank
@@ -459,17 +504,18 @@ class _Run:
         self.by_free: list[tuple[int, int, int]] = []
         self.free_key: dict[int, tuple[int, int, int]] = {}
         # For each taker, from their last work on: (first free minute, what is left of that
-        # day's listening cap, that day's end, continuous-listening limit, shortest break).
-        self.room: dict[int, tuple[int, int, int, int, int]] = {}
+        # day's listening cap, that day's end, continuous-listening limit, shortest break; the
+        # next working day's start, listening it has room for and end, or -1s past the horizon).
+        self.room: dict[int, tuple[int, int, int, int, int, int, int, int]] = {}
         for eid in self.takers:
             self._free_again(eid)
         self.job_ids, self.chains = _by_urgency(work)
         # Where each job stands: the index of its next stage, and when that stage may start.
         self.position = [0] * len(self.job_ids)
         self.ready_at = [start] * len(self.job_ids)
-        # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool.
-        self.queue: dict[int, set[int]] = {eid: set() for eid in self.engs}
-        # Kept sorted: the most urgent ready job is then usually among the first few looked at.
+        # Whose next stage waits for whom: an engineer's own queue, and the unassigned pool,
+        # both kept sorted: the most urgent ready job is then usually among the first looked at.
+        self.queue: dict[int, list[int]] = {eid: [] for eid in self.engs}
         self.pool: list[int] = []
         # When each engineer next looks for work (the heap may hold superseded entries).
         self.wake: dict[int, int] = {}
@@ -481,15 +527,17 @@ class _Run:
         self.stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
         self.job_finish: dict[object, datetime | None] = {}
         self.proposed: dict[int, int] = {}
+        # Each day's midnight (UTC) as a datetime, by days since the epoch, as the output needs.
+        self.days: dict[int, datetime] = {}
 
     def start_every_job(self) -> None:
         for job in range(len(self.job_ids)):
             self.enqueue(job)
 
     def serve_until_done(self) -> None:
-        heap, wake = self.heap, self.wake
+        heap, wake, pop = self.heap, self.wake, heapq.heappop
         while heap:
-            at, eid = heapq.heappop(heap)
+            at, eid = pop(heap)
             if wake.get(eid) != at:
                 continue  # superseded by an earlier wake-up
             del wake[eid]
@@ -524,9 +572,7 @@ class _Run:
             if not self.takers:
                 self.give_up(job)
                 return
-            at = bisect.bisect_left(self.pool, job)
-            if at == len(self.pool) or self.pool[at] != job:
-                self.pool.insert(at, job)
+            _insert(self.pool, job)
             wake, heap = self.wake, self.heap
             for eid in self.takers:  # wake_up, inline: this runs for every taker
                 earlier = wake.get(eid)
@@ -534,7 +580,7 @@ class _Run:
                     wake[eid] = ready
                     heapq.heappush(heap, (ready, eid))
         elif w.assignee_id in self.engs:
-            self.queue[w.assignee_id].add(job)
+            _insert(self.queue[w.assignee_id], job)
             self.wake_up(w.assignee_id, ready)
         else:
             self.give_up(job)
@@ -556,10 +602,10 @@ class _Run:
         """The engineer looks for work at `at`: the most urgent stage ready for them goes to
         whoever may do it and would finish it first."""
         st = self.states[eid]
-        free = _free_at(st, self.windows[eid], self.engs[eid].policy, max(at, st.t))
+        free = _free_at(st, self.windows[eid], self.policies[eid], max(at, st.t))
         if free is None:
             # Past the horizon for this engineer, and nobody else may do their assigned work.
-            for stuck in sorted(self.queue[eid]):
+            for stuck in list(self.queue[eid]):
                 self.give_up(stuck)
             self.queue[eid].clear()
             return
@@ -573,7 +619,7 @@ class _Run:
         else:
             trial = self._try(eid, job, w)
             chosen = None if trial is None else (eid, trial)
-            self.queue[eid].discard(job)
+            _remove(self.queue[eid], job)
         if chosen is None:
             self.give_up(job)
             self.wake_up(eid, at)
@@ -588,7 +634,11 @@ class _Run:
         own = self.queue[eid]
         pool = self.pool if self.engs[eid].takes_unassigned else []
         ready_at = self.ready_at
-        job = min((j for j in own if ready_at[j] <= free), default=None)
+        job = None
+        for j in own:  # most urgent first, as in the pool
+            if ready_at[j] <= free:
+                job = j
+                break
         for j in pool:  # most urgent first: the first ready one is the pool's answer
             if job is not None and j > job:
                 break
@@ -596,13 +646,15 @@ class _Run:
                 job = j
                 break
         if job is None and (own or pool):
-            self.wake_up(eid, min(ready_at[j] for j in (*own, *pool)))
+            getter = ready_at.__getitem__
+            self.wake_up(
+                eid,
+                min(min(map(getter, own), default=_NEVER), min(map(getter, pool), default=_NEVER)),
+            )
         return job
 
     def _leave_pool(self, job: int) -> None:
-        at = bisect.bisect_left(self.pool, job)
-        if at < len(self.pool) and self.pool[at] == job:
-            del self.pool[at]
+        _remove(self.pool, job)
 
     def _first_to_finish(self, job: int, w: StageWork) -> tuple[int, _Trial] | None:
         """Of the engineers who take unassigned work, the one who would finish the stage first
@@ -614,67 +666,96 @@ class _Run:
         # Nobody finishes before the stage is ready and they are free, plus its minutes: the
         # engineers are tried in the order of that bound, and the search stops as soon as the
         # bound alone loses to the best finish so far. The winner is the same as trying all of
-        # them (the earliest finish, ties to the engineer listed first). The bound comes in two
+        # them (the earliest finish, ties to the engineer listed first). The bound comes in three
         # strengths: a cheap one (when they are next free, kept in order as the plan goes) to
-        # order everyone, and a tight one (their hours, today's cap and the breaks) worked out
-        # only for those the cheap one cannot rule out; a studio of fifty engineers then tries
-        # a few days instead of fifty.
+        # order everyone, a middling one (work that does not fit their next working day ends
+        # no sooner than the day after's start plus what is left over) for those the cheap one
+        # cannot rule out, and a tight one (their hours, every day's cap and the breaks) worked
+        # out only for those the middling one cannot rule out either; a studio of fifty
+        # engineers then tries a few days instead of fifty.
         ready, minutes = self.ready_at[job], int(w.remaining_minutes)
-        states, windows, engs = self.states, self.windows, self.engs
-        tight: list[tuple[int, int, int]] = []  # a heap of (tight bound, rank, engineer)
+        states, windows, policies = self.states, self.windows, self.policies
+        # Everyone by the cheap bound: those free by the time the stage is ready share it and go
+        # in rank order, the rest in the order they become free.
+        by_free = self.by_free
+        idle = bisect.bisect_right(by_free, (ready, len(self.takers)))
+        order = sorted(by_free[:idle], key=_rank_of) + by_free[idle:] if idle else by_free
+        count = len(order)
+        done_at = ready + minutes
+        # A heap of (bound, rank, engineer, whether the bound is the tight one).
+        tight: list[tuple[int, int, int, bool]] = []
+        push, pop = heapq.heappush, heapq.heappop
         best_finish, best_rank, best = 0, 0, None
         best_trial: _Trial | None = None
         room = self.room
-        cheap = self._by_cheap_bound(ready, minutes)
-        nxt = next(cheap, None)
-        while nxt is not None or tight:
-            if tight and (nxt is None or tight[0] < nxt):
-                bound, rank, cand = heapq.heappop(tight)
+        k = 0
+        while k < count or tight:
+            if k < count:
+                free, rank, cand = order[k]
+                cheap = done_at if k < idle else free + minutes
+                if tight:
+                    head = tight[0]
+                    take_tight = head[0] < cheap or (head[0] == cheap and head[1] < rank)
+                else:
+                    take_tight = False
+            else:
+                take_tight = True
+            if take_tight:
+                bound, rank, cand, exact = pop(tight)
                 if best is not None and (bound, rank) > (best_finish, best_rank):
                     break
+                if not exact:
+                    st = states[cand]
+                    finish = _finish_bound(
+                        st, windows[cand], policies[cand], max(st.t, ready), minutes
+                    )
+                    if finish is not None:  # None: past the horizon, where laying it fails too
+                        push(tight, (max(finish, bound), rank, cand, True))
+                    continue
                 trial = self._try(cand, job, w)
                 if trial is not None and (
                     best is None or (trial[2], rank) < (best_finish, best_rank)
                 ):
                     best_finish, best_rank, best, best_trial = trial[2], rank, cand, trial
                 continue
-            assert nxt is not None
-            bound, rank, cand = nxt
-            if best is not None and (bound, rank) > (best_finish, best_rank):
+            if best is not None and (cheap, rank) > (best_finish, best_rank):
                 break  # everything left, cheap or tight, is bounded above the best
-            nxt = next(cheap, None)
-            st = states[cand]
-            start, cap_left, day_end, per_block, rest = room[cand]
+            k += 1
+            start, cap_left, day_end, per_block, rest, next_day, next_room, next_end = room[cand]
             if ready > start:
                 start = ready
             if minutes <= day_end - start and minutes <= cap_left:
                 # The usual case, from what was worked out when the engineer's day last
                 # changed: it fits in their next working day (what `_finish_bound` would say).
-                finish: int | None = min(
-                    start + minutes + (-(-minutes // per_block) - 1) * rest, day_end
+                bound = start + minutes + (-(-minutes // per_block) - 1) * rest
+                entry = (bound if bound < day_end else day_end, rank, cand, True)
+            elif start < day_end and cap_left > 0 and next_day >= 0:
+                # It spills over into the next working day: if the rest fits that day, the
+                # bound is `_finish_bound`'s for that day; if not, from that day's start on
+                # nobody listens faster than the clock runs.
+                fits = day_end - start if day_end - start < cap_left else cap_left
+                left = minutes - fits
+                if left <= next_room:
+                    bound = next_day + left + (-(-left // per_block) - 1) * rest
+                    entry = (bound if bound < next_end else next_end, rank, cand, True)
+                else:
+                    entry = (next_day + left, rank, cand, False)
+            elif cap_left > 0 and (
+                later := _bound_later(
+                    windows[cand], ready, minutes, per_block, rest, policies[cand].daily_cap
                 )
+            ):
+                # The stage is ready only after that working day: the same from the day it is.
+                entry = (later[0], rank, cand, later[1])
             else:
-                finish = _finish_bound(
-                    st, windows[cand], engs[cand].policy, max(st.t, ready), minutes
-                )
-            if finish is not None:  # None: past the horizon, where laying it fails too
-                heapq.heappush(tight, (finish, rank, cand))
+                st = states[cand]
+                finish = _finish_bound(st, windows[cand], policies[cand], max(st.t, ready), minutes)
+                if finish is None:
+                    continue
+                entry = (finish, rank, cand, True)
+            if best is None or (entry[0], rank) < (best_finish, best_rank):
+                push(tight, entry)  # otherwise it could never win
         return None if best is None or best_trial is None else (best, best_trial)
-
-    def _by_cheap_bound(self, ready: int, minutes: int) -> Iterator[tuple[int, int, int]]:
-        """The engineers who take unassigned work as (bound, rank, engineer), lowest first: the
-        bound is when they are next free or the stage is ready, whichever is later, plus its
-        minutes. Those free by then share the bound and go in rank order; the rest in the order
-        they become free."""
-        by_free = self.by_free
-        idle = bisect.bisect_right(by_free, (ready, len(self.takers)))
-        done_at = ready + minutes
-        if idle:
-            for _free, rank, eid in sorted(by_free[:idle], key=_rank_of):
-                yield done_at, rank, eid
-        for k in range(idle, len(by_free)):
-            free, rank, eid = by_free[k]
-            yield free + minutes, rank, eid
 
     def _free_again(self, eid: int) -> None:
         """Keep `by_free` in order after the engineer's day changed."""
@@ -685,10 +766,11 @@ class _Run:
         if old is not None:
             del self.by_free[bisect.bisect_left(self.by_free, old)]
         st = self.states[eid]
-        policy = self.engs[eid].policy
+        policy = self.policies[eid]
         found = _next_room(st, self.windows[eid], policy)
         if found is not None:  # None: past the horizon, where nothing more can be laid
-            free, cap_left, day_end = found
+            free, cap_left, day_end, following = found
+            next_day, next_end = (-1, -1) if following is None else following
             key = (free, rank, eid)
             self.free_key[eid] = key
             bisect.insort(self.by_free, key)
@@ -698,6 +780,9 @@ class _Run:
                 day_end,
                 policy.max_block,
                 min(policy.short_break, policy.long_break),
+                next_day,
+                min(next_end - next_day, policy.daily_cap),
+                next_end,
             )
 
     def _assign(self, eid: int, job: int, w: StageWork, trial: _Trial) -> None:
@@ -705,20 +790,66 @@ class _Run:
         next stage on."""
         self.states[eid], raw, _finish, placed = trial
         job_id, stage_id = self.job_ids[job], w.stage_id
-        # A block's end is usually the next one's start: each minute becomes a datetime once.
-        moments: dict[int, datetime] = {}
-        for s, e, _kind, _bkind in raw:
-            if s not in moments:
-                moments[s] = _to_dt(s)
-            moments[e] = _to_dt(e)
-        self.timelines[eid].extend(
-            _new_block(eid, moments[s], moments[e], WORK, stage_id, job_id, "")
-            if kind == WORK
-            else _new_block(eid, moments[s], moments[e], kind, None, None, bkind)
-            for s, e, kind, bkind in raw
-        )
-        self.stage_start[stage_id] = moments[placed[0]]
-        self.stage_finish[stage_id] = moments[placed[1]]
+        # Each minute becomes a datetime from its day's midnight (kept for the run) plus the
+        # minutes into it; a block's end is usually the next one's start and is reused. The
+        # blocks are made without the frozen dataclass's field-by-field `__init__` (the same
+        # object, its attributes set in one go): a big studio makes tens of thousands.
+        days, into_day = self.days, _INTO_DAY
+        new, set_dict = object.__new__, object.__setattr__
+        line = self.timelines[eid]
+        first_start: datetime | None = None
+        prev, end_at = -1, _EPOCH
+        for s, e, kind, bkind in raw:
+            if s == prev:
+                start_at = end_at
+            else:
+                day, r = divmod(s, 1440)
+                base = days.get(day)
+                if base is None:
+                    base = days[day] = _EPOCH + timedelta(days=day)
+                start_at = base + into_day[r]
+            day, r = divmod(e, 1440)
+            base = days.get(day)
+            if base is None:
+                base = days[day] = _EPOCH + timedelta(days=day)
+            end_at = base + into_day[r]
+            prev = e
+            block = new(Block)
+            if kind == WORK:
+                if first_start is None:
+                    first_start = start_at
+                set_dict(
+                    block,
+                    "__dict__",
+                    {
+                        "engineer_id": eid,
+                        "start": start_at,
+                        "end": end_at,
+                        "kind": WORK,
+                        "stage_id": stage_id,
+                        "job_id": job_id,
+                        "break_kind": "",
+                    },
+                )
+            else:
+                set_dict(
+                    block,
+                    "__dict__",
+                    {
+                        "engineer_id": eid,
+                        "start": start_at,
+                        "end": end_at,
+                        "kind": kind,
+                        "stage_id": None,
+                        "job_id": None,
+                        "break_kind": bkind,
+                    },
+                )
+            line.append(block)
+        # The work starts in its first block and finishes with its last.
+        assert first_start is not None and prev == placed[1]
+        self.stage_start[stage_id] = first_start
+        self.stage_finish[stage_id] = end_at
         self.stage_engineer[w.stage_id] = eid
         if w.assignee_id is None:
             self.proposed[w.stage_id] = eid
@@ -736,11 +867,11 @@ class _Run:
         placed = _place(
             st,
             self.windows[eid],
-            self.engs[eid].policy,
-            ready=self.ready_at[job],
-            minutes=int(w.remaining_minutes),
-            fresh_needed=w.fresh_ears,
-            out=raw,
+            self.policies[eid],
+            self.ready_at[job],
+            int(w.remaining_minutes),
+            w.fresh_ears,
+            raw,
         )
         return None if placed is None else (st, raw, placed[1], placed)
 
