@@ -157,9 +157,9 @@ class Client(StudioUser):
         super().on_start()
         self.rooms: dict[str, list[str]] = {}  # job id -> its sources' peaks URLs
         self.preview_job: str | None = None
-        home = self.get("/", "client: home")
+        home = self.get("/", "client: first look at my jobs")
         for job in JOB_LINK.findall(home)[:20]:
-            html = self.get(f"/jobs/{job}/", "client: job page")
+            html = self.get(f"/jobs/{job}/", "client: first look at my jobs")
             peaks = PEAKS_LINK.findall(html)
             if peaks:
                 self.rooms[job] = peaks
