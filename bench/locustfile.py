@@ -69,9 +69,11 @@ class StudioUser(HttpUser):
     wait_time = between(THINK * 0.5, THINK * 1.5)
 
     def on_start(self) -> None:
-        # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a GET
-        # may meet a connection closed under it; a browser sends it again on a new connection.
-        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET", "HEAD"})
+        # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a
+        # request may meet a connection closed under it; a browser sends it again on a new
+        # connection (Chromium does for a POST too when the reused connection gave no answer:
+        # the session's tick, a stage move).
+        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET", "HEAD", "POST"})
         self.client.mount("http://", HTTPAdapter(max_retries=retry))
         self.username = next(USERNAMES[self.role])
         self.csrf = ""
@@ -133,7 +135,8 @@ class StudioUser(HttpUser):
 
     def _check(self, response: Any, path: str, expect: int) -> str:
         if response.status_code != expect:
-            response.failure(f"{response.status_code} for {path}: {response.text[:200]!r}")
+            said = response.error if response.status_code == 0 else response.text[:200]
+            response.failure(f"{response.status_code} for {path}: {said!r}")
             return ""
         if "/login/" in response.url:
             response.failure(f"{path} sent {self.username} to the login page")
