@@ -155,26 +155,29 @@ class Client(StudioUser):
     weight = 6
 
     def on_start(self) -> None:
-        """Before the measured part: look at each of my jobs once, to know which has a review
-        room (a source with waveform peaks) and which a levelling preview to answer."""
         super().on_start()
         self.rooms: dict[str, list[str]] = {}  # job id -> its sources' peaks URLs
+        self.looked: set[str] = set()  # the jobs whose page I have seen
         self.preview_job: str | None = None
-        home = self.get("/", "client: first look at my jobs")
-        for job in JOB_LINK.findall(home)[:20]:
-            html = self.get(f"/jobs/{job}/", "client: first look at my jobs")
-            peaks = [url for url in PEAKS_LINK.findall(html) if self._has_waveform(url)]
-            if peaks:
-                self.rooms[job] = peaks
-            if PREVIEW_ANSWER.search(html):
-                self.preview_job = job
-        self.job_ids = JOB_LINK.findall(home) or self.job_ids
+
+    def _look(self, job: str, html: str) -> None:
+        """The first time I see a job's page: does it have a review room (sources with a
+        waveform) or a levelling preview for me to answer?"""
+        if job in self.looked or not html:
+            return
+        self.looked.add(job)
+        peaks = [url for url in PEAKS_LINK.findall(html) if self._has_waveform(url)]
+        if peaks:
+            self.rooms[job] = peaks
+        if PREVIEW_ANSWER.search(html):
+            self.preview_job = job
 
     def _has_waveform(self, url: str) -> bool:
         """A file still being measured has no waveform yet (404, which the room's script
         shows as such); the room is visited for the files that have one."""
+        name = "client: review room peaks"
         with self.client.get(
-            url, name="client: first look at my jobs", catch_response=True
+            url, name=name, headers={"X-Load-Kind": name}, catch_response=True
         ) as response:
             if response.status_code == 404:
                 response.success()
@@ -188,7 +191,7 @@ class Client(StudioUser):
     def job_page(self) -> None:
         job = self.job() or (self.get("/", "client: home") and self.job())
         if job:
-            self.get(f"/jobs/{job}/", "client: job page")
+            self._look(job, self.get(f"/jobs/{job}/", "client: job page"))
 
     @page(3)
     def intake_poll(self) -> None:
@@ -215,6 +218,7 @@ class Client(StudioUser):
         """The review room: the job page with its sources, then the waveform of each, as the
         room's script fetches them."""
         if not self.rooms:
+            self.job_page()  # a job page first: it says whether the job has a room
             return
         job, peaks = random.choice(list(self.rooms.items()))
         self.get(f"/jobs/{job}/", "client: review room")
