@@ -26,9 +26,16 @@ PASSWORD = os.environ.get("HEADROOM_LOAD_PASSWORD", "headroom-demo")
 THINK = float(os.environ.get("HEADROOM_LOAD_THINK", "2.0"))
 JOB_LINK = re.compile(r'href="/jobs/([0-9a-f-]{36})/"')
 STREAM_LINK = re.compile(r"/files/([0-9a-f-]{36})/stream/")
+PEAKS_LINK = re.compile(r'data-peaks="(/files/[0-9a-f-]{36}/peaks/)"')
+PREVIEW_ANSWER = re.compile(r'action="/jobs/[0-9a-f-]{36}/preview/\d+/answer/"')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 MOVE_FORM = re.compile(r'hx-post="/stages/(\d+)/(start|finish)/"')
+# The desk's listening forms (templates/jobs/desk.html, desk_session.html).
+TICK_FORM = re.compile(r'hx-post="/sessions/(\d+)/tick/"')
+LISTEN_FORM = re.compile(r'hx-post="/desk/stages/(\d+)/listen/"')
+DESK_START = re.compile(r'hx-post="(/desk/stages/\d+/start/)"')
+TICKS_PER_SESSION = 8  # then the engineer stops listening (and may finish the stage)
 
 
 def _people() -> dict[str, Any]:
@@ -62,9 +69,11 @@ class StudioUser(HttpUser):
     wait_time = between(THINK * 0.5, THINK * 1.5)
 
     def on_start(self) -> None:
-        # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a GET
-        # may meet a connection closed under it; a browser sends it again on a new connection.
-        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET", "HEAD"})
+        # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a
+        # request may meet a connection closed under it; a browser sends it again on a new
+        # connection (Chromium does for a POST too when the reused connection gave no answer:
+        # the session's tick, a stage move).
+        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET", "HEAD", "POST"})
         self.client.mount("http://", HTTPAdapter(max_retries=retry))
         self.username = next(USERNAMES[self.role])
         self.csrf = ""
@@ -104,21 +113,38 @@ class StudioUser(HttpUser):
         if files:
             self.file_ids = sorted(set(files))
 
-    def get(self, path: str, name: str, *, htmx: bool = False, **headers: str) -> str:
+    def get(
+        self, path: str, name: str, *, htmx: bool = False, expect: int = 200, **headers: str
+    ) -> str:
+        """GET as the page does; anything but `expect` (a 4xx, a 5xx, a redirect to the login
+        page) is a failure. Returns the HTML (or JSON) text."""
         if htmx:
             headers["HX-Request"] = "true"
         headers["X-Load-Kind"] = name  # the gunicorn hook files this request's CPU under it
         with self.client.get(path, name=name, headers=headers, catch_response=True) as response:
-            if response.status_code not in (200, 206):
-                response.failure(f"{response.status_code} for {path}")
-                return ""
-            if "/login/" in response.url:
-                response.failure(f"{path} sent {self.username} to the login page")
-                return ""
-            if response.headers.get("Content-Type", "").startswith("text/html"):
-                self._learn(response.text)
-                return response.text
+            return self._check(response, path, expect)
+
+    def post(self, path: str, name: str, data: dict[str, str] | None = None) -> str:
+        """POST as htmx does from the page's form (CSRF header, Referer); 200 or a failure."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf, "X-Load-Kind": name,
+                   "Referer": f"{self.host}/desk/"}  # fmt: skip
+        with self.client.post(
+            path, data=data or {}, name=name, headers=headers, catch_response=True
+        ) as response:
+            return self._check(response, path, 200)
+
+    def _check(self, response: Any, path: str, expect: int) -> str:
+        if response.status_code != expect:
+            said = response.error if response.status_code == 0 else response.text[:200]
+            response.failure(f"{response.status_code} for {path}: {said!r}")
             return ""
+        if "/login/" in response.url:
+            response.failure(f"{path} sent {self.username} to the login page")
+            return ""
+        kind = response.headers.get("Content-Type", "")
+        if kind.startswith("text/html"):
+            self._learn(response.text)
+        return str(response.text) if kind.startswith(("text/html", "application/json")) else ""
 
     def job(self) -> str | None:
         return random.choice(self.job_ids) if self.job_ids else None
@@ -128,6 +154,35 @@ class Client(StudioUser):
     role = "client"
     weight = 6
 
+    def on_start(self) -> None:
+        super().on_start()
+        self.rooms: dict[str, list[str]] = {}  # job id -> its sources' peaks URLs
+        self.looked: set[str] = set()  # the jobs whose page I have seen
+        self.preview_job: str | None = None
+
+    def _look(self, job: str, html: str) -> None:
+        """The first time I see a job's page: does it have a review room (sources with a
+        waveform) or a levelling preview for me to answer?"""
+        if job in self.looked or not html:
+            return
+        self.looked.add(job)
+        peaks = [url for url in PEAKS_LINK.findall(html) if self._has_waveform(url)]
+        if peaks:
+            self.rooms[job] = peaks
+        if PREVIEW_ANSWER.search(html):
+            self.preview_job = job
+
+    def _has_waveform(self, url: str) -> bool:
+        """A file still being measured has no waveform yet (404, which the room's script
+        shows as such); the room is visited for the files that have one."""
+        name = "client: review room peaks"
+        with self.client.get(
+            url, name=name, headers={"X-Load-Kind": name}, catch_response=True
+        ) as response:
+            if response.status_code == 404:
+                response.success()
+            return bool(response.status_code == 200)
+
     @page(2)
     def home(self) -> None:
         self.get("/", "client: home")
@@ -136,7 +191,7 @@ class Client(StudioUser):
     def job_page(self) -> None:
         job = self.job() or (self.get("/", "client: home") and self.job())
         if job:
-            self.get(f"/jobs/{job}/", "client: job page")
+            self._look(job, self.get(f"/jobs/{job}/", "client: job page"))
 
     @page(3)
     def intake_poll(self) -> None:
@@ -146,7 +201,7 @@ class Client(StudioUser):
 
     @page(2)
     def player_range(self) -> None:
-        """The player asks for a piece of the file, as a browser's <audio> does."""
+        """The player asks for a piece of the file, as a browser's <audio> does: 206."""
         if not self.file_ids and self.job():
             self.get(f"/jobs/{self.job()}/", "client: job page")
         if self.file_ids:
@@ -154,46 +209,106 @@ class Client(StudioUser):
             self.get(
                 f"/files/{random.choice(self.file_ids)}/stream/",
                 "client: player range",
+                expect=206,
                 Range=f"bytes={start}-{start + 65535}",
             )
+
+    @page(2)
+    def review_room(self) -> None:
+        """The review room: the job page with its sources, then the waveform of each, as the
+        room's script fetches them."""
+        if not self.rooms:
+            self.job_page()  # a job page first: it says whether the job has a room
+            return
+        job, peaks = random.choice(list(self.rooms.items()))
+        self.get(f"/jobs/{job}/", "client: review room")
+        for url in peaks[:3]:
+            self.get(url, "client: review room peaks")
+
+    @page(1)
+    def levelling_preview(self) -> None:
+        """The job page that asks me to answer the levelling preview (the demo's Afterglow)."""
+        if self.preview_job:
+            self.get(f"/jobs/{self.preview_job}/", "client: levelling preview answer page")
 
 
 class Engineer(StudioUser):
     role = "engineer"
     weight = 3
 
+    def on_start(self) -> None:
+        """Arrive at the desk and start listening on the stage I am on (starting my next stage
+        first if I am on none), as an engineer's day begins."""
+        super().on_start()
+        self.session_id: int | None = None
+        self.ticks = 0
+        for _ in range(2):
+            if self._listen():
+                break
+
+    def _listen(self) -> bool:
+        """One step towards listening: the session running, or start listening on my stage, or
+        start my next stage. True once a session is running."""
+        html = self.get("/desk/", "engineer: desk")
+        ticking = TICK_FORM.search(html)
+        if ticking is None:
+            stage = LISTEN_FORM.search(html)
+            if stage is None:  # on no stage: start my next one from the desk
+                start = DESK_START.search(html)
+                if start:
+                    self.post(start.group(1), "engineer: stage move (htmx)")
+                return False
+            regions = self.post(
+                f"/desk/stages/{stage.group(1)}/listen/", "engineer: start listening (htmx)"
+            )
+            ticking = TICK_FORM.search(regions)
+        self.session_id = int(ticking.group(1)) if ticking else None
+        self.ticks = 0
+        return self.session_id is not None
+
     @page(3)
     def desk(self) -> None:
-        self.get("/desk/", "engineer: desk")
+        html = self.get("/desk/", "engineer: desk")
+        ticking = TICK_FORM.search(html)
+        self.session_id = int(ticking.group(1)) if ticking else None
 
     @page(1)
     def plan(self) -> None:
         self.get("/plan/", "engineer: my plan")
 
-    @page(3)
+    @page(2)
     def queue(self) -> None:
         self.get("/queue/", "engineer: queue")
 
+    @page(5)
+    def session_poll(self) -> None:
+        """The listening session's poll as the page makes it every few seconds (POST
+        sessions/<id>/tick/ with htmx; the timer region comes back). After a while the engineer
+        stops listening, so the stage can be finished, and later listens again."""
+        if self.session_id is None:
+            self._listen()
+            return
+        if self.ticks >= TICKS_PER_SESSION:
+            self.post(f"/sessions/{self.session_id}/stop/", "engineer: stop listening (htmx)")
+            self.session_id = None
+            return
+        timer = self.post(f"/sessions/{self.session_id}/tick/", "engineer: session poll (htmx)")
+        self.ticks += 1
+        if 'id="desk-session"' not in timer:  # the session ended meanwhile (the beat task)
+            self.session_id = None
+
     @page(2)
     def stage_move(self) -> None:
+        """Start or finish the first stage the queue offers (not while listening: the studio
+        asks to stop the session first, and so does this engineer)."""
+        if self.session_id is not None:
+            return
         html = self.get("/queue/", "engineer: queue")
         moves = MOVE_FORM.findall(html)
         if not moves:
             return
         stage_id, action = moves[0]
-        with self.client.post(
-            f"/stages/{stage_id}/{action}/",
-            name="engineer: stage move (htmx)",
-            headers={"HX-Request": "true", "X-CSRFToken": self.csrf,
-                     "Referer": f"{self.host}/queue/",
-                     "X-Load-Kind": "engineer: stage move (htmx)"},
-            catch_response=True,
-        ) as response:  # fmt: skip
-            # Another engineer (or a re-plan) may have moved it first: a clear 400/409 is fine.
-            if response.status_code in (400, 409):
-                response.success()
-            elif response.status_code != 200:
-                response.failure(f"{response.status_code} moving stage {stage_id}")
+        self.post(f"/stages/{stage_id}/{action}/", "engineer: stage move (htmx)")
 
     @page(1)
     def job_page(self) -> None:
@@ -208,15 +323,24 @@ class Manager(StudioUser):
 
     @page(3)
     def home(self) -> None:
-        self.get("/", "manager: home")
+        """A manager's home is the deadline board (/ redirects there)."""
+        self.get("/board/", "manager: home (board)")
 
-    @page(3)
-    def board(self) -> None:
-        self.get("/board/", "manager: board")
+    @page(2)
+    def job_list(self) -> None:
+        page_ = random.choice(["", "?page=2"])
+        self.get(f"/jobs/all/{page_}", "manager: studio job list")
+
+    @page(2)
+    def board_filtered(self) -> None:
+        query = random.choice(
+            ["state=at_risk", "state=overdue", "view=closed", "q=song", "status=in_progress"]
+        )
+        self.get(f"/board/?{query}", "manager: board filtered (htmx)", htmx=True)
 
     @page(1)
-    def board_filtered(self) -> None:
-        self.get("/board/?state=at_risk", "manager: board filtered (htmx)", htmx=True)
+    def board_page(self) -> None:
+        self.get("/board/?page=2", "manager: board page 2")
 
     @page(2)
     def workload(self) -> None:
@@ -231,3 +355,7 @@ class Manager(StudioUser):
     @page(1)
     def policy(self) -> None:
         self.get("/policy/", "manager: policy")
+
+    @page(1)
+    def compliance(self) -> None:
+        self.get("/compliance/", "manager: compliance")

@@ -19,6 +19,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from jobs.csv_safe import text_cell
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
@@ -354,14 +355,14 @@ def csv_rows(result: Board) -> list[list[str]]:
         job = r.job
         out.append(
             [
-                job.track_title,
-                job.artist,
-                job.organisation.name,
+                text_cell(job.track_title),
+                text_cell(job.artist),
+                text_cell(job.organisation.name),
                 job.get_status_display(),
                 r.state_label,
                 r.stage.get_kind_display() if r.stage else "",
                 f"{r.done}/{r.total}",
-                "; ".join(e.get_full_name() or e.username for e in r.engineers),
+                text_cell("; ".join(e.get_full_name() or e.username for e in r.engineers)),
                 _utc(job.due_at),
                 _utc(job.predicted_finish_at) if job.status in HAS_DEADLINE else "",
                 _hours(r.slack),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
+from jobs.csv_safe import text_cell
 from jobs.models import (
     STUDIO_ROLES,
     BreakOutcome,
@@ -213,12 +214,6 @@ def fresh_ears_overrides(
             )
         )
     return out
-
-
-def text_cell(value: str) -> str:
-    """Free text for a spreadsheet: a leading =, +, -, @ (a track title typed by a client, a
-    reason) would be read as a formula, so it is quoted as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def csv_rows(rows: list[EngineerCompliance]) -> list[list[str]]:

@@ -34,6 +34,7 @@ PLAIN_MODULES = (
     "analysis.audio",
     "analysis.intake",
     "jobs.clock",
+    "jobs.csv_safe",  # formula-safe text cells for CSV exports
     "jobs.dose",  # sound-dose maths (NIOSH)
     ("jobs.schedule", "jobs.planner"),
     "jobs.demo_audio",  # the demo studio's synthetic songs: numpy only

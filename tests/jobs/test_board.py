@@ -186,6 +186,24 @@ def test_the_csv_export_has_the_filtered_rows(manager_client: Client) -> None:
     assert [r[0] for r in everything[1:]] == ["Bravo", "Alpha, the first"]
 
 
+@pytest.mark.parametrize(
+    "typed", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+)
+def test_what_clients_typed_never_runs_as_a_formula_in_the_csv(
+    manager_client: Client, typed: str
+) -> None:
+    client = make_user(Role.CLIENT, organisation=make_organisation(typed))
+    _running(typed, due_in=timedelta(days=2), finish_in=timedelta(days=1), client=client,
+             artist=typed)  # fmt: skip
+    _running("Plain - title", due_in=timedelta(days=3), finish_in=timedelta(days=1))
+
+    rows = list(csv.reader(io.StringIO(manager_client.get("/board.csv").content.decode())))
+
+    by_title = {r[0]: r for r in rows[1:]}
+    assert by_title["'" + typed][:3] == ["'" + typed] * 3  # title, artist, client: text
+    assert "Plain - title" in by_title  # a dash inside a cell is left alone
+
+
 @pytest.mark.parametrize("path", ["/board/", "/board/?view=closed", "/board.csv"])
 def test_only_managers_see_the_board(path: str) -> None:
     job = _running("Secret Song", due_in=timedelta(days=2), finish_in=timedelta(days=1))
