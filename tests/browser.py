@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -108,3 +109,21 @@ def axe_serious(page: Any) -> list[str]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(url=AXE_URL)
     return list(page.evaluate(_AXE_RUN))
+
+
+T = TypeVar("T")
+
+
+def on_db_thread(fn: Callable[[], T]) -> T:
+    """ORM work on a thread of its own: Playwright's sync API runs an event loop in the test's
+    thread, where Django refuses database calls."""
+    from django.db import connection
+
+    def run() -> T:
+        try:
+            return fn()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

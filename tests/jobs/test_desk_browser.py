@@ -12,14 +12,11 @@ master's check and the forgotten session's close are all its work."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.db import connection
 
 from analysis.services import intake_submit
 from jobs.models import (
@@ -33,6 +30,7 @@ from jobs.models import (
     StudioPolicy,
 )
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, wait_until, watch_csp
+from tests.browser import on_db_thread as _db
 from tests.factories import make_audio_file, make_job, make_user
 from tests.jobs.helpers import master_wav
 from tests.served import Served
@@ -40,21 +38,7 @@ from tests.worker import Worker, WorkerFactory, celery_worker_factory, served_wi
 
 __all__ = ["celery_worker_factory", "served_with_worker"]  # the fixtures, imported for pytest
 
-T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
-
-
-def _db(fn: Callable[[], T]) -> T:
-    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
-
-    def run() -> T:
-        try:
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _backdate_session(minutes: int) -> None:

@@ -6,37 +6,21 @@ manager reads the doses on break compliance. No CSP violation; nothing scrolls s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from jobs.dose import dose_percent
 from jobs.models import ListeningSession, Role, Stage, User
 from jobs.services import stage_assign, stage_start
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, wait_until, watch_csp
+from tests.browser import on_db_thread as _db
 from tests.factories import make_user
 from tests.jobs.helpers import accepted_job, stages_of
 
-T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
-
-
-def _db(fn: Callable[[], T]) -> T:
-    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
-
-    def run() -> T:
-        try:
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _studio() -> tuple[User, User, Stage]:

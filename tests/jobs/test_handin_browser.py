@@ -6,18 +6,15 @@ At 390 px nothing scrolls sideways."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.db import connection
 
 from jobs.models import AudioFile, Job, PartialUpload, UploadState
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, wait_until
+from tests.browser import on_db_thread as _db
 from tests.factories import make_job, wav_bytes
 
-T = TypeVar("T")
 CHUNK = 1024 * 1024
 PASSWORD = "correct horse battery staple"
 
@@ -37,19 +34,6 @@ DROP_JS = """
   }
 }
 """
-
-
-def _db(fn: Callable[[], T]) -> T:
-    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
-
-    def run() -> T:
-        try:
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _login(page: Any, base: str, username: str) -> None:

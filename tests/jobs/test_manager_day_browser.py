@@ -6,41 +6,25 @@ listening limit in the policy changes an engineer's plan."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import time as clock_time
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from jobs.models import STAGE_ORDER, Job, JobStatus, Role, Stage, StudioPolicy, Verdict
 from jobs.plan_store import plan_refresh
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, wait_until, watch_csp
+from tests.browser import on_db_thread as _db
 from tests.factories import make_job, make_organisation, make_user
 
-T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
 REASON = "The clicks are part of the drum sample; we master the stems as they are."
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _db(fn: Callable[[], T]) -> T:
-    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
-
-    def run() -> T:
-        try:
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _setup() -> dict[str, Any]:

@@ -6,13 +6,10 @@ calls serious; screenshots of each (outside git)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from jobs.models import (
@@ -34,25 +31,14 @@ from tests.browser import (
     screenshot,
     watch_csp,
 )
+from tests.browser import (
+    on_db_thread as _db,
+)
 from tests.factories import make_job, make_user
 
-T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _db(fn: Callable[[], T]) -> T:
-    """ORM work on a thread of its own: Playwright's sync API runs an event loop in this one."""
-
-    def run() -> T:
-        try:
-            return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def _setup() -> None:
