@@ -38,8 +38,10 @@ MANAGER = [
     NavItem("Workload", "workload"),
     NavItem("Policy", "policy"),
     NavItem("Breaks", "compliance"),
-    NavItem("Jobs", "home", also=("job_detail", "job_intake", "job_delivery")),
+    # Every job, closed ones too (a manager's home is the board).
+    NavItem("Jobs", "job_list", also=("job_detail", "job_intake", "job_delivery")),
     NavItem("Desk", "desk"),
+    NavItem("Hearing", "hearing"),
     NavItem("Queue", "queue"),
 ]
 

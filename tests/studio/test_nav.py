@@ -28,7 +28,17 @@ def _links(html: str) -> list[tuple[str, bool]]:
         (Role.ENGINEER, ["Desk", "Plan", "Hearing", "Queue", "Jobs"], "Desk"),
         (
             Role.MANAGER,
-            ["Board", "Decisions", "Workload", "Policy", "Breaks", "Jobs", "Desk", "Queue"],
+            [
+                "Board",
+                "Decisions",
+                "Workload",
+                "Policy",
+                "Breaks",
+                "Jobs",
+                "Desk",
+                "Hearing",
+                "Queue",
+            ],
             "Board",  # a manager's home is the deadline board
         ),
     ],
@@ -54,3 +64,15 @@ def test_a_job_page_marks_the_jobs_link() -> None:
 
 def test_the_login_page_has_no_navigation() -> None:
     assert 'class="main-nav"' not in Client().get("/login/").content.decode()
+
+
+def test_a_managers_jobs_link_lists_every_job_rather_than_the_board() -> None:
+    c = Client()
+    c.force_login(make_user(Role.MANAGER))
+    links = dict(
+        re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', c.get("/board/").content.decode())
+    )
+    assert {label: href for href, label in links.items()}["Jobs"] == "/jobs/all/"
+    response = c.get("/jobs/all/")
+    assert response.status_code == 200
+    assert [label for label, current in _links(response.content.decode()) if current] == ["Jobs"]
