@@ -1,6 +1,6 @@
 """What Django's set-up loads: every process gets the Celery app and the tasks by their registered
-names (a web process queues them by name), except `manage.py analyze`, which queues nothing and
-never imports Celery, the services or the task modules (studio.startup)."""
+names (a web process queues them by name), except `manage.py analyze` and `check_intake`, which
+queue nothing and never import Celery, the services or the task modules (studio.startup)."""
 
 from __future__ import annotations
 
@@ -60,4 +60,25 @@ def test_analyze_imports_no_celery_services_or_tasks(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [report] = json.loads(done.stdout)
     assert report["integrated_lufs"] is not None
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_check_intake_imports_no_celery_services_or_tasks(tmp_path: Path) -> None:
+    stems = tmp_path / "job" / "stems"
+    stems.mkdir(parents=True)
+    rate = 48000
+    t = np.arange(rate) / rate
+    tone = np.stack([0.25 * np.sin(2 * np.pi * 100 * t)] * 2, 1)
+    sf.write(str(stems / "Bass - Song.wav"), tone, rate, "PCM_24")
+    done = python(
+        "import runpy, sys\n"
+        f"sys.argv = ['manage.py', 'check_intake', {str(tmp_path / 'job')!r}, '--json']\n"
+        "runpy.run_path('manage.py', run_name='__main__')\n"
+        f"heavy = {HEAVY!r}\n"
+        "sys.stderr.write(repr(sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+        "  or any(m == h or m.startswith(h + '.') for h in heavy))))\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["verdict"]
     assert done.stderr.strip().splitlines()[-1] == "[]"

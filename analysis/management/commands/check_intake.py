@@ -19,6 +19,7 @@ from analysis.intake.naming import order_by_importance
 from analysis.intake.rules import JobInfo
 from analysis.intake.run import Submitted, file_json, intake_run
 from analysis.policy import current_job_thresholds, current_thresholds
+from studio.startup import without_tasks
 
 FOLDERS = (("stems", "stem"), ("rough", "rough_mix"), ("reference", "reference"))
 
@@ -63,8 +64,16 @@ def collect(folder: Path) -> list[Submitted]:
     return found
 
 
+def start_before_setup(argv: list[str]) -> None:
+    """Called by manage.py before it sets Django up: the command queues no task, so Django's
+    set-up leaves Celery and the task modules out."""
+    without_tasks()
+
+
 class Command(BaseCommand):
     help = "Run intake over FOLDER (stems/, rough/, reference/, job.json) and print the verdict."
+    # It reads files and the policy only: no URL, view or admin module is needed.
+    requires_system_checks: list[str] = []
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
