@@ -181,6 +181,14 @@ def comments_visible_to(
     return comments.filter(audio_file__in=visible_files(job, user))
 
 
+def _as_shown(comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """Comments as the room shows them: their own fields, and of the author (a user or a
+    guest) only the name."""
+    own = [f.name for f in Comment._meta.concrete_fields]
+    names = ("author__username", "author__first_name", "author__last_name", "guest__label")
+    return comments.select_related("author", "guest").only(*own, *names)
+
+
 def room_comments(
     user: User | None, job: Job, files: list[AudioFile], visible: list[AudioFile] | None = None
 ) -> list[Comment]:
@@ -188,12 +196,11 @@ def room_comments(
     (`visible`: the viewer's files, if already read)."""
     visible_comments = comments_visible_to(user, job, visible)
     comments: list[Comment] = list(
-        visible_comments.filter(parent__isnull=True, audio_file__in=files)
-        .select_related("author", "guest", "resolved_by")
+        _as_shown(visible_comments.filter(parent__isnull=True, audio_file__in=files))
         .prefetch_related(
             Prefetch(
                 "replies",
-                queryset=visible_comments.select_related("author", "guest").order_by("created_at"),
+                queryset=_as_shown(visible_comments).order_by("created_at"),
                 to_attr="visible_replies",
             )
         )
