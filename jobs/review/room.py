@@ -62,8 +62,13 @@ class RoomFiles:
 def room_files(job: Job, user: User | None) -> RoomFiles:
     """The viewer's files of the job and their measurements: two queries, whatever the number
     of files; the sources, the versions and the comments are all picked from them."""
+    own = [f.name for f in AudioFile._meta.concrete_fields]
+    names = ("uploaded_by__username", "uploaded_by__first_name", "uploaded_by__last_name")
     files = list(
-        visible_files(job, user).select_related("uploaded_by").order_by("kind", "original_name")
+        visible_files(job, user)
+        .select_related("uploaded_by")
+        .only(*own, *names)  # of the uploader, the name the versions table shows
+        .order_by("kind", "original_name")
     )
     return RoomFiles(files, _measured(files))
 
