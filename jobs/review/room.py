@@ -4,11 +4,10 @@ and the comments that viewer may see. A handful of queries, whatever the number 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
 from jobs.access import client_view, files_visible_to
@@ -57,6 +56,7 @@ class RoomFiles:
 
     files: list[AudioFile]
     measured: dict[Any, dict[str, Any]]
+    copy_notes: dict[Any, str]  # the note of the review copy played instead, by file
 
 
 def room_files(job: Job, user: User | None) -> RoomFiles:
@@ -64,13 +64,26 @@ def room_files(job: Job, user: User | None) -> RoomFiles:
     of files; the sources, the versions and the comments are all picked from them."""
     own = [f.name for f in AudioFile._meta.concrete_fields]
     names = ("uploaded_by__username", "uploaded_by__first_name", "uploaded_by__last_name")
+    summary = (
+        FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
+        .annotate(summary=ReportWithoutBulk(F("report")))
+        .values("summary")[:1]
+    )
+    note = ReviewCopy.objects.filter(audio_file=OuterRef("pk")).values("note")[:1]
     files = list(
         visible_files(job, user)
         .select_related("uploaded_by")
         .only(*own, *names)  # of the uploader, the name the versions table shows
+        .annotate(
+            measured_summary=Subquery(summary, output_field=JSONField()),
+            review_copy_note=Subquery(note),
+        )
         .order_by("kind", "original_name")
     )
-    return RoomFiles(files, _measured(files))
+    measured = {f.pk: _keys(f.measured_summary) for f in files if f.measured_summary}
+    notes = {f.pk: f.review_copy_note or "" for f in files}
+    plain: list[AudioFile] = list(files)
+    return RoomFiles(plain, measured, notes)
 
 
 def _masters(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
@@ -90,15 +103,6 @@ def _masters(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
         if m.revision_round == newest - 1
     ]
     return out
-
-
-def _measured(files: Iterable[AudioFile]) -> dict[Any, dict[str, Any]]:
-    rows = (
-        FileAnalysis.objects.filter(audio_file__in=list(files), status=AnalysisStatus.DONE)
-        .annotate(summary=ReportWithoutBulk(F("report")))
-        .values("audio_file_id", "summary")
-    )
-    return {r["audio_file_id"]: _keys(r["summary"]) for r in rows}
 
 
 def _keys(found: Any) -> dict[str, Any]:
@@ -139,9 +143,7 @@ def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> 
     overviews = dict(
         FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
     )
-    notes = dict(
-        ReviewCopy.objects.filter(audio_file__in=files).values_list("audio_file_id", "note")
-    )
+    notes = read.copy_notes
     sources = []
     for index, (f, label) in enumerate(picked):
         m = measured.get(f.pk) or {}
