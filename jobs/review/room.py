@@ -52,7 +52,7 @@ def visible_files(job: Job, user: User | None) -> QuerySet[AudioFile]:
 @dataclass
 class RoomFiles:
     """What one request reads once for the whole room: every file version this viewer may
-    see (by kind, then name; uploaders loaded) and what each measured."""
+    see (by kind, then name; uploaders loaded), what each measured and its copy's note."""
 
     files: list[AudioFile]
     measured: dict[Any, dict[str, Any]]
@@ -60,8 +60,9 @@ class RoomFiles:
 
 
 def room_files(job: Job, user: User | None) -> RoomFiles:
-    """The viewer's files of the job and their measurements: two queries, whatever the number
-    of files; the sources, the versions and the comments are all picked from them."""
+    """The viewer's files of the job, what each measured and its review copy's note: one
+    query, whatever the number of files; the sources, the versions and the comments are all
+    picked from them."""
     own = [f.name for f in AudioFile._meta.concrete_fields]
     names = ("uploaded_by__username", "uploaded_by__first_name", "uploaded_by__last_name")
     summary = (
