@@ -12,7 +12,13 @@ from jobs.models import AudioFile, Job, JobStatus, User
 from jobs.review.comments import requestable_comments
 from jobs.review.gain import MODES, STREAMING_TARGET_LUFS
 from jobs.review.models import GuestLink, Visibility
-from jobs.review.room import file_versions, open_comments_for_round, room_comments, room_sources
+from jobs.review.room import (
+    file_versions,
+    open_comments_for_round,
+    room_comments,
+    room_files,
+    room_sources,
+)
 
 GAIN_MODES = {
     "matched": "Matched loudness",
@@ -38,7 +44,8 @@ def room_context(
     urls: Callable[[AudioFile], dict[str, str]] = member_urls,
     comment_action: str | None = None,
 ) -> dict[str, Any]:
-    sources = room_sources(job, user)
+    read = room_files(job, user)  # once: the sources, the comments and the versions share it
+    sources = room_sources(job, user, read)
     for source in sources:
         source.urls = urls(source.file)
     studio = user is not None and user.is_studio
@@ -49,7 +56,7 @@ def room_context(
         can_comment = studio or is_client
     room: dict[str, Any] = {
         "sources": sources,
-        "comments": room_comments(user, job, [s.file for s in sources]),
+        "comments": room_comments(user, job, [s.file for s in sources], read.files),
         "studio": studio,
         "guest": guest,
         "can_comment": can_comment and bool(sources),
@@ -59,7 +66,7 @@ def room_context(
         "markers_url": None if guest is not None else reverse("comment_markers", args=[job.pk]),
     }
     if guest is None:
-        room["versions"] = file_versions(job, user)
+        room["versions"] = file_versions(job, user, read)
         room["version_count"] = sum(len(line.versions) for line in room["versions"])
     if is_client and job.status == JobStatus.DELIVERED:
         room["revision_comments"] = list(

@@ -4,11 +4,10 @@ and the comments that viewer may see. A handful of queries, whatever the number 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
 from jobs.access import client_view, files_visible_to
@@ -50,12 +49,50 @@ def visible_files(job: Job, user: User | None) -> QuerySet[AudioFile]:
     return files_visible_to(user).filter(job=job)
 
 
-def _masters(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
-    """The newest round's masters this viewer may hear, then the round before it."""
-    masters = list(
-        visible.filter(kind=FileKind.MASTER, is_current=True)
+@dataclass
+class RoomFiles:
+    """What one request reads once for the whole room: every file version this viewer may
+    see (by kind, then name; uploaders loaded), what each measured and its copy's note."""
+
+    files: list[AudioFile]
+    measured: dict[Any, dict[str, Any]]
+    copy_notes: dict[Any, str]  # the note of the review copy played instead, by file
+
+
+def room_files(job: Job, user: User | None) -> RoomFiles:
+    """The viewer's files of the job, what each measured and its review copy's note: one
+    query, whatever the number of files; the sources, the versions and the comments are all
+    picked from them."""
+    own = [f.name for f in AudioFile._meta.concrete_fields]
+    names = ("uploaded_by__username", "uploaded_by__first_name", "uploaded_by__last_name")
+    summary = (
+        FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
+        .annotate(summary=ReportWithoutBulk(F("report")))
+        .values("summary")[:1]
+    )
+    note = ReviewCopy.objects.filter(audio_file=OuterRef("pk")).values("note")[:1]
+    files = list(
+        visible_files(job, user)
         .select_related("uploaded_by")
-        .order_by("-revision_round", "original_name")
+        .only(*own, *names)  # of the uploader, the name the versions table shows
+        .annotate(
+            measured_summary=Subquery(summary, output_field=JSONField()),
+            review_copy_note=Subquery(note),
+        )
+        .order_by("kind", "original_name")
+    )
+    measured = {f.pk: _keys(f.measured_summary) for f in files if f.measured_summary}
+    notes = {f.pk: f.review_copy_note or "" for f in files}
+    plain: list[AudioFile] = list(files)
+    return RoomFiles(plain, measured, notes)
+
+
+def _masters(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
+    """The newest round's masters this viewer may hear, then the round before it (`visible` in
+    name order: the sort keeps it within a round)."""
+    masters = sorted(
+        (f for f in visible if f.kind == FileKind.MASTER and f.is_current),
+        key=lambda f: -f.revision_round,
     )
     if not masters:
         return []
@@ -67,15 +104,6 @@ def _masters(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
         if m.revision_round == newest - 1
     ]
     return out
-
-
-def _measured(files: Iterable[AudioFile]) -> dict[Any, dict[str, Any]]:
-    rows = (
-        FileAnalysis.objects.filter(audio_file__in=list(files), status=AnalysisStatus.DONE)
-        .annotate(summary=ReportWithoutBulk(F("report")))
-        .values("audio_file_id", "summary")
-    )
-    return {r["audio_file_id"]: _keys(r["summary"]) for r in rows}
 
 
 def _keys(found: Any) -> dict[str, Any]:
@@ -90,39 +118,33 @@ def _keys(found: Any) -> dict[str, Any]:
     }
 
 
-def _preview(visible: QuerySet[AudioFile]) -> list[tuple[AudioFile, str]]:
+def _preview(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
     """The newest levelling preview, heard beside the rough mix until there are masters."""
-    newest = (
-        visible.filter(kind=FileKind.PREVIEW, is_current=True)
-        .select_related("uploaded_by")
-        .order_by("-uploaded_at")
-        .first()
-    )
-    return [(newest, "Levelling preview")] if newest is not None else []
+    previews = [f for f in visible if f.kind == FileKind.PREVIEW and f.is_current]
+    if not previews:
+        return []
+    return [(max(previews, key=lambda f: f.uploaded_at), "Levelling preview")]
 
 
-def room_sources(job: Job, user: User | None) -> list[Source]:
+def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> list[Source]:
     """What the player offers this viewer (None: a guest), in number-key order: the masters,
     or before there are any the levelling preview if one was sent; then the rough mix and the
-    references."""
-    visible = visible_files(job, user)
+    references. `read`: the request's room_files, if already read."""
+    read = read or room_files(job, user)
+    visible = read.files
     picked = _masters(visible) or _preview(visible)
     others = sorted(
-        visible.filter(
-            is_current=True, kind__in=(FileKind.ROUGH_MIX, FileKind.REFERENCE)
-        ).select_related("uploaded_by"),
+        (f for f in visible if f.is_current and f.kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
         key=lambda f: (f.kind != FileKind.ROUGH_MIX, f.original_name),  # the rough mix first
     )
     picked += [(f, f.get_kind_display()) for f in others]
     picked = picked[:MAX_SOURCES]
     files = [f for f, _ in picked]
-    measured = _measured(files)
+    measured = read.measured
     overviews = dict(
         FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
     )
-    notes = dict(
-        ReviewCopy.objects.filter(audio_file__in=files).values_list("audio_file_id", "note")
-    )
+    notes = read.copy_notes
     sources = []
     for index, (f, label) in enumerate(picked):
         m = measured.get(f.pk) or {}
@@ -153,30 +175,49 @@ def room_sources(job: Job, user: User | None) -> list[Source]:
     return sources
 
 
-def comments_visible_to(user: User | None, job: Job) -> QuerySet[Comment]:
+def comments_visible_to(
+    user: User | None, job: Job, visible: list[AudioFile] | None = None
+) -> QuerySet[Comment]:
     """The job's comments this viewer may read: the studio all of them, the client (and a
-    guest, user None) only those shared with the client, on files they may see."""
+    guest, user None) only those shared with the client, on files they may see (`visible`, if
+    already read)."""
     comments = Comment.objects.filter(job=job)
     if user is None or not user.is_studio:
         comments = comments.filter(visibility=Visibility.CLIENT)
+    if visible is not None:
+        return comments.filter(audio_file_id__in=[f.pk for f in visible])
     return comments.filter(audio_file__in=visible_files(job, user))
 
 
-def room_comments(user: User | None, job: Job, files: list[AudioFile]) -> list[Comment]:
-    """Top-level comments on `files`, oldest moment first, each with its visible replies."""
-    visible = comments_visible_to(user, job)
-    return list(
-        visible.filter(parent__isnull=True, audio_file__in=files)
-        .select_related("author", "audio_file", "resolved_by")
+def _as_shown(comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """Comments as the room shows them: their own fields, and of the author (a user or a
+    guest) only the name."""
+    own = [f.name for f in Comment._meta.concrete_fields]
+    names = ("author__username", "author__first_name", "author__last_name", "guest__label")
+    return comments.select_related("author", "guest").only(*own, *names)
+
+
+def room_comments(
+    user: User | None, job: Job, files: list[AudioFile], visible: list[AudioFile] | None = None
+) -> list[Comment]:
+    """Top-level comments on `files`, oldest moment first, each with its visible replies
+    (`visible`: the viewer's files, if already read)."""
+    visible_comments = comments_visible_to(user, job, visible)
+    comments: list[Comment] = list(
+        _as_shown(visible_comments.filter(parent__isnull=True, audio_file__in=files))
         .prefetch_related(
             Prefetch(
                 "replies",
-                queryset=visible.select_related("author").order_by("created_at"),
+                queryset=_as_shown(visible_comments).order_by("created_at"),
                 to_attr="visible_replies",
             )
         )
         .order_by("audio_file__original_name", "start_s", "created_at")
     )
+    by_pk = {f.pk: f for f in files}
+    for comment in comments:
+        comment.audio_file = by_pk[comment.audio_file_id]  # already read: no second copy
+    return comments
 
 
 def open_comments_for_round(job: Job) -> list[Comment]:
@@ -208,13 +249,12 @@ class Lineage:
     versions: list[Version] = field(default_factory=list)
 
 
-def file_versions(job: Job, user: User | None) -> list[Lineage]:
+def file_versions(job: Job, user: User | None, read: RoomFiles | None = None) -> list[Lineage]:
     """Every version of every file this viewer may see, with what each measured; nothing is
-    ever overwritten, so an old version is still there to compare and download."""
-    files = list(
-        visible_files(job, user).select_related("uploaded_by").order_by("kind", "original_name")
-    )
-    measured = _measured(files)
+    ever overwritten, so an old version is still there to compare and download. `read`: the
+    request's room_files, if already read."""
+    read = read or room_files(job, user)
+    files, measured = read.files, read.measured
     lineages: dict[Any, Lineage] = {}
     for f in files:
         m = measured.get(f.pk) or {}

@@ -98,3 +98,80 @@ def test_the_studio_job_list_comes_a_page_at_a_time() -> None:
     mine = Client()
     mine.force_login(owner)
     assert 'rel="next"' not in mine.get("/").content.decode()
+
+
+def test_the_clients_job_page_costs_the_same_for_3_and_12_files() -> None:
+    """The review room reads the viewer's files, their measurements and the comments once,
+    whatever the number of files, versions and comments."""
+    from django.utils import timezone
+
+    from analysis.models import AnalysisStatus, FileAnalysis
+    from jobs.models import AudioFile, FileKind
+    from jobs.review.models import Comment, Visibility
+    from tests.factories import make_audio_file
+
+    owner = make_user(Role.CLIENT, organisation=make_organisation())
+    job = make_job(client=owner, status=JobStatus.DELIVERED, delivered_at=timezone.now())
+    client = Client()
+    client.force_login(owner)
+    path = f"/jobs/{job.pk}/"
+    report = {
+        "format": {
+            "container": "WAV",
+            "subtype": "PCM_24",
+            "sample_rate": 48000,
+            "channels": 2,
+            "frames": 48000,
+            "duration_s": 1.0,
+            "bit_depth": 24,
+            "is_float": False,
+            "lossy": False,
+        },
+        "sample_peak_dbfs": -6.02,
+        "true_peak_dbtp": -5.9,
+        "headroom_db": 6.02,
+        "integrated_lufs": -18.4,
+        "loudness_range_lu": 3.2,
+        "clipping": {"events": 0},
+    }
+
+    def add(kind: str, name: str, **kw: object) -> None:
+        audio = make_audio_file(job, kind=kind, name=name, **kw)
+        FileAnalysis.objects.create(
+            audio_file=audio,
+            status=AnalysisStatus.DONE,
+            report={**report, "path": audio.file.name},
+            finished_at=timezone.now(),
+        )
+        top = Comment.objects.create(
+            job=job,
+            audio_file=audio,
+            revision_round=0,
+            author=owner,
+            visibility=Visibility.CLIENT,
+            start_s=0.5,
+            text="Louder here",
+        )
+        Comment.objects.create(
+            job=job,
+            audio_file=audio,
+            revision_round=0,
+            parent=top,
+            author=owner,
+            visibility=Visibility.CLIENT,
+            start_s=0.5,
+            text="Or not",
+        )
+
+    add(FileKind.ROUGH_MIX, "Rough.wav")
+    add(FileKind.REFERENCE, "Ref 0.wav")
+    add(FileKind.MASTER, "Master.wav")
+    small = queries_for(client, path)
+    for i in range(4):
+        add(FileKind.REFERENCE, f"Ref {i + 1}.wav")
+        add(FileKind.STEM, f"Stem {i}.wav")
+    add(FileKind.MASTER, "Master B.wav")
+    assert AudioFile.objects.filter(job=job).count() == 12
+    page = client.get(path).content.decode()
+    assert "Master B.wav" in page and "Ref 4.wav" in page
+    assert queries_for(client, path) == small
