@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
 from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
-from jobs.models import EngineerProfile, ListeningSession, Stage, User
+from jobs.models import ListeningSession, Stage, User
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -36,10 +36,9 @@ from jobs.sessions import (
     break_prompt,
     break_skip,
     break_take,
-    dose_today,
+    day_so_far,
     ear_rules,
     last_capped_session,
-    listening_today,
     session_level_change,
     session_start,
     session_state,
@@ -99,14 +98,14 @@ def desk_context(
         next_rows, grab_rows = next_rows[:DESK_ROWS], grab_rows[:DESK_ROWS]
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
     session = open_session(user)
-    profile = EngineerProfile.objects.filter(user=user).first()
     listening = session_state(session=session, now=now, rules=rules) if session else None
+    today = None if session else day_so_far(engineer=user, now=now, day_start=rules.day_start)
     return {
         "now": now,
         # The level a session starts at (the engineer's usual one) and, between sessions, today.
-        "expected_level": profile.expected_level_db if profile else None,
-        "today": None if session else listening_today(engineer=user, now=now),
-        "dose_today": None if session else dose_today(engineer=user, now=now),
+        "expected_level": rules.expected_level,
+        "today": today.listened if today else None,
+        "dose_today": today.dose if today else None,
         "daily_dose_limit": rules.daily_dose_limit,
         "level_range": (MIN_SPL_DB, MAX_SPL_DB),
         "now_rows": now_rows,

@@ -77,6 +77,7 @@ class EarRules:
     day_start: datetime
     session_dose_limit: int  # percent of the daily allowance between breaks
     daily_dose_limit: int  # percent of the daily allowance per day
+    expected_level: float | None  # dB SPL a session starts at (None: no calibration)
 
 
 def _rules_for(engineer_id: int, now: datetime) -> EarRules:
@@ -90,6 +91,7 @@ def _rules_for(engineer_id: int, now: datetime) -> EarRules:
         day,
         studio.session_dose_limit_pct,
         studio.daily_dose_limit_pct,
+        profile.expected_level_db if profile else None,
     )
 
 
@@ -312,13 +314,7 @@ def _dose(
 
 def dose_today(*, engineer: User, now: datetime | None = None) -> float:
     """Today's sound dose (the engineer's local day), percent of the daily allowance."""
-    now = now or timezone.now()
-    day_start = _day_start(engineer, now)
-    sessions = _sessions_today(engineer.pk, day_start)
-    breaks = list(
-        EarBreak.objects.filter(session__in=[s.pk for s in sessions], outcome=BreakOutcome.TAKEN)
-    )
-    return _dose(sessions, breaks, day_start, now)
+    return day_so_far(engineer=engineer, now=now).dose
 
 
 def _ears_sessions(session: ListeningSession, ears: _Ears) -> list[ListeningSession]:
@@ -427,16 +423,33 @@ def _listened(
     return total
 
 
-def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
-    """How long the engineer has listened today (their local day), breaks taken excluded; the
-    page compares it with the daily cap."""
+@dataclass(frozen=True)
+class DaySoFar:
+    listened: timedelta  # breaks taken excluded
+    dose: float  # percent of the daily allowance
+
+
+def day_so_far(
+    *, engineer: User, now: datetime | None = None, day_start: datetime | None = None
+) -> DaySoFar:
+    """The engineer's listening and sound dose today (their local day; `day_start`, when the
+    caller knows their local midnight, saves reading it), from one read of today's sessions and
+    their breaks."""
     now = now or timezone.now()
-    day_start = _day_start(engineer, now)
+    day_start = day_start or _day_start(engineer, now)
     sessions = _sessions_today(engineer.pk, day_start)
     breaks = list(
         EarBreak.objects.filter(session__in=[s.pk for s in sessions], outcome=BreakOutcome.TAKEN)
     )
-    return _listened(sessions, breaks, day_start, now)
+    return DaySoFar(
+        _listened(sessions, breaks, day_start, now), _dose(sessions, breaks, day_start, now)
+    )
+
+
+def listening_today(*, engineer: User, now: datetime | None = None) -> timedelta:
+    """How long the engineer has listened today (their local day), breaks taken excluded; the
+    page compares it with the daily cap."""
+    return day_so_far(engineer=engineer, now=now).listened
 
 
 def listening_cap_reached(*, engineer: User, now: datetime | None = None) -> bool:
