@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from celery import current_app
 from django.conf import settings
@@ -129,18 +130,37 @@ def master_add(*, job: Job, content: IO[bytes], name: str, by: User) -> AudioFil
     history as any upload) and queue its measurement, in one transaction: a master is never
     stored without being measured. Who may upload masters is the caller's check. Raises
     UploadError."""
-    master: AudioFile | None = None
+    return _studio_file_add(
+        job=job, content=content, name=name, kind=FileKind.MASTER, by=by, then=lambda a: a
+    )
+
+
+T = TypeVar("T")
+
+
+def _studio_file_add(
+    *,
+    job: Job,
+    content: IO[bytes],
+    name: str,
+    kind: str,
+    by: User,
+    then: Callable[[AudioFile], T],
+) -> T:
+    """Store a studio file (a master or a levelling preview), run `then` on it and queue its
+    measuring, all in one transaction; should the transaction fail after the bytes were stored,
+    the bytes go too. Returns what `then` returned."""
+    audio: AudioFile | None = None
     try:
         with transaction.atomic():
-            master = audio_file_add(
-                job=job, content=content, name=name, kind=FileKind.MASTER, by=by
-            )
-            master_measure_start(master=master)
+            audio = audio_file_add(job=job, content=content, name=name, kind=kind, by=by)
+            done = then(audio)
+            master_measure_start(master=audio)
     except BaseException:
-        if master is not None:  # stored, then the transaction failed: the bytes go too
-            master.file.storage.delete(master.file.name or "")
+        if audio is not None:  # stored, then the transaction failed: the bytes go too
+            audio.file.storage.delete(audio.file.name or "")
         raise
-    return master
+    return done
 
 
 def preview_length_refusal(*, content: IO[bytes], name: str) -> str:
@@ -174,19 +194,14 @@ def preview_add(
     )
     if refusal:
         raise UploadError(refusal)
-    audio: AudioFile | None = None
-    try:
-        with transaction.atomic():
-            audio = audio_file_add(
-                job=job, content=content, name=name, kind=FileKind.PREVIEW, by=by
-            )
-            preview = preview_record(job=job, audio=audio, note=note, by=by)
-            master_measure_start(master=audio)
-    except BaseException:
-        if audio is not None:  # stored, then the transaction failed: the bytes go too
-            audio.file.storage.delete(audio.file.name or "")
-        raise
-    return preview
+    return _studio_file_add(
+        job=job,
+        content=content,
+        name=name,
+        kind=FileKind.PREVIEW,
+        by=by,
+        then=lambda audio: preview_record(job=job, audio=audio, note=note, by=by),
+    )
 
 
 def master_measure_start(*, master: AudioFile) -> FileAnalysis:
