@@ -1,0 +1,238 @@
+"""Benchmark: CPU and queries of one request of each page kind the load run makes
+(bench/locustfile.py), through Django's test client on PostgreSQL, on the load run's studio
+(seed_demo plus bench/load.py's extra people and jobs), without gunicorn or locust in the way.
+
+    .venv/bin/python bench/pages.py                        # every page kind, 30 requests each
+    .venv/bin/python bench/pages.py --only desk --profile  # and cProfile's top for those
+    .venv/bin/python bench/pages.py --keep-db headroom_pages  # set up once, reuse next time
+
+With --keep-db NAME the studio is made in database NAME the first time and reused after
+(delete it with `dropdb -h 127.0.0.1 -U postgres NAME`); otherwise a database of its own is
+made and dropped. The login page, which reads nothing, is the reference in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import io
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def _psql(sql: str, db: str = "postgres") -> str:
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-Atqc", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def _setup(name: str, keep: bool) -> None:
+    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    made = (
+        exists
+        and _psql("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'jobs_user')", name)
+        == "t"
+        and _psql("SELECT count(*) FROM jobs_user WHERE username = 'load-manager-30'", name) == "1"
+    )
+    os.environ["DATABASE_URL"] = f"{PG}/{name}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    for var in ("CELERY_BROKER_URL", "HEADROOM_PRODUCTION"):
+        os.environ.pop(var, None)
+    os.environ["DEBUG"] = "false"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    os.environ.setdefault("MEDIA_ROOT", f"/tmp/{name}-media")
+    if made and keep:
+        import django
+
+        django.setup()
+        return
+    if exists:
+        _psql(f"DROP DATABASE {name}")
+    _psql(f"CREATE DATABASE {name}")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    # bench/load.py's studio (its folder is not a package: bench/analysis.py would shadow
+    # the app of that name on sys.path)
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+    assert spec is not None and spec.loader is not None
+    load = importlib.util.module_from_spec(spec)
+    sys.modules["bench_load"] = load
+    spec.loader.exec_module(load)
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("seed_demo", stdout=io.StringIO())
+    load._studio_setup(clients=180, engineers=90, managers=30, jobs_per_engineer=4)
+
+
+def _pages() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(label, username, path, extra) for each page kind, as a user of the load run sees it."""
+    from analysis.models import FileAnalysis
+    from jobs.models import AudioFile, Job, ListeningSession, Stage, User
+
+    client = User.objects.get(username="load-client-01")
+    job = Job.objects.filter(organisation=client.organisation).order_by("created_at").first()
+    assert job is not None
+    audio = AudioFile.objects.filter(job=job, is_current=True).first()
+    assert audio is not None
+    has_peaks = FileAnalysis.objects.filter(audio_file=audio).exists()
+    engineer = User.objects.get(username="load-engineer-01")
+    stage = Stage.objects.filter(assignee=engineer).order_by("job__due_at", "position").first()
+    assert stage is not None
+    pages: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("login page (reference)", "", "/login/", {}),
+        ("client: home", client.username, "/", {}),
+        ("client: job page", client.username, f"/jobs/{job.pk}/", {}),
+        ("client: intake poll", client.username, f"/jobs/{job.pk}/intake/", {"htmx": True}),
+        (
+            "client: player range",
+            client.username,
+            f"/files/{audio.pk}/stream/",
+            {"HTTP_RANGE": "bytes=1000-66535", "expect": 206},
+        ),
+        ("engineer: desk", engineer.username, "/desk/", {}),
+        ("engineer: queue", engineer.username, "/queue/", {}),
+        ("engineer: my plan", engineer.username, "/plan/", {}),
+        ("engineer: job page", engineer.username, f"/jobs/{stage.job_id}/", {}),
+        ("manager: home (board)", "manager", "/board/", {}),
+        ("manager: board filtered", "manager", "/board/?state=at_risk", {"htmx": True}),
+        ("manager: studio job list", "manager", "/jobs/all/", {}),
+        ("manager: workload", "manager", "/workload/", {}),
+        ("manager: job page", "manager", f"/jobs/{job.pk}/", {}),
+        ("manager: policy", "manager", "/policy/", {}),
+        ("manager: compliance", "manager", "/compliance/", {}),
+    ]
+    if has_peaks:
+        pages.insert(5, ("client: peaks", client.username, f"/files/{audio.pk}/peaks/", {}))
+    session = ListeningSession.objects.filter(engineer=engineer, ended_at__isnull=True).first()
+    if session is not None:
+        pages.append(
+            (
+                "engineer: session poll",
+                engineer.username,
+                f"/sessions/{session.pk}/tick/",
+                {"post": True, "htmx": True},
+            )
+        )
+    return pages
+
+
+def _listening(username: str) -> None:
+    """The engineer on their first stage with a listening session running, as on the desk."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import JobStatus, ListeningSession, Stage, StageStatus, User
+
+    engineer = User.objects.get(username=username)
+    if ListeningSession.objects.filter(engineer=engineer, ended_at__isnull=True).exists():
+        return
+    now = timezone.now()
+    stage = Stage.objects.filter(assignee=engineer).order_by("job__due_at", "position").first()
+    assert stage is not None
+    Stage.objects.filter(pk=stage.pk).update(
+        status=StageStatus.IN_PROGRESS, started_at=now - timedelta(minutes=50)
+    )
+    stage.job.status = JobStatus.IN_PROGRESS
+    stage.job.save(update_fields=["status"])
+    ListeningSession.objects.create(
+        engineer=engineer, stage=stage, started_at=now - timedelta(minutes=25)
+    )
+
+
+def _request(client: Any, path: str, extra: dict[str, Any]) -> Callable[[], None]:
+    extra = dict(extra)
+    expect = extra.pop("expect", 200)
+    headers = {"HTTP_HX_REQUEST": "true"} if extra.pop("htmx", False) else {}
+    send = client.post if extra.pop("post", False) else client.get
+    headers.update(extra)
+
+    def once() -> None:
+        response = send(path, **headers)
+        assert response.status_code == expect, (path, response.status_code)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+
+    return once
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--only", default="", help="page kinds whose label contains this")
+    parser.add_argument("--profile", action="store_true", help="cProfile's top of each")
+    parser.add_argument("--keep-db", default="", help="make the studio here once and reuse it")
+    args = parser.parse_args(argv)
+    name = args.keep_db or f"headroom_pagesbench_{os.getpid()}"
+    _setup(name, keep=bool(args.keep_db))
+    try:
+        from django.db import connection
+        from django.test import Client
+
+        from jobs.models import User
+
+        _listening("load-engineer-01")
+        clients: dict[str, Any] = {}
+        print(f"{args.requests} requests each; CPU ms per request (process time), queries")
+        for label, username, path, extra in _pages():
+            if args.only and args.only not in label:
+                continue
+            if username not in clients:
+                c = Client()
+                if username:
+                    c.force_login(User.objects.get(username=username))
+                clients[username] = c
+            once = _request(clients[username], path, extra)
+            queries: list[str] = []
+
+            def count(execute: Any, sql: str, *rest: Any, seen: list[str] = queries) -> Any:
+                seen.append(sql)
+                return execute(sql, *rest)
+
+            with connection.execute_wrapper(count):
+                once()
+            once()
+            start = time.process_time()
+            for _ in range(args.requests):
+                once()
+            ms = (time.process_time() - start) * 1000 / args.requests
+            print(f"{label:<28} {ms:8.1f} ms {len(queries):4d} queries  {path}")
+            if args.profile:
+                prof = cProfile.Profile()
+                prof.enable()
+                for _ in range(max(5, args.requests // 3)):
+                    once()
+                prof.disable()
+                stats = pstats.Stats(prof)
+                stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                    int(os.environ.get("TOP", "45"))
+                )
+    finally:
+        if not args.keep_db:
+            from django.db import connections
+
+            connections.close_all()
+            _psql(f"DROP DATABASE {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
