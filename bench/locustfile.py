@@ -16,11 +16,11 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterator
+from http.cookiejar import Cookie
 from typing import Any
 
-from locust import HttpUser, between, task
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from locust import between, task
+from locust.contrib.fasthttp import FastHttpUser
 
 PASSWORD = os.environ.get("HEADROOM_LOAD_PASSWORD", "headroom-demo")
 THINK = float(os.environ.get("HEADROOM_LOAD_THINK", "2.0"))
@@ -55,36 +55,48 @@ USERNAMES: dict[str, Iterator[str]] = {
 SESSIONS: dict[str, str] = PEOPLE["sessions"]
 
 
+def _session_cookie(host: str, key: str) -> Cookie:
+    """The session cookie the runner made, as the login would have set it for this host."""
+    domain = host.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
+    return Cookie(
+        version=0, name="sessionid", value=key, port=None, port_specified=False, domain=domain,
+        domain_specified=False, domain_initial_dot=False, path="/", path_specified=True,
+        secure=False, expires=None, discard=True, comment=None, comment_url=None, rest={},
+    )  # fmt: skip
+
+
 def page(weight: int) -> Callable[[Callable[[Any], None]], Any]:
     """A page kind: a task of this weight; the label its requests are timed under is the one
     the function passes to `get` (URLs with ids are grouped under it)."""
     return task(weight)
 
 
-class StudioUser(HttpUser):
-    """Logs in once, then works; every response that is not what a person would get fails."""
+class StudioUser(FastHttpUser):
+    """Logs in once, then works; every response that is not what a person would get fails.
+
+    FastHttpUser (geventhttpclient) rather than HttpUser (requests): the users run on the same
+    two cores as the studio, and requests' client costs several times more CPU per request."""
 
     abstract = True
     role = ""
     wait_time = between(THINK * 0.5, THINK * 1.5)
+    # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a request
+    # may meet a connection closed under it; a browser sends it again on a new connection
+    # (Chromium does for a POST too when the reused connection gave no answer: the session's
+    # tick, a stage move).
+    max_retries = 1
 
     def on_start(self) -> None:
-        # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a
-        # request may meet a connection closed under it; a browser sends it again on a new
-        # connection (Chromium does for a POST too when the reused connection gave no answer:
-        # the session's tick, a stage move).
-        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET", "HEAD", "POST"})
-        self.client.mount("http://", HTTPAdapter(max_retries=retry))
         self.username = next(USERNAMES[self.role])
         self.csrf = ""
         self.job_ids: list[str] = []
         self.file_ids: list[str] = []
         if self.username in SESSIONS:  # arrives logged in: the session the runner made
-            self.client.cookies.set("sessionid", SESSIONS[self.username])
-            self.get("/", "login: arrive logged in")
+            self.client.cookiejar.set_cookie(_session_cookie(self.host, SESSIONS[self.username]))
+            self.get("/", "login: arrive logged in", redirects=True)
             return
         login = self.client.get("/login/", name="login: page")
-        token = CSRF_INPUT.search(login.text)
+        token = CSRF_INPUT.search(login.text or "")
         with self.client.post(
             "/login/",
             data={
@@ -94,12 +106,15 @@ class StudioUser(HttpUser):
             },
             headers={"Referer": f"{self.host}/login/"},
             name="login: form post",
+            allow_redirects=False,
             catch_response=True,
         ) as response:
-            if "/login/" in response.url:
+            # A good login redirects away from the login page; a refused one shows it again.
+            where = (response.headers or {}).get("Location", "")
+            if response.status_code != 302 or "/login/" in where:
                 response.failure(f"{self.username} could not log in")
                 return
-            self._learn(response.text)
+        self.get("/", "login: arrive logged in", redirects=True)
 
     def _learn(self, html: str) -> None:
         """Remember the CSRF token and the jobs and files a page links to."""
@@ -114,14 +129,24 @@ class StudioUser(HttpUser):
             self.file_ids = sorted(set(files))
 
     def get(
-        self, path: str, name: str, *, htmx: bool = False, expect: int = 200, **headers: str
+        self,
+        path: str,
+        name: str,
+        *,
+        htmx: bool = False,
+        expect: int = 200,
+        redirects: bool = False,
+        **headers: str,
     ) -> str:
-        """GET as the page does; anything but `expect` (a 4xx, a 5xx, a redirect to the login
-        page) is a failure. Returns the HTML (or JSON) text."""
+        """GET as the page does; anything but `expect` (a 4xx, a 5xx, a redirect, to the login
+        page or anywhere) is a failure. Returns the HTML (or JSON) text. `redirects` follows
+        them (arriving at /, which sends a manager on to the board)."""
         if htmx:
             headers["HX-Request"] = "true"
         headers["X-Load-Kind"] = name  # the gunicorn hook files this request's CPU under it
-        with self.client.get(path, name=name, headers=headers, catch_response=True) as response:
+        with self.client.get(
+            path, name=name, headers=headers, allow_redirects=redirects, catch_response=True
+        ) as response:
             return self._check(response, path, expect)
 
     def post(self, path: str, name: str, data: dict[str, str] | None = None) -> str:
@@ -129,22 +154,30 @@ class StudioUser(HttpUser):
         headers = {"HX-Request": "true", "X-CSRFToken": self.csrf, "X-Load-Kind": name,
                    "Referer": f"{self.host}/desk/"}  # fmt: skip
         with self.client.post(
-            path, data=data or {}, name=name, headers=headers, catch_response=True
+            path,
+            data=data or {},
+            name=name,
+            headers=headers,
+            allow_redirects=False,
+            catch_response=True,
         ) as response:
             return self._check(response, path, 200)
 
     def _check(self, response: Any, path: str, expect: int) -> str:
         if response.status_code != expect:
-            said = response.error if response.status_code == 0 else response.text[:200]
+            said = response.error if response.status_code == 0 else (response.text or "")[:200]
             response.failure(f"{response.status_code} for {path}: {said!r}")
             return ""
-        if "/login/" in response.url:
-            response.failure(f"{path} sent {self.username} to the login page")
+        kind = (response.headers or {}).get("Content-Type", "")
+        if not kind.startswith(("text/html", "application/json")):
             return ""
-        kind = response.headers.get("Content-Type", "")
+        text = response.text or ""
         if kind.startswith("text/html"):
-            self._learn(response.text)
-        return str(response.text) if kind.startswith(("text/html", "application/json")) else ""
+            if 'name="password"' in text and "/login/" not in path:  # the login form again
+                response.failure(f"{path} sent {self.username} to the login page")
+                return ""
+            self._learn(text)
+        return text
 
     def job(self) -> str | None:
         return random.choice(self.job_ids) if self.job_ids else None
