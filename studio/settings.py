@@ -224,6 +224,10 @@ CACHES = {
     if _broker
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Sessions are read on every request: from Redis when it is there (the database keeps them too,
+# so a restart of Redis logs no one out), from the database alone otherwise.
+if _broker:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
