@@ -56,8 +56,10 @@ class Entry:
 
 def studio_tz() -> ZoneInfo:
     """The studio's time zone, read without creating the policy row (pages only read)."""
-    name = StudioPolicy.objects.filter(pk=1).values_list("timezone", flat=True).first()
-    return ZoneInfo(name or StudioPolicy._meta.get_field("timezone").get_default())
+    policy = StudioPolicy.read()
+    return ZoneInfo(
+        policy.timezone if policy else StudioPolicy._meta.get_field("timezone").get_default()
+    )
 
 
 def local_time(at: datetime, tz: tzinfo | None = None) -> str:

@@ -3,10 +3,12 @@ closed."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import time
 
 from django.conf import settings
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -133,9 +135,38 @@ class StudioPolicy(models.Model):
     def __str__(self) -> str:
         return "Studio policy"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        _forget_policy()
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)  # type: ignore[arg-type]
+        _forget_policy()
+        return deleted
+
     @classmethod
     def current(cls) -> StudioPolicy:
-        policy, _ = cls.objects.get_or_create(pk=1)
+        """The policy row, made with its defaults the first time. Read through the cache (see
+        `read`); a write that must see the row as committed locks it instead
+        (`select_for_update().get(pk=1)`)."""
+        policy = cls.read()
+        if policy is None:
+            policy, _ = cls.objects.get_or_create(pk=1)
+            _keep(policy)
+        return policy
+
+    @classmethod
+    def read(cls) -> StudioPolicy | None:
+        """The policy row without making it, or None. Nearly every page reads the policy, and it
+        changes a few times a year, so the row is kept in the cache (Redis, shared by every
+        process, when there is one): `save` and `delete` drop it once they commit, and it is
+        kept at most POLICY_CACHE_S besides (a change made outside the application, in psql)."""
+        policy = cache.get(POLICY_CACHE_KEY)
+        if isinstance(policy, cls):
+            return policy
+        policy = cls.objects.filter(pk=1).first()
+        if policy is not None:
+            _keep(policy)
         return policy
 
     def estimate_minutes(self, kind: str, stems: int) -> int:
@@ -148,6 +179,31 @@ class StudioPolicy(models.Model):
         if not isinstance(stored, list):
             return list(DEFAULT_CHECKLISTS.get(kind, []))
         return [str(item) for item in stored]
+
+
+# The key names the fields, so a deploy that adds one never reads a row pickled before it.
+_FIELDS = " ".join(f.name for f in StudioPolicy._meta.concrete_fields)
+POLICY_CACHE_KEY = f"studio-policy:{zlib.crc32(_FIELDS.encode()):08x}"
+POLICY_CACHE_S = 60
+
+
+def _drop_cached_policy() -> None:
+    cache.delete(POLICY_CACHE_KEY)
+
+
+def _forget_policy() -> None:
+    """Drop the cached policy now, and again once the change commits: a page that read the old
+    row meanwhile (its transaction began before the commit) must not keep it cached."""
+    _drop_cached_policy()
+    transaction.on_commit(_drop_cached_policy)
+
+
+def _keep(policy: StudioPolicy) -> None:
+    """Cache the row just read, unless this transaction changed it and has not committed: the
+    change may yet be rolled back. (Its pending clean-up says so; a rollback discards it.)"""
+    pending = transaction.get_connection().run_on_commit
+    if not any(func is _drop_cached_policy for _, func, _ in pending):
+        cache.set(POLICY_CACHE_KEY, policy, POLICY_CACHE_S)
 
 
 class StudioDayOff(models.Model):

@@ -86,8 +86,9 @@ def test_a_new_version_that_passes_replaces_a_hot_one(ready, engineer: User) -> 
 
 def test_the_check_uses_todays_ceiling(ready, engineer: User) -> None:
     upload_master(ready, engineer, content=master_wav(-1.5))
-    StudioPolicy.current()
-    StudioPolicy.objects.filter(pk=1).update(delivery_true_peak_ceiling_dbtp=-2.0)
+    policy = StudioPolicy.current()
+    policy.delivery_true_peak_ceiling_dbtp = -2.0
+    policy.save()
     with pytest.raises(WrongState, match=re.escape("Set the limiter's ceiling to -2.0 dBTP")):
         job_deliver(job=ready, by=engineer)
 

@@ -134,7 +134,9 @@ def test_over_a_cap_nothing_is_started(s3_storage: str, s3_endpoint: str) -> Non
         return len(found.get("Uploads", []))
 
     before = open_uploads()
-    StudioPolicy.objects.filter(pk=StudioPolicy.current().pk).update(max_file_bytes=1_000_000)
+    policy = StudioPolicy.current()
+    policy.max_file_bytes = 1_000_000
+    policy.save()
     job = make_job()
     refused = _start(_as(job.created_by), job, wav_bytes(40.0))
     assert refused.status_code == 413

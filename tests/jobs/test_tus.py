@@ -286,7 +286,8 @@ def test_a_chunk_whose_checksum_differs_is_refused_and_not_kept(job: Any) -> Non
 
 def test_an_upload_over_the_file_cap_is_refused_before_a_byte_is_written(job: Any) -> None:
     policy = StudioPolicy.current()
-    StudioPolicy.objects.filter(pk=policy.pk).update(max_file_bytes=1_000_000)
+    policy.max_file_bytes = 1_000_000
+    policy.save()
     response = _create(_as(job.created_by), job, 1_000_001)
     assert response.status_code == 413
     assert "976.6\xa0KB per file" in response.content.decode()
@@ -296,9 +297,8 @@ def test_an_upload_over_the_file_cap_is_refused_before_a_byte_is_written(job: An
 
 def test_uploads_under_way_count_against_the_job_cap(job: Any) -> None:
     policy = StudioPolicy.current()
-    StudioPolicy.objects.filter(pk=policy.pk).update(
-        max_file_bytes=600_000, max_job_bytes=1_000_000
-    )
+    policy.max_file_bytes, policy.max_job_bytes = 600_000, 1_000_000
+    policy.save()
     c = _as(job.created_by)
     assert _create(c, job, 600_000).status_code == 201
     second = _create(c, job, 600_000, name="Vocal - Billie Jean.wav")
