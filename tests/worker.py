@@ -213,6 +213,9 @@ def celery_worker_factory(
     """Start real worker processes for this test; they are stopped at the end."""
     require_postgres()
     ensure_redis()
+    # This run's Redis database is the cache of the processes it starts (the studio policy,
+    # sessions, the re-plan mark): what an earlier test's processes left there is not this test's.
+    redis_cli("-n", str(redis_db()), "flushdb")
     from studio.celery import app
 
     db = settings.DATABASES["default"]
@@ -242,11 +245,6 @@ def celery_worker_factory(
         _point_app_at(app, **old)
 
 
-# The cache key a queued re-plan holds in Redis (jobs.tasks.REPLAN_QUEUED, Django's key format):
-# left over from an earlier run on the same Redis database, it would hold this run's re-plans.
-_REPLAN_MARK = ":1:jobs:replan-queued"
-
-
 @pytest.fixture
 def served_with_worker(
     celery_worker_factory: WorkerFactory, tmp_path: Path
@@ -255,8 +253,8 @@ def served_with_worker(
     run's Redis database and queue (never run in process: CELERY_TASK_ALWAYS_EAGER is off) and
     consumed by one real worker process (no beat: a test that wants the beat tasks starts a
     worker with beat=True from celery_worker_factory), sharing the served app's MEDIA_ROOT and its
-    cache (Redis, so the web and the worker see one re-plan mark)."""
-    redis_cli("-n", str(redis_db()), "del", _REPLAN_MARK)
+    cache (Redis, so the web and the worker see one re-plan mark; celery_worker_factory empties
+    it first and this fixture again at the end)."""
     worker = celery_worker_factory()
     env = celery_worker_factory.env
     home = tmp_path / "served"
@@ -277,7 +275,7 @@ def served_with_worker(
         ) as served:
             yield served, worker
     finally:
-        redis_cli("-n", str(redis_db()), "del", _REPLAN_MARK)
+        redis_cli("-n", str(redis_db()), "flushdb")
 
 
 def analysis_delay_env() -> str:
