@@ -35,6 +35,7 @@ MOVE_FORM = re.compile(r'hx-post="/stages/(\d+)/(start|finish)/"')
 TICK_FORM = re.compile(r'hx-post="/sessions/(\d+)/tick/"')
 LISTEN_FORM = re.compile(r'hx-post="/desk/stages/(\d+)/listen/"')
 DESK_START = re.compile(r'hx-post="(/desk/stages/\d+/start/)"')
+LOGIN_FORM = '<input name="username" autocomplete="username"'  # templates/registration/login.html
 TICKS_PER_SESSION = 8  # then the engineer stops listening (and may finish the stage)
 
 
@@ -173,7 +174,7 @@ class StudioUser(FastHttpUser):
             return ""
         text = response.text or ""
         if kind.startswith("text/html"):
-            if 'name="password"' in text and "/login/" not in path:  # the login form again
+            if LOGIN_FORM in text and "/login/" not in path:  # the login page again
                 response.failure(f"{path} sent {self.username} to the login page")
                 return ""
             self._learn(text)
