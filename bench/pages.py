@@ -47,7 +47,7 @@ def _setup(name: str, keep: bool) -> None:
         exists
         and _psql("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'jobs_user')", name)
         == "t"
-        and _psql("SELECT count(*) FROM jobs_user WHERE username = 'load-manager-30'", name) == "1"
+        and _psql("SELECT count(*) FROM jobs_user WHERE username = 'load-manager-29'", name) == "1"
     )
     os.environ["DATABASE_URL"] = f"{PG}/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
