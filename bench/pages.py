@@ -80,6 +80,7 @@ def _setup(name: str, keep: bool) -> None:
     call_command("migrate", "--noinput", verbosity=0)
     call_command("seed_demo", stdout=io.StringIO())
     load._studio_setup(clients=180, engineers=90, managers=30, jobs_per_engineer=4)
+    _psql("ANALYZE", name)  # as bench/load.py does: what autovacuum would have gathered
 
 
 def _pages() -> list[tuple[str, str, str, dict[str, Any]]]:
