@@ -205,7 +205,7 @@ def workload(
     urgent_first = [F("job__due_at").asc(nulls_last=True), F("position").asc(), F("pk").asc()]
     mine: dict[int, list[Stage]] = {}
     for s in (
-        open_stages.filter(assignee__isnull=False)
+        open_stages.filter(assignee_id__in=on_page)
         .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
         .filter(n__lte=STAGES_PER_ENGINEER)
     ):
@@ -213,6 +213,7 @@ def workload(
         mine.setdefault(s.assignee_id, []).append(s)
 
     loads = []
+    shown_zone = timezone.get_current_timezone()  # the page's times, as timezone.localtime
     for person in planned:
         cal = calendars[person.pk]
         per_day = {}
@@ -250,8 +251,8 @@ def workload(
                         b_end,
                         kind,
                         label,
-                        start_text=f"{timezone.localtime(b_start):%H:%M}",
-                        end_text=f"{timezone.localtime(b_end):%H:%M}",
+                        start_text=f"{b_start.astimezone(shown_zone):%H:%M}",
+                        end_text=f"{b_end.astimezone(shown_zone):%H:%M}",
                     )
                 )
                 if kind == WORK:
