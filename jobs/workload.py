@@ -147,6 +147,11 @@ def _next_working_days(calendars: list[WorkCalendar], today: date, count: int) -
     return out
 
 
+def _clock(moment: datetime) -> str:
+    """'09:05' (as %H:%M, without strftime: a page has over a thousand)."""
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
 def _open_stages() -> QuerySet[Stage]:
     """The open stages the plan covers (current round of jobs whose clocks run), most urgent
     first, with what a row of the page shows."""
@@ -251,8 +256,8 @@ def workload(
                         b_end,
                         kind,
                         label,
-                        start_text=f"{b_start.astimezone(shown_zone):%H:%M}",
-                        end_text=f"{b_end.astimezone(shown_zone):%H:%M}",
+                        start_text=_clock(b_start.astimezone(shown_zone)),
+                        end_text=_clock(b_end.astimezone(shown_zone)),
                     )
                 )
                 if kind == WORK:
