@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from jobs.csv_safe import text_cell
@@ -42,6 +42,7 @@ OPEN_STATUSES = [(v, label) for v, label in JobStatus.choices if v not in CLOSED
 CLOSED_STATUSES = [(v, label) for v, label in JobStatus.choices if v in CLOSED]
 STAGES_PER_ROUND = 6
 PER_PAGE = 50  # rows on one page of the board
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,9 @@ class Board:
     filters: BoardFilters
     rows: list[BoardRow]
     counts: dict[str, int] = field(default_factory=dict)  # per state, before the state filter
-    engineers: list[User] = field(default_factory=list)
-    clients: list[Organisation] = field(default_factory=list)
+    # The filter menus' choices: (id, name as shown).
+    engineers: list[tuple[int, str]] = field(default_factory=list)
+    clients: list[tuple[int, str]] = field(default_factory=list)
     total: int = 0  # rows matching the filters, on every page
     page: Page[object] | None = None  # None: every row (the CSV)
 
@@ -208,24 +210,109 @@ def _filtered(filters: BoardFilters) -> QuerySet[Job]:
     return jobs
 
 
+# What a row, and the CSV, show of a job, its stages and their engineers (a job row is wide).
+ROW_JOB_FIELDS = (
+    "track_title",
+    "artist",
+    "organisation__name",
+    "status",
+    "revision_round",
+    "due_at",
+    "predicted_finish_at",
+    "deadline_status",
+    "created_at",
+    "closed_at",
+    "paused_at",
+    "paused_total",
+)
+# What a row takes of each stage of the current round, as plain values: a page has some three
+# hundred stages, and only the one shown and the engineers named become objects.
+ROW_STAGE_FIELDS = (
+    "job_id",
+    "pk",
+    "kind",
+    "status",
+    "position",
+    "revision_round",
+    "assignee_id",
+)
+ROW_PERSON_FIELDS = ("assignee__first_name", "assignee__last_name", "assignee__username")
+
+StageValues = tuple[Any, ...]  # ROW_STAGE_FIELDS then ROW_PERSON_FIELDS
+
+
 def _in_full(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    current_round = Stage.objects.filter(revision_round=F("job__revision_round"))
-    return jobs.select_related("organisation").prefetch_related(
-        Prefetch(
-            "stages",
-            queryset=current_round.select_related("assignee").order_by("position"),
-            to_attr="round_stages",
-        )
+    return jobs.select_related("organisation").only(*ROW_JOB_FIELDS)
+
+
+def _round_stages(job_ids: list[object]) -> dict[object, list[StageValues]]:
+    """Each job's stages of its current round, in order, as plain values."""
+    out: dict[object, list[StageValues]] = {}
+    for values in (
+        Stage.objects.filter(job_id__in=job_ids, revision_round=F("job__revision_round"))
+        .order_by("job_id", "position")
+        .values_list(*ROW_STAGE_FIELDS, *ROW_PERSON_FIELDS)
+    ):
+        out.setdefault(values[0], []).append(values)
+    return out
+
+
+def _loaded(model: type[M], values: dict[str, object]) -> M:
+    """An instance from some of its fields, the others left deferred (as with .only())."""
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(None, fields, [values[name] for name in fields])
+
+
+def _stage_of(values: StageValues, job: Job) -> Stage:
+    job_id, pk, kind, status, position, revision_round, assignee_id = values[:7]
+    stage = _loaded(
+        Stage,
+        {
+            "id": pk,
+            "job_id": job_id,
+            "kind": kind,
+            "status": status,
+            "position": position,
+            "revision_round": revision_round,
+            "assignee_id": assignee_id,
+        },
     )
+    stage.job = job
+    return stage
 
 
-def _row(job: Job, now: datetime) -> BoardRow:
-    stages: list[Stage] = job.round_stages  # type: ignore[attr-defined]
-    open_stages = [s for s in stages if s.status not in STAGE_FINISHED]
+def _person_of(values: StageValues, people: dict[int, User]) -> User:
+    """The stage's engineer, one object per person however many rows name them."""
+    pk = values[6]
+    person = people.get(pk)
+    if person is None:
+        first, last, username = values[7:10]
+        person = people[pk] = _loaded(
+            User, {"id": pk, "first_name": first, "last_name": last, "username": username}
+        )
+    return person
+
+
+def _menu_people() -> list[tuple[int, str]]:
+    people = User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
+        "first_name", "username"
+    )
+    return [
+        (pk, f"{first} {last}".strip() or username)  # as User.get_full_name, else the username
+        for pk, first, last, username in people.values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+    ]
+
+
+def _row(job: Job, stages: list[StageValues], now: datetime, people: dict[int, User]) -> BoardRow:
+    open_stages = [s for s in stages if s[3] not in STAGE_FINISHED]
     engineers: list[User] = []
+    seen: set[int] = set()
     for s in open_stages or stages:
-        if s.assignee and s.assignee not in engineers:
-            engineers.append(s.assignee)
+        if s[6] is not None and s[6] not in seen:
+            seen.add(s[6])
+            engineers.append(_person_of(s, people))
     slack = (
         job.due_at - job.predicted_finish_at
         if job.due_at and job.predicted_finish_at and job.status in HAS_DEADLINE
@@ -234,7 +321,7 @@ def _row(job: Job, now: datetime) -> BoardRow:
     return BoardRow(
         job=job,
         state=deadline_state(job, now),
-        stage=open_stages[0] if open_stages else None,
+        stage=_stage_of(open_stages[0], job) if open_stages else None,
         done=len(stages) - len(open_stages),
         total=len(stages) or STAGES_PER_ROUND,
         engineers=engineers,
@@ -307,18 +394,22 @@ def board(
     else:
         wanted = ids
     place = {pk: n for n, pk in enumerate(wanted)}
-    full = _in_full(Job.objects.filter(pk__in=wanted)) if wanted else Job.objects.none()
-    rows = sorted((_row(job, now) for job in full), key=lambda r: place[r.job.pk])
+    full = list(_in_full(Job.objects.filter(pk__in=wanted))) if wanted else []
+    stages = _round_stages(wanted) if wanted else {}
+    people: dict[int, User] = {}
+    rows = sorted(
+        (_row(job, stages.get(job.pk, []), now, people) for job in full),
+        key=lambda r: place[r.job.pk],
+    )
     return Board(
         filters=filters,
         rows=rows,
         counts={state: counts.get(state, 0) for state in STATE_RANK},
-        engineers=list(
-            User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
-                "first_name", "username"
-            )
-        ),
-        clients=list(Organisation.objects.order_by("name")),
+        # The CSV has no menus.
+        engineers=_menu_people() if page is not None else [],
+        clients=list(Organisation.objects.order_by("name").values_list("pk", "name"))
+        if page is not None
+        else [],
         total=len(ids),
         page=shown,
     )

@@ -147,6 +147,11 @@ def _next_working_days(calendars: list[WorkCalendar], today: date, count: int) -
     return out
 
 
+def _clock(moment: datetime) -> str:
+    """'09:05' (as %H:%M, without strftime: a page has over a thousand)."""
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
 def _open_stages() -> QuerySet[Stage]:
     """The open stages the plan covers (current round of jobs whose clocks run), most urgent
     first, with what a row of the page shows."""
@@ -205,7 +210,7 @@ def workload(
     urgent_first = [F("job__due_at").asc(nulls_last=True), F("position").asc(), F("pk").asc()]
     mine: dict[int, list[Stage]] = {}
     for s in (
-        open_stages.filter(assignee__isnull=False)
+        open_stages.filter(assignee_id__in=on_page)
         .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
         .filter(n__lte=STAGES_PER_ENGINEER)
     ):
@@ -213,6 +218,7 @@ def workload(
         mine.setdefault(s.assignee_id, []).append(s)
 
     loads = []
+    shown_zone = timezone.get_current_timezone()  # the page's times, as timezone.localtime
     for person in planned:
         cal = calendars[person.pk]
         per_day = {}
@@ -250,8 +256,8 @@ def workload(
                         b_end,
                         kind,
                         label,
-                        start_text=f"{timezone.localtime(b_start):%H:%M}",
-                        end_text=f"{timezone.localtime(b_end):%H:%M}",
+                        start_text=_clock(b_start.astimezone(shown_zone)),
+                        end_text=_clock(b_end.astimezone(shown_zone)),
                     )
                 )
                 if kind == WORK:
