@@ -3,7 +3,12 @@ however many jobs and stages there are. Views call these; they write nothing."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, Model, OuterRef, QuerySet
 
 from jobs.access import jobs_visible_to
 from jobs.models import (
@@ -103,3 +108,45 @@ def studio_engineers() -> list[User]:
 def studio_member(user_id: int) -> User | None:
     """An engineer or manager by id (the assign service refuses one who has left)."""
     return User.objects.filter(pk=user_id, role__in=STUDIO_ROLES).first()
+
+
+# An id no row has: it marks, in a query compiled once, where the id of each call goes.
+_SLOT = -7_000_000_001
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    names: tuple[str, ...]
+
+
+_COMPILED: dict[tuple[str, str], _Compiled] = {}
+
+
+def rows_compiled_once(
+    key: str, build: Callable[[int], QuerySet[Any]], value: int
+) -> list[dict[str, Any]]:
+    """The rows of a `values()` query whose shape never changes, from SQL compiled once per
+    process: `build(id)` makes the queryset, and only that id differs between calls. Building
+    and compiling a query with joins and a subquery costs Python more than PostgreSQL takes to
+    run it, and a page runs the same few queries on every request. The SQL depends on the code
+    and the database's kind alone (kept per kind), so nothing has to invalidate it; `key` names
+    the shape (and must change with anything else `build` depends on, such as a limit)."""
+    entry = _COMPILED.get((connection.vendor, key))
+    if entry is None:
+        qs = build(_SLOT)
+        sql, params = qs.query.sql_with_params()
+        names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
+        entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names)
+    params = tuple(value if type(p) is int and p == _SLOT else p for p in entry.params)
+    with connection.cursor() as cursor:
+        cursor.execute(entry.sql, params)
+        return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
+    """A model instance from a `values()` row, as the ORM makes one (`from_db`): the fields
+    named `prefix` + attname in the row are loaded, the others deferred."""
+    names = [f.attname for f in model._meta.concrete_fields if prefix + f.attname in row]
+    return model.from_db(connection.alias, names, [row[prefix + n] for n in names])
