@@ -10,14 +10,13 @@ from django.db.models import F, QuerySet
 from jobs.models import (
     CLOCK_RUNNING,
     STAGE_OPEN,
-    Job,
     JobStatus,
     ListeningSession,
     Stage,
     StageStatus,
     User,
 )
-from jobs.selectors import _with_blocked, instance_from, rows_compiled_once
+from jobs.selectors import _with_blocked, rows_compiled_once, stages_from
 
 # What a desk row shows. The stage's engineer is not read: *now* and *next* are the viewer's own
 # stages and *up for grabs* has none (its id says so); the proposed engineer only up for grabs.
@@ -54,23 +53,6 @@ def _desk_rows(stages: QuerySet[Stage], *, proposed: bool = False) -> QuerySet[A
     return rows
 
 
-def _stages(rows: list[dict[str, Any]]) -> list[Stage]:
-    """Each row as the stage the ORM would have loaded (its job, its proposed engineer when read,
-    `blocked`), without building and compiling the query again on every request."""
-    stages = []
-    for row in rows:
-        stage: Stage = instance_from(Stage, row)
-        stage.job = instance_from(Job, row, "job__")
-        if "proposed_assignee__id" in row:
-            pid = row["proposed_assignee__id"]
-            stage.proposed_assignee = (
-                instance_from(User, row, "proposed_assignee__") if pid is not None else None
-            )
-        stage.blocked = row["blocked"]  # type: ignore[attr-defined]
-        stages.append(stage)
-    return stages
-
-
 def _current_round_open() -> QuerySet[Stage]:
     return Stage.objects.filter(
         status__in=STAGE_OPEN,
@@ -91,7 +73,7 @@ def _now_query(user_id: int) -> QuerySet[Any]:
 
 def desk_now(user: User) -> list[Stage]:
     """The stages I have started and not finished (usually one)."""
-    return _stages(rows_compiled_once("desk_now", _now_query, user.pk))
+    return stages_from(rows_compiled_once("desk_now", _now_query, user.pk))
 
 
 def _limited(stages: QuerySet[Any], limit: int | None) -> QuerySet[Any]:
@@ -115,7 +97,7 @@ def desk_next(user: User, *, limit: int | None = None) -> list[Stage]:
             limit,
         )
 
-    return _stages(rows_compiled_once(f"desk_next:{limit}", query, user.pk))
+    return stages_from(rows_compiled_once(f"desk_next:{limit}", query, user.pk))
 
 
 def desk_grabs(*, limit: int | None = None) -> list[Stage]:
@@ -130,7 +112,7 @@ def desk_grabs(*, limit: int | None = None) -> list[Stage]:
             limit,
         )
 
-    return _stages(rows_compiled_once(f"desk_grabs:{limit}", query, 0))
+    return stages_from(rows_compiled_once(f"desk_grabs:{limit}", query, 0))
 
 
 def open_session(user: User) -> ListeningSession | None:
