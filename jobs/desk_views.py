@@ -6,6 +6,8 @@ plain POST goes back to the desk with the outcome as a message."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,13 +16,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
 from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
-from jobs.models import ListeningSession, Stage, User
+from jobs.models import ListeningSession, Stage, StageKind, User
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -44,7 +48,8 @@ from jobs.sessions import (
     session_state,
     session_stop,
 )
-from jobs.stage_views import HtmxHttpRequest, _row
+from jobs.stage_views import HtmxHttpRequest, StageRow, _row
+from jobs.templatetags.desk import when
 
 DESK = "jobs/desk.html"
 REGIONS = "jobs/desk.html#regions"
@@ -73,6 +78,92 @@ def _show_all(request: HtmxHttpRequest) -> bool:
     return bool(current) and parse_qs(urlsplit(current or "").query).get("all") == ["1"]
 
 
+KIND_LABELS = {k.value: str(k.label) for k in StageKind}
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    """A row of *next* or *up for grabs* with what it shows worked out once in Python: its
+    moves (`StageRow`'s), its links, and its times in words (a job's dates once per job), so a
+    page of rows costs the template plain lookups."""
+
+    pk: int
+    error: str
+    can_start: bool
+    can_take: bool
+    blocked: bool
+    job_url: str
+    move_url: str  # start (next) or take (up for grabs)
+    track_title: str
+    artist: str
+    kind_label: str
+    round_number: int  # shown from the second round on
+    deadline_status: str
+    due_iso: str
+    due_when: str
+    overdue: bool
+    time_left: str
+    predicted_iso: str
+    predicted_when: str
+    proposed_you: bool
+    proposed_name: str
+
+
+@dataclass
+class _JobDates:
+    url: str
+    due_iso: str
+    due_when: str
+    overdue: bool
+    time_left: str
+
+
+def _desk_rows(
+    rows: list[StageRow], user: User, now: datetime, jobs: dict[Any, _JobDates], move: str
+) -> list[DeskRow]:
+    out = []
+    for r in rows:
+        s = r.stage
+        job = s.job
+        dates = jobs.get(job.pk)
+        if dates is None:
+            due = job.due_at
+            dates = jobs[job.pk] = _JobDates(
+                reverse("job_detail", args=[job.pk]),
+                r.due_iso,
+                when(due, now) if due is not None else "",
+                due is not None and due < now,
+                timeuntil(due, now) if due is not None and due >= now else "",
+            )
+        predicted = s.predicted_finish_at
+        proposed = s.proposed_assignee if move == "stage_take" else None
+        out.append(
+            DeskRow(
+                pk=s.pk,
+                error=r.error,
+                can_start=r.can_start,
+                can_take=r.can_take,
+                blocked=bool(getattr(s, "blocked", False)),
+                job_url=dates.url,
+                move_url=reverse(move, args=[s.pk]),
+                track_title=job.track_title,
+                artist=job.artist,
+                kind_label=KIND_LABELS.get(s.kind, s.kind),
+                round_number=s.revision_round + 1 if s.revision_round else 0,
+                deadline_status=job.deadline_status,
+                due_iso=dates.due_iso,
+                due_when=dates.due_when,
+                overdue=dates.overdue,
+                time_left=dates.time_left,
+                predicted_iso=predicted.isoformat() if predicted else "",
+                predicted_when=when(predicted, now) if predicted else "",
+                proposed_you=proposed is not None and s.proposed_assignee_id == user.pk,
+                proposed_name=(proposed.get_full_name() or proposed.username) if proposed else "",
+            )
+        )
+    return out
+
+
 def desk_context(
     user: User,
     *,
@@ -97,6 +188,7 @@ def desk_context(
     if not show_all:
         next_rows, grab_rows = next_rows[:DESK_ROWS], grab_rows[:DESK_ROWS]
     shown = {r.stage.pk for r in (*now_rows, *next_rows, *grab_rows)}
+    jobs: dict[Any, _JobDates] = {}
     session = open_session(user)
     listening = session_state(session=session, now=now, rules=rules) if session else None
     today = None if session else day_so_far(engineer=user, now=now, day_start=rules.day_start)
@@ -109,8 +201,8 @@ def desk_context(
         "daily_dose_limit": rules.daily_dose_limit,
         "level_range": (MIN_SPL_DB, MAX_SPL_DB),
         "now_rows": now_rows,
-        "next_rows": next_rows,
-        "grab_rows": grab_rows,
+        "next_rows": _desk_rows(next_rows, user, now, jobs, "desk_start"),
+        "grab_rows": _desk_rows(grab_rows, user, now, jobs, "stage_take"),
         "next_more": next_more,
         "grabs_more": grabs_more,
         "listening": listening,

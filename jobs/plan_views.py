@@ -12,7 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst, slugify
 from django.views.decorators.http import require_GET
 
 from jobs.models import EngineerDayOff, EngineerProfile, Stage, StudioDayOff, StudioPolicy, User
@@ -32,6 +35,15 @@ class PlanBlock:
     break_kind: str = ""
     job_id: Any = None
     overdue_at_end: bool = False
+    # What the page shows, worked out once in Python (a week has a hundred blocks, and each
+    # filter in the template costs more than the formatting itself).
+    start_iso: str = ""
+    end_iso: str = ""
+    start_hm: str = ""
+    end_hm: str = ""
+    text: str = ""  # the label as shown (a break's with a capital)
+    slug: str = ""  # the break's kind for its class
+    url: str = ""  # the job page, for a work block
 
 
 @dataclass
@@ -43,6 +55,35 @@ class PlanDay:
     blocks: list[PlanBlock] = field(default_factory=list)
     dues: list[tuple[datetime, str]] = field(default_factory=list)
     listening_minutes: int = 0
+    title: str = ""  # "Tuesday 1 December"
+    hours: tuple[str, str] = ("", "")  # the working window, "09:00", "18:00"
+    due_times: list[tuple[str, str]] = field(default_factory=list)  # ("17:00", track title)
+
+
+def _hm(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment as the `time:"H:i"` filter shows it in the engineer's zone."""
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def _shown(days: list[PlanDay], zone: ZoneInfo) -> None:
+    """Fill in each day's and block's display strings."""
+    urls: dict[Any, str] = {}
+    for day in days:
+        day.title = date_format(day.day, "l j F")
+        if day.window is not None:
+            day.hours = (_hm(day.window[0], zone), _hm(day.window[1], zone))
+        day.due_times = [(_hm(due, zone), title) for due, title in day.dues]
+        for b in day.blocks:
+            b.start_iso, b.end_iso = b.start.isoformat(), b.end.isoformat()
+            b.start_hm, b.end_hm = _hm(b.start, zone), _hm(b.end, zone)
+            if b.is_work:
+                b.text = b.label
+                if b.job_id not in urls:
+                    urls[b.job_id] = reverse("job_detail", args=[b.job_id])
+                b.url = urls[b.job_id]
+            else:
+                b.text = capfirst(b.label) or ""
+                b.slug = slugify(b.break_kind)
 
 
 def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int, ZoneInfo]:
@@ -113,6 +154,7 @@ def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int, ZoneInfo]
             day.blocks.append(
                 PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
             )
+    _shown(days, zone)
     return days, ear_break_policy(policy, profile, by_dose=True).daily_cap, zone
 
 

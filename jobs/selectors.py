@@ -3,7 +3,13 @@ however many jobs and stages there are. Views call these; they write nothing."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, Model, OuterRef, QuerySet
 
 from jobs.access import jobs_visible_to
 from jobs.models import (
@@ -74,21 +80,56 @@ def stage_rows(stages: QuerySet[Stage]) -> QuerySet[Stage]:
     return _with_blocked(stages).select_related("job", "assignee").only(*ROW_FIELDS)
 
 
+# `stage_rows` as a `values()` query: the same columns, for `stages_from`.
+ROW_VALUES = (
+    "id",
+    *(f for f in ROW_FIELDS if not f.startswith(("job__", "assignee__"))),
+    "job__id",
+    *(f for f in ROW_FIELDS if f.startswith("job__")),
+    "assignee__id",
+    *(f for f in ROW_FIELDS if f.startswith("assignee__")),
+)
+
+
+def _row_values(stages: QuerySet[Stage]) -> QuerySet[Any]:
+    rows: QuerySet[Any] = _with_blocked(stages).values(*ROW_VALUES, "blocked")
+    return rows
+
+
 def stage_row(stage_id: int) -> Stage | None:
     """One stage as its row shows it (the caller has checked access)."""
-    return stage_rows(Stage.objects.filter(pk=stage_id)).first()
+    found = stages_from(
+        rows_compiled_once(
+            "stage_row", lambda pk: _row_values(Stage.objects.filter(pk=pk))[:1], stage_id
+        )
+    )
+    return found[0] if found else None
+
+
+def _queued(user_id: int) -> QuerySet[Stage]:
+    return Stage.objects.filter(
+        assignee_id=user_id,
+        status__in=STAGE_OPEN,
+        revision_round=F("job__revision_round"),
+        job__status__in=sorted(QUEUED_JOB_STATUSES),
+    )
+
+
+_QUEUE_ORDER = (F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position")
 
 
 def queue_stages(user: User) -> QuerySet[Stage]:
     """The viewer's open stages of the current rounds, earliest due date first."""
-    return stage_rows(
-        Stage.objects.filter(
-            assignee=user,
-            status__in=STAGE_OPEN,
-            revision_round=F("job__revision_round"),
-            job__status__in=QUEUED_JOB_STATUSES,
+    return stage_rows(_queued(user.pk)).order_by(*_QUEUE_ORDER)
+
+
+def queue_stage_list(user: User) -> list[Stage]:
+    """`queue_stages`, listed: the same stages loaded the same way, from SQL compiled once."""
+    return stages_from(
+        rows_compiled_once(
+            "queue", lambda uid: _row_values(_queued(uid)).order_by(*_QUEUE_ORDER), user.pk
         )
-    ).order_by(F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position")
+    )
 
 
 def studio_engineers() -> list[User]:
@@ -103,3 +144,93 @@ def studio_engineers() -> list[User]:
 def studio_member(user_id: int) -> User | None:
     """An engineer or manager by id (the assign service refuses one who has left)."""
     return User.objects.filter(pk=user_id, role__in=STUDIO_ROLES).first()
+
+
+# Values no row has: they mark, in a query compiled once, where each call's values go (an id, a
+# moment).
+_SLOT_IDS = tuple(-7_000_000_001 - i for i in range(4))
+_SLOT_MOMENTS = tuple(datetime(1900, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    names: tuple[str, ...]
+    slots: dict[int, int]  # param position: which of the call's values goes there
+
+
+_COMPILED: dict[tuple[str, str], _Compiled] = {}
+
+
+def _slots(values: tuple[Any, ...]) -> list[Any]:
+    slots: list[Any] = []
+    for i, v in enumerate(values):
+        slots.append(_SLOT_MOMENTS[i] if isinstance(v, datetime) else _SLOT_IDS[i])
+    return slots
+
+
+def rows_compiled_once(
+    key: str, build: Callable[..., QuerySet[Any]], *values: Any
+) -> list[dict[str, Any]]:
+    """The rows of a `values()` query whose shape never changes, from SQL compiled once per
+    process: `build(*values)` makes the queryset, and only those values (ids, moments) differ
+    between calls. Building and compiling a query with joins and a subquery costs Python more
+    than PostgreSQL takes to run it, and a page runs the same few queries on every request. The
+    SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
+    invalidate it; `key` names the shape (and must change with anything else `build` depends
+    on, such as a limit)."""
+    entry = _COMPILED.get((connection.vendor, key))
+    if entry is None:
+        slots = _slots(values)
+        qs = build(*slots)
+        sql, params = qs.query.sql_with_params()
+        names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
+        where = {
+            n: i
+            for n, p in enumerate(params)
+            for i, slot in enumerate(slots)
+            if type(p) is type(slot) and p == slot
+        }
+        entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
+    params = tuple(
+        values[entry.slots[n]] if n in entry.slots else p for n, p in enumerate(entry.params)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(entry.sql, params)
+        return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
+    """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
+    `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others
+    deferred."""
+    names, loaded = [], []
+    for f in model._meta.concrete_fields:
+        if prefix + f.attname in row:
+            value = row[prefix + f.attname]
+            if hasattr(f, "from_db_value"):
+                value = f.from_db_value(value, None, connection)
+            names.append(f.attname)
+            loaded.append(value)
+    return model.from_db(connection.alias, names, loaded)
+
+
+def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
+    """Stages from `values()` rows, as the ORM loads them with `select_related` and `only`: the
+    job, and the assignee or proposed engineer when their columns were read (None when the
+    join found nobody), and `blocked` when annotated."""
+    stages = []
+    for row in rows:
+        stage: Stage = instance_from(Stage, row)
+        stage.job = instance_from(Job, row, "job__")
+        for relation in ("assignee", "proposed_assignee"):
+            if f"{relation}__id" in row:
+                person = None
+                if row[f"{relation}__id"] is not None:
+                    person = instance_from(User, row, f"{relation}__")
+                setattr(stage, relation, person)
+        if "blocked" in row:
+            stage.blocked = row["blocked"]  # type: ignore[attr-defined]
+        stages.append(stage)
+    return stages

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -34,6 +35,7 @@ from jobs.models import (
 )
 from jobs.plan_store import ear_break_policy
 from jobs.planner import EarBreakPolicy
+from jobs.selectors import instance_from, rows_compiled_once
 from jobs.services import NotAllowed, WrongState
 
 
@@ -80,8 +82,29 @@ class EarRules:
     expected_level: float | None  # dB SPL a session starts at (None: no calibration)
 
 
+_PROFILE_FIELDS = tuple(f.attname for f in EngineerProfile._meta.concrete_fields)
+_SESSION_FIELDS = tuple(f.attname for f in ListeningSession._meta.concrete_fields)
+
+
+def _profile_of(engineer_id: int) -> EngineerProfile | None:
+    """`EngineerProfile.objects.filter(user_id=...).first()`, from SQL compiled once (read on
+    every desk, poll and move)."""
+    rows = rows_compiled_once(
+        "engineer_profile",
+        lambda uid: (
+            EngineerProfile.objects.filter(user_id=uid).order_by("pk").values(*_PROFILE_FIELDS)[:1]
+        ),
+        engineer_id,
+    )
+    return instance_from(EngineerProfile, rows[0]) if rows else None
+
+
+def _sessions_of(key: str, build: Any, *values: Any) -> list[ListeningSession]:
+    return [instance_from(ListeningSession, row) for row in rows_compiled_once(key, build, *values)]
+
+
 def _rules_for(engineer_id: int, now: datetime) -> EarRules:
-    profile = EngineerProfile.objects.filter(user_id=engineer_id).first()
+    profile = _profile_of(engineer_id)
     studio = StudioPolicy.current()
     zone = ZoneInfo(profile.timezone if profile else studio.timezone)
     day = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -170,12 +193,17 @@ _HOPS = 20
 
 def _ears_for(session: ListeningSession, now: datetime, rules: EarRules | None = None) -> _Ears:
     rules = rules or _rules_for(session.engineer_id, now)
-    previous = list(
-        ListeningSession.objects.filter(
-            engineer_id=session.engineer_id,
-            ended_at__isnull=False,
-            started_at__lt=session.started_at,
-        ).order_by("-started_at")[:_HOPS]
+    previous = _sessions_of(
+        "sessions_before",
+        lambda uid, before: (
+            ListeningSession.objects.filter(
+                engineer_id=uid, ended_at__isnull=False, started_at__lt=before
+            )
+            .order_by("-started_at")
+            .values(*_SESSION_FIELDS)[:_HOPS]
+        ),
+        session.engineer_id,
+        session.started_at,
     )
     today = _sessions_today(session.engineer_id, rules.day_start)
     since = _since_sessions(session, previous, rules.policy)
@@ -189,10 +217,15 @@ def _ears_for(session: ListeningSession, now: datetime, rules: EarRules | None =
 
 
 def _sessions_today(engineer_id: int, day_start: datetime) -> list[ListeningSession]:
-    return list(
-        ListeningSession.objects.filter(engineer_id=engineer_id).filter(
-            Q(ended_at__isnull=True) | Q(ended_at__gt=day_start)
-        )
+    return _sessions_of(
+        "sessions_today",
+        lambda uid, start: (
+            ListeningSession.objects.filter(engineer_id=uid)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+            .values(*_SESSION_FIELDS)
+        ),
+        engineer_id,
+        day_start,
     )
 
 

@@ -30,7 +30,7 @@ from jobs.models import (
     StageStatus,
     User,
 )
-from jobs.selectors import queue_stages, stage_row, studio_engineers, studio_member
+from jobs.selectors import queue_stage_list, stage_row, studio_engineers, studio_member
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -225,7 +225,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     if not user.is_studio:
         raise PermissionDenied("The queue is the studio's.")
-    stages = queue_stages(user)
+    stages = queue_stage_list(user)
     labels: dict[Any, tuple[str, str]] = {}
     rows = [_row(s, user, labels=labels) for s in stages]
     context = {"rows": rows, "engineers": _engineers(user)}
