@@ -78,7 +78,7 @@ class StageWork:
     fresh_ears: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     engineer_id: int
     start: datetime
@@ -399,6 +399,12 @@ def _bound_later(
 
 _day_end = operator.itemgetter(1)  # of a working window (start, end)
 
+# The setters of a block's slots, in field order (how `_Run._assign` fills new blocks).
+_BLOCK_SLOTS = tuple(
+    getattr(Block, name).__set__
+    for name in ("engineer_id", "start", "end", "kind", "stage_id", "job_id", "break_kind")
+)
+
 
 def plan(
     *,
@@ -574,11 +580,11 @@ class _Run:
                 return
             _insert(self.pool, job)
             wake, heap = self.wake, self.heap
+            push, never = heapq.heappush, _NEVER
             for eid in self.takers:  # wake_up, inline: this runs for every taker
-                earlier = wake.get(eid)
-                if earlier is None or ready < earlier:
+                if ready < wake.get(eid, never):
                     wake[eid] = ready
-                    heapq.heappush(heap, (ready, eid))
+                    push(heap, (ready, eid))
         elif w.assignee_id in self.engs:
             _insert(self.queue[w.assignee_id], job)
             self.wake_up(w.assignee_id, ready)
@@ -792,11 +798,13 @@ class _Run:
         job_id, stage_id = self.job_ids[job], w.stage_id
         # Each minute becomes a datetime from its day's midnight (kept for the run) plus the
         # minutes into it; a block's end is usually the next one's start and is reused. The
-        # blocks are made without the frozen dataclass's field-by-field `__init__` (the same
-        # object, its attributes set in one go): a big studio makes tens of thousands.
+        # blocks are made without the frozen dataclass's field-by-field `__init__`: its slots
+        # are filled straight through their descriptors (a big studio makes tens of thousands).
         days, into_day = self.days, _INTO_DAY
-        new, set_dict = object.__new__, object.__setattr__
+        new = object.__new__
+        set_eid, set_start, set_end, set_kind, set_stage, set_job, set_bkind = _BLOCK_SLOTS
         line = self.timelines[eid]
+        append = line.append
         first_start: datetime | None = None
         prev, end_at = -1, _EPOCH
         for s, e, kind, bkind in raw:
@@ -815,37 +823,20 @@ class _Run:
             end_at = base + into_day[r]
             prev = e
             block = new(Block)
+            set_eid(block, eid)
+            set_start(block, start_at)
+            set_end(block, end_at)
+            set_kind(block, kind)
             if kind == WORK:
                 if first_start is None:
                     first_start = start_at
-                set_dict(
-                    block,
-                    "__dict__",
-                    {
-                        "engineer_id": eid,
-                        "start": start_at,
-                        "end": end_at,
-                        "kind": WORK,
-                        "stage_id": stage_id,
-                        "job_id": job_id,
-                        "break_kind": "",
-                    },
-                )
+                set_stage(block, stage_id)
+                set_job(block, job_id)
             else:
-                set_dict(
-                    block,
-                    "__dict__",
-                    {
-                        "engineer_id": eid,
-                        "start": start_at,
-                        "end": end_at,
-                        "kind": kind,
-                        "stage_id": None,
-                        "job_id": None,
-                        "break_kind": bkind,
-                    },
-                )
-            line.append(block)
+                set_stage(block, None)
+                set_job(block, None)
+            set_bkind(block, bkind)
+            append(block)
         # The work starts in its first block and finishes with its last.
         assert first_start is not None and prev == placed[1]
         self.stage_start[stage_id] = first_start
