@@ -192,6 +192,10 @@ def rows_compiled_once(
             for i, slot in enumerate(slots)
             if type(p) is type(slot) and p == slot
         }
+        if set(where.values()) != set(range(len(values))):
+            # A value the compiled SQL holds in another form (SQLite passes moments as text):
+            # this shape is built afresh on every call instead.
+            return list(build(*values))
         entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
     params = tuple(
         values[entry.slots[n]] if n in entry.slots else p for n, p in enumerate(entry.params)
