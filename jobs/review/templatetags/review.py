@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from analysis.audio.findings import fmt_time
 
@@ -50,3 +52,29 @@ def fixed(value: Any, places: int = 1) -> str:
             shown = f"{d.quantize(_STEPS[places], ROUND_HALF_UP):f}"
             return shown[1:] if shown[0] == "-" and not Decimal(shown) else shown
     return str(floatformat(value, places)) or "\u2013"
+
+
+@register.filter
+def format_words(fmt: Any) -> str:
+    """A measured format in words, as jobs/portal/format.html writes it (with its closing
+    newline): "WAV 24-bit · 48000 Hz · 2 ch", "Not audio (mp3 file)" or a dash; made here
+    because it is written twice for every file of the intake report."""
+    raw: dict[str, Any] = fmt if isinstance(fmt, dict) else {}
+
+    def shown(key: str) -> str:
+        return escape(str(raw.get(key, "")))
+
+    if raw.get("sample_rate"):
+        if raw.get("is_float"):
+            depth = "float"
+        elif raw.get("bit_depth"):
+            depth = f"{shown('bit_depth')}-bit"
+        else:
+            depth = shown("subtype")
+        rate = escape(str(floatformat(raw["sample_rate"], "-1")))
+        words = f"{shown('container')} {depth} · {rate} Hz · {shown('channels')} ch"
+    elif raw.get("container"):
+        words = f"Not audio ({escape(str(raw['container']).lower())} file)"
+    else:
+        words = "\u2013"
+    return mark_safe(words + "\n")  # each value escaped above
