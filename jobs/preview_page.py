@@ -22,13 +22,15 @@ def preview_context(job: Job, user: User) -> dict[str, Any]:
     previews = job.previews.select_related("audio_file", "sent_by", "answered_by")
     # The studio reads every preview sent; the client the newest (waiting, or what they answered).
     sent = list(previews) if user.is_studio else list(previews[:1])
+    can_send = user.may_send_preview and job.awaits_acknowledgement
     return {
         "preview": {
             "waiting": waiting,
             "sent": sent,
-            "can_send": user.may_send_preview and job.awaits_acknowledgement,
+            "can_send": can_send,
             "can_answer": waiting is not None and user.may_hand_in(job),
-            "max_seconds": _max_seconds(),
+            # The limit is shown only on the form for sending one: read only for it.
+            "max_seconds": _max_seconds() if can_send else None,
             "answers": PreviewAnswer.choices,
         }
     }

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from analysis.delivery import master_checks
 from analysis.models import AnalysisStatus
 from analysis.selectors import (
     delivery_checks,
@@ -35,6 +36,7 @@ from jobs.models import (
     FileKind,
     Job,
     JobStatus,
+    Stage,
     StageKind,
     StageStatus,
     User,
@@ -42,7 +44,8 @@ from jobs.models import (
 from jobs.portal import home_cards, intake_file_rows, intake_headline
 from jobs.preview_page import preview_context
 from jobs.review.context import room_context
-from jobs.review.selectors import attach_waveforms
+from jobs.review.room import RoomFiles, room_files, room_picks
+from jobs.review.selectors import attach_waveforms, peak_overviews
 from jobs.selectors import home_jobs, job_history, round_stages
 from jobs.services import (
     NotAllowed,
@@ -77,10 +80,14 @@ def _require_hand_in(user: User, job: Job) -> None:
         raise PermissionDenied("Only the client or a manager can hand in files for this job.")
 
 
-def _intake_context(job: Job, user: User) -> dict[str, Any]:
+def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict[str, Any]:
+    """The intake region. `room`: the job page's room_files, if read: the peak overviews of the
+    intake files and of the room's sources are then read together, once."""
     files = intake_files(job)
     measurements = file_measurements(files)
-    attach_waveforms(measurements)
+    if room is not None:
+        room.overviews = peak_overviews([*files, *(f for f, _ in room_picks(room))])
+    attach_waveforms(measurements, room.overviews if room is not None else None)
     report = latest_intake_report(job)
     findings = list(report.findings.all()) if report else []
     file_rows, job_findings = intake_file_rows(measurements, findings)
@@ -113,11 +120,35 @@ def _intake_context(job: Job, user: User) -> dict[str, Any]:
     }
 
 
-def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) -> dict[str, Any]:
+def _masters_shown(job: Job, user: User, room: RoomFiles) -> list[AudioFile]:
+    """analysis.selectors.masters_shown, picked from the viewer's files already read (by kind,
+    then name): the studio sees the round's current masters; a client the masters of the
+    latest round delivered to them (their files hold only the delivered ones)."""
+    masters = [f for f in room.files if f.kind == FileKind.MASTER]
+    if user.is_studio:
+        return [m for m in masters if m.is_current and m.revision_round == job.revision_round]
+    if not masters:
+        return []
+    newest = max(m.revision_round for m in masters)
+    return [m for m in masters if m.revision_round == newest]
+
+
+def _delivery_context(
+    job: Job,
+    user: User,
+    measurements: list[dict[str, Any]],
+    room: RoomFiles | None = None,
+    stages: list[Stage] | None = None,
+) -> dict[str, Any]:
     """The delivery region: each master beside the rough mix and the references (loudness, true
     peak, loudness range), the delivery check of each master, and the moves this viewer has.
-    The rough mix and references come from intake's `measurements`, already loaded."""
-    checks = delivery_checks(job, user)
+    The rough mix and references come from intake's `measurements`, already loaded; the
+    masters from `room` (the page's room_files) and the stages from `stages`, if read."""
+    if room is None:
+        checks = delivery_checks(job, user)
+    else:
+        shown = _masters_shown(job, user, room)
+        checks = master_checks(shown) if shown else []
     masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
     comparison = sorted(
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
@@ -125,7 +156,7 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
     )
     may_master = user.may_deliver(job)
     in_progress = job.status == JobStatus.IN_PROGRESS
-    blocker = _deliver_blocker(job, checks) if may_master and in_progress else ""
+    blocker = _deliver_blocker(job, checks, stages) if may_master and in_progress else ""
     return {
         "job": job,
         "master_rows": masters,
@@ -139,10 +170,14 @@ def _delivery_context(job: Job, user: User, measurements: list[dict[str, Any]]) 
     }
 
 
-def _deliver_blocker(job: Job, checks: list[Any]) -> str:
+def _deliver_blocker(job: Job, checks: list[Any], stages: list[Stage] | None = None) -> str:
     """What stands between the round and delivery, as job_deliver would say it ("" if nothing
-    does; the service still checks everything again, the bytes included)."""
-    delivery = round_stages(job).filter(kind=StageKind.DELIVERY).first()
+    does; the service still checks everything again, the bytes included). `stages`: the
+    round's stages, if read."""
+    if stages is None:
+        delivery = round_stages(job).filter(kind=StageKind.DELIVERY).first()
+    else:
+        delivery = next((s for s in stages if s.kind == StageKind.DELIVERY), None)
     if delivery is None or delivery.status != StageStatus.DONE:
         return "finish the delivery stage."
     if not checks:
@@ -155,13 +190,17 @@ def _deliver_blocker(job: Job, checks: list[Any]) -> str:
 
 
 def _page_context(job: Job, user: User) -> dict[str, Any]:
-    intake = _intake_context(job, user)
+    # Read once and shared: the viewer's files (the room, the versions, the masters) and the
+    # round's stages (the list, the delivery blocker).
+    room = room_files(job, user)
+    stages = list(round_stages(job))
+    intake = _intake_context(job, user, room)
     return {
         **intake,
-        **_delivery_context(job, user, intake["measurements"]),
-        **room_context(job, user),
+        **_delivery_context(job, user, intake["measurements"], room, stages),
+        **room_context(job, user, read=room),
         **preview_context(job, user),
-        "stages": round_stages(job),
+        "stages": stages,
         "timeline": job_timeline(job, job_history(job), viewer=user),
         "work": stage_work_context(job, user, measurements=intake["measurements"]),
     }

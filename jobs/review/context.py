@@ -13,6 +13,7 @@ from jobs.review.comments import requestable_comments
 from jobs.review.gain import MODES, STREAMING_TARGET_LUFS
 from jobs.review.models import GuestLink, Visibility
 from jobs.review.room import (
+    RoomFiles,
     file_versions,
     open_comments_for_round,
     room_comments,
@@ -43,8 +44,11 @@ def room_context(
     guest: GuestLink | None = None,
     urls: Callable[[AudioFile], dict[str, str]] = member_urls,
     comment_action: str | None = None,
+    read: RoomFiles | None = None,
 ) -> dict[str, Any]:
-    read = room_files(job, user)  # once: the sources, the comments and the versions share it
+    """`read`: the request's room_files, if the page already read them."""
+    # Once: the sources, the comments and the versions share it.
+    read = read if read is not None else room_files(job, user)
     sources = room_sources(job, user, read)
     for source in sources:
         source.urls = urls(source.file)

@@ -57,6 +57,8 @@ class RoomFiles:
     files: list[AudioFile]
     measured: dict[Any, dict[str, Any]]
     copy_notes: dict[Any, str]  # the note of the review copy played instead, by file
+    # file id -> its peaks' overview, when the page read them with other files' (else None)
+    overviews: dict[Any, Any] | None = None
 
 
 def room_files(job: Job, user: User | None) -> RoomFiles:
@@ -126,11 +128,10 @@ def _preview(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
     return [(max(previews, key=lambda f: f.uploaded_at), "Levelling preview")]
 
 
-def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> list[Source]:
-    """What the player offers this viewer (None: a guest), in number-key order: the masters,
-    or before there are any the levelling preview if one was sent; then the rough mix and the
-    references. `read`: the request's room_files, if already read."""
-    read = read or room_files(job, user)
+def room_picks(read: RoomFiles) -> list[tuple[AudioFile, str]]:
+    """The files the player offers, with their labels, in number-key order: the masters, or
+    before there are any the levelling preview if one was sent; then the rough mix and the
+    references."""
     visible = read.files
     picked = _masters(visible) or _preview(visible)
     others = sorted(
@@ -138,12 +139,23 @@ def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> 
         key=lambda f: (f.kind != FileKind.ROUGH_MIX, f.original_name),  # the rough mix first
     )
     picked += [(f, f.get_kind_display()) for f in others]
-    picked = picked[:MAX_SOURCES]
+    return picked[:MAX_SOURCES]
+
+
+def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> list[Source]:
+    """What the player offers this viewer (None: a guest), in number-key order (room_picks).
+    `read`: the request's room_files, if already read (with the sources' peak overviews, if
+    the page read them)."""
+    read = read or room_files(job, user)
+    picked = room_picks(read)
     files = [f for f, _ in picked]
     measured = read.measured
-    overviews = dict(
-        FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
-    )
+    if read.overviews is not None:
+        overviews = read.overviews
+    else:
+        overviews = dict(
+            FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
+        )
     notes = read.copy_notes
     sources = []
     for index, (f, label) in enumerate(picked):

@@ -44,8 +44,9 @@ def _measured_format(audio: AudioFile) -> tuple[str, str]:
     return (row[0] or "", row[1] or "") if row else ("", "")
 
 
-def playback_for(audio: AudioFile) -> Playback:
-    container, subtype = _measured_format(audio)
+def playback_for(audio: AudioFile, measured_format: tuple[str, str] | None = None) -> Playback:
+    """`measured_format`: the file's measured container and subtype ("" for none), if read."""
+    container, subtype = measured_format or _measured_format(audio)
     needed = review_copy_format(container, subtype) if container else None
     if needed is not None:
         copy = ReviewCopy.objects.filter(audio_file=audio).first()
@@ -77,27 +78,47 @@ def peaks_data(audio: AudioFile) -> bytes | None:
     stored = FilePeaks.objects.filter(audio_file=audio).values_list("data", flat=True).first()
     if stored is not None:
         return bytes(stored)
+    return peaks_from_report(audio)
+
+
+def peaks_from_report(audio: AudioFile) -> bytes | None:
+    """Peaks made from the report's coarse overview (a file measured before peaks were kept);
+    None while it is not measured."""
     row = (
         FileAnalysis.objects.filter(audio_file=audio, status=AnalysisStatus.DONE)
         .values_list("report__waveform", "report__format")
         .first()
     )
-    if row is None or not row[0] or not row[1]:
+    return peaks_from_waveform(*row) if row is not None else None
+
+
+def peaks_from_waveform(wave: Any, fmt: Any) -> bytes | None:
+    """Peaks made from a report's coarse overview and format (None if it has none)."""
+    if not wave or not fmt:
         return None
-    wave, fmt = row
     return peaks_from_overview(
         wave["min"], wave["max"], sample_rate=int(fmt["sample_rate"]), frames=int(fmt["frames"])
     ).to_bytes()
 
 
-def waveforms_for(
-    files: list[AudioFile], summaries: dict[Any, dict[str, Any] | None]
-) -> dict[Any, Any]:
-    """file id -> WaveformSvg for the files that have peaks (one query for all of them).
-    `summaries`: each file's measured summary (its clipping events), already loaded."""
-    overviews = dict(
+def peak_overviews(files: list[AudioFile]) -> dict[Any, Any]:
+    """file id -> the coarse overview of its stored peaks, for the files that have them (one
+    query for all of them)."""
+    return dict(
         FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
     )
+
+
+def waveforms_for(
+    files: list[AudioFile],
+    summaries: dict[Any, dict[str, Any] | None],
+    overviews: dict[Any, Any] | None = None,
+) -> dict[Any, Any]:
+    """file id -> WaveformSvg for the files that have peaks (one query for all of them).
+    `summaries`: each file's measured summary (its clipping events), already loaded;
+    `overviews`: peak_overviews of (at least) these files, if already read."""
+    if overviews is None:
+        overviews = peak_overviews(files)
     drawn: dict[Any, WaveformSvg] = {}
     for f in files:
         overview = overviews.get(f.pk)
@@ -114,9 +135,12 @@ def waveforms_for(
     return drawn
 
 
-def attach_waveforms(measurements: list[dict[str, Any]]) -> None:
-    """Give each intake measurement row its `wave` (None when the file has no peaks)."""
+def attach_waveforms(
+    measurements: list[dict[str, Any]], overviews: dict[Any, Any] | None = None
+) -> None:
+    """Give each intake measurement row its `wave` (None when the file has no peaks);
+    `overviews`: peak_overviews of these files, if already read."""
     files = [m["file"] for m in measurements]
-    waves = waveforms_for(files, {m["file"].pk: m["report"] for m in measurements})
+    waves = waveforms_for(files, {m["file"].pk: m["report"] for m in measurements}, overviews)
     for m in measurements:
         m["wave"] = waves.get(m["file"].pk)

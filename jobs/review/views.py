@@ -6,13 +6,16 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import BinaryField, JSONField, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
 from analysis.audio.peaks import Peaks
-from jobs.access import audio_file_for
+from analysis.models import AnalysisStatus, FileAnalysis
+from jobs.access import files_visible_to
 from jobs.models import AudioFile, User
-from jobs.review.selectors import peaks_data, playback_for
+from jobs.review.models import FilePeaks
+from jobs.review.selectors import peaks_data, peaks_from_waveform, playback_for
 from jobs.review.services import review_copy_request
 from jobs.review.streaming import stream_response
 
@@ -24,9 +27,27 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def peaks_response(request: HttpRequest, audio: AudioFile) -> HttpResponse:
-    """The peaks as stored (binary, see analysis.audio.peaks), or as JSON with ?format=json."""
-    data = peaks_data(audio)
+def _file_for(user: User, file_id: UUID, **extra: Subquery) -> AudioFile:
+    """jobs.access.audio_file_for with what the endpoint reads next annotated on the same query
+    (one read for the access check and the file's peaks or measured format)."""
+    try:
+        return files_visible_to(user).select_related("job").annotate(**extra).get(pk=file_id)
+    except (AudioFile.DoesNotExist, ValueError):
+        raise Http404("No such file") from None
+
+
+def _measured(key: str) -> Subquery:
+    found = FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
+    return Subquery(found.values(f"report__format__{key}")[:1], output_field=JSONField())
+
+
+def peaks_response(
+    request: HttpRequest, audio: AudioFile, data: bytes | None = None, *, read: bool = False
+) -> HttpResponse:
+    """The peaks as stored (binary, see analysis.audio.peaks), or as JSON with ?format=json.
+    `read`: the file's peaks were already read (`data`, None if it has none yet)."""
+    if not read:
+        data = peaks_data(audio)
     if data is None:
         raise Http404("This file has no waveform yet: it is still being measured.")
     if request.GET.get("format") == "json":
@@ -52,12 +73,32 @@ def peaks_response(request: HttpRequest, audio: AudioFile) -> HttpResponse:
 @require_safe
 @login_required
 def file_peaks(request: HttpRequest, file_id: UUID) -> HttpResponse:
-    return peaks_response(request, audio_file_for(_user(request), file_id))
+    """The file's peaks, read with the access check: the stored ones, or (a file measured
+    before peaks were kept) its report's overview, read only when none are stored."""
+    stored = FilePeaks.objects.filter(audio_file=OuterRef("pk")).values("data")[:1]
+    old = FileAnalysis.objects.filter(
+        audio_file=OuterRef("pk"), status=AnalysisStatus.DONE, audio_file__peaks__isnull=True
+    )
+    audio = _file_for(
+        _user(request),
+        file_id,
+        stored_peaks=Subquery(stored, output_field=BinaryField()),
+        old_wave=Subquery(old.values("report__waveform")[:1], output_field=JSONField()),
+        old_format=Subquery(old.values("report__format")[:1], output_field=JSONField()),
+    )
+    found = audio.stored_peaks  # type: ignore[attr-defined]
+    data = (
+        bytes(found) if found is not None else peaks_from_waveform(audio.old_wave, audio.old_format)  # type: ignore[attr-defined]
+    )
+    return peaks_response(request, audio, data, read=True)
 
 
-def playback_response(request: HttpRequest, audio: AudioFile) -> HttpResponseBase:
-    """The file's bytes for the player, with Range; 503 while its review copy is made."""
-    playback = playback_for(audio)
+def playback_response(
+    request: HttpRequest, audio: AudioFile, measured_format: tuple[str, str] | None = None
+) -> HttpResponseBase:
+    """The file's bytes for the player, with Range; 503 while its review copy is made.
+    `measured_format`: the file's measured container and subtype, if already read."""
+    playback = playback_for(audio, measured_format)
     if playback.missing_copy is not None:
         review_copy_request(audio=audio, fmt=playback.missing_copy)
     if playback.field is None:
@@ -83,4 +124,11 @@ def playback_response(request: HttpRequest, audio: AudioFile) -> HttpResponseBas
 @login_required
 def file_stream(request: HttpRequest, file_id: UUID) -> HttpResponseBase:
     """Audio for the player, behind the same access checks as the download (jobs.access)."""
-    return playback_response(request, audio_file_for(_user(request), file_id))
+    audio = _file_for(
+        _user(request),
+        file_id,
+        fmt_container=_measured("container"),
+        fmt_subtype=_measured("subtype"),
+    )
+    measured = (audio.fmt_container or "", audio.fmt_subtype or "")  # type: ignore[attr-defined]
+    return playback_response(request, audio, measured)

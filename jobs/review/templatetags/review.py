@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
 from django import template
+from django.template.defaultfilters import floatformat
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from analysis.audio.findings import fmt_time
 
@@ -28,3 +34,47 @@ def db(value: float | None) -> str:
         return "\u2013"
     shown = f"{float(value):+.1f}".replace("-", "\u2212")
     return "0.0 dB" if shown in ("+0.0", "\u22120.0") else f"{shown} dB"
+
+
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(1, 4)}
+
+
+@register.filter
+def fixed(value: Any, places: int = 1) -> str:
+    """`value|floatformat:places|default:"\u2013"` for the measured figures (1 to 3 places), the
+    same text made without the template filters' work: rounded half up from the number's
+    shortest repr, no sign on a zero, an en dash when there is no number."""
+    if value is None or value == "":
+        return "\u2013"
+    if type(value) in (float, int) and places in _STEPS:
+        d = Decimal(repr(value))
+        if d.is_finite():
+            shown = f"{d.quantize(_STEPS[places], ROUND_HALF_UP):f}"
+            return shown[1:] if shown[0] == "-" and not Decimal(shown) else shown
+    return str(floatformat(value, places)) or "\u2013"
+
+
+@register.filter
+def format_words(fmt: Any) -> str:
+    """A measured format in words, as jobs/portal/format.html writes it (with its closing
+    newline): "WAV 24-bit · 48000 Hz · 2 ch", "Not audio (mp3 file)" or a dash; made here
+    because it is written twice for every file of the intake report."""
+    raw: dict[str, Any] = fmt if isinstance(fmt, dict) else {}
+
+    def shown(key: str) -> str:
+        return escape(str(raw.get(key, "")))
+
+    if raw.get("sample_rate"):
+        if raw.get("is_float"):
+            depth = "float"
+        elif raw.get("bit_depth"):
+            depth = f"{shown('bit_depth')}-bit"
+        else:
+            depth = shown("subtype")
+        rate = escape(str(floatformat(raw["sample_rate"], "-1")))
+        words = f"{shown('container')} {depth} · {rate} Hz · {shown('channels')} ch"
+    elif raw.get("container"):
+        words = f"Not audio ({escape(str(raw['container']).lower())} file)"
+    else:
+        words = "\u2013"
+    return mark_safe(words + "\n")  # each value escaped above

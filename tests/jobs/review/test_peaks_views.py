@@ -90,3 +90,25 @@ def test_the_intake_report_draws_each_waveform_with_its_clipping_marked(
     assert "<script" not in body.split("<main")[1]  # drawn on the server, no script needed
     other = make_user(Role.CLIENT)
     assert _client(other).get(f"/jobs/{job.pk}/intake/").status_code == 404
+
+
+def test_the_peaks_and_the_player_read_the_file_once(client_user: User) -> None:
+    """The access check and what the endpoint serves are one read (after the login's two)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = make_job(client=client_user)
+    audio = measured_file(job, content=tone(1.0, dbfs=-6.0))
+    client = _client(client_user)
+    for path, extra in ((f"/files/{audio.pk}/peaks/", {}), (f"/files/{audio.pk}/stream/", {})):
+        client.get(path, **extra)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(path, HTTP_RANGE="bytes=0-99")
+            assert response.status_code in (200, 206), path
+            if response.streaming:
+                b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        assert len(ctx.captured_queries) == 3, (path, [q["sql"] for q in ctx.captured_queries])
+    FilePeaks.objects.filter(audio_file=audio).delete()  # measured before peaks were kept
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/files/{audio.pk}/peaks/").status_code == 200
+    assert len(ctx.captured_queries) == 3
