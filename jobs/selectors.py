@@ -180,6 +180,10 @@ def rows_compiled_once(
     SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
     invalidate it; `key` names the shape (and must change with anything else `build` depends
     on, such as a limit)."""
+    if connection.vendor != "postgresql":
+        # The rows are read raw, as psycopg gives them (moments with their zone); other
+        # databases need the ORM's converters (SQLite gives moments as text): built afresh.
+        return [_Converted(row) for row in build(*values)]
     entry = _COMPILED.get((connection.vendor, key))
     if entry is None:
         slots = _slots(values)
@@ -193,9 +197,8 @@ def rows_compiled_once(
             if type(p) is type(slot) and p == slot
         }
         if set(where.values()) != set(range(len(values))):
-            # A value the compiled SQL holds in another form (SQLite passes moments as text):
-            # this shape is built afresh on every call instead.
-            return list(build(*values))
+            # A value the compiled SQL holds in another form: built afresh on every call.
+            return [_Converted(row) for row in build(*values)]
         entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
     params = tuple(
         values[entry.slots[n]] if n in entry.slots else p for n, p in enumerate(entry.params)
@@ -203,6 +206,10 @@ def rows_compiled_once(
     with connection.cursor() as cursor:
         cursor.execute(entry.sql, params)
         return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class _Converted(dict[str, Any]):
+    """A row the ORM read and converted already (`values()`), not raw from the cursor."""
 
 
 def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
@@ -213,7 +220,7 @@ def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> 
     for f in model._meta.concrete_fields:
         if prefix + f.attname in row:
             value = row[prefix + f.attname]
-            if hasattr(f, "from_db_value"):
+            if hasattr(f, "from_db_value") and not isinstance(row, _Converted):
                 value = f.from_db_value(value, None, connection)
             names.append(f.attname)
             loaded.append(value)
