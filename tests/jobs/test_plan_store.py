@@ -278,3 +278,28 @@ def test_a_replan_writes_only_what_changed_and_stores_the_plan(
     written = updates()
     assert 1 <= len(written) <= 2
     assert any('UPDATE "jobs_stage"' in sql for sql in written)
+
+
+def test_a_failing_replan_writes_nothing_and_leaves_the_collector_on(
+    client_user: User, engineer: User, frozen, monkeypatch
+) -> None:
+    import gc
+
+    from jobs import plan_store
+
+    job = accepted_job(client_user)
+    real = plan_store._bulk_set
+
+    def jobs_then_fail(model, names, rows):  # type: ignore[no-untyped-def]
+        if model is Stage:
+            raise RuntimeError("the database went away")
+        real(model, names, rows)
+
+    monkeypatch.setattr(plan_store, "_bulk_set", jobs_then_fail)
+    with pytest.raises(RuntimeError):
+        plan_refresh()
+    assert gc.isenabled()
+    job.refresh_from_db()
+    assert job.predicted_finish_at is None  # the jobs' writes went back with the stages'
+    assert not JobEvent.objects.filter(job=job, subject="deadline_status").exists()
+    assert all(s.predicted_finish_at is None for s in stages_of(job))
