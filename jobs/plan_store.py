@@ -487,7 +487,7 @@ def _lock_in_order(model: type[Job] | type[Stage], ids: set[Any]) -> None:
             f"SELECT {table}.{column} FROM {table} "
             f"WHERE {table}.{column} = ANY(%s::{pk.cast_db_type(conn)}[]) "
             f"ORDER BY {table}.{column} ASC FOR UPDATE",
-            [_pg_array([pk.get_db_prep_value(i, conn) for i in ids])],
+            [_pg_array(pk, list(ids), conn)],
         )
         cursor.fetchall()
 
@@ -534,8 +534,7 @@ def _bulk_set(
         if pg:
             # One array per column, its type spelled out (a column of NULLs would be text).
             params: list[Any] = [
-                _pg_array([f.get_db_prep_value(row[i], conn) for row in chunk])
-                for i, f in enumerate(fields)
+                _pg_array(f, [row[i] for row in chunk], conn) for i, f in enumerate(fields)
             ]
             arrays = ", ".join(f"%s::{f.cast_db_type(conn)}[]" for f in fields)
             sql = f"WITH v({', '.join(cols)}) AS (SELECT * FROM unnest({arrays})) {update}"
@@ -552,25 +551,35 @@ def _bulk_set(
             cursor.execute(sql, params)
 
 
-def _pg_array(values: list[Any]) -> Any:
+def _pg_array(field: Any, values: list[Any], conn: Any) -> Any:
     """A column of values as one PostgreSQL array parameter, spelled as its literal
-    ('{1,NULL,2026-03-02T10:00:00+00:00}') when every value is a plain one: the driver adapts
-    a list of thousands of datetimes element by element, several times slower. Anything else is
-    left to the driver as a list."""
+    ('{1,NULL,2026-03-02T10:00:00+00:00}') when every value is a plain one: the driver adapts a
+    list of thousands of datetimes element by element, several times slower. Numbers, ids and
+    aware datetimes go as they are (preparing them for the database changes nothing); anything
+    else is prepared by the field first, and left to the driver as a list if still not plain."""
+    literal = _array_literal(values, text=False)
+    if literal is not None:
+        return literal
+    prepared = [field.get_db_prep_value(v, conn) for v in values]
+    literal = _array_literal(prepared, text=True)
+    return prepared if literal is None else literal
+
+
+def _array_literal(values: list[Any], *, text: bool) -> str | None:
     out = []
     for v in values:
         if v is None:
             out.append("NULL")
         elif isinstance(v, bool):
-            return values
+            return None
         elif isinstance(v, int):
             out.append(str(v))
         elif isinstance(v, UUID):
             out.append(v.hex)
         elif isinstance(v, datetime) and v.tzinfo is not None:
             out.append(v.isoformat())
-        elif isinstance(v, str):
+        elif text and isinstance(v, str):
             out.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
         else:
-            return values
+            return None
     return "{" + ",".join(out) + "}"
