@@ -7,15 +7,18 @@ statuses (with history).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -379,11 +382,29 @@ def plan_refresh(*, now: datetime | None = None) -> Plan:
     """Re-plan and store the answer: each open stage's predicted finish and proposed engineer,
     each running job's predicted finish and deadline status (a change is written to history)."""
     StudioPolicy.current()
-    with transaction.atomic():
+    with _collector_paused(), transaction.atomic():
         # One re-plan at a time (the policy row is the lock): two at once would both see the same
         # status change and write it to the history twice.
         StudioPolicy.objects.select_for_update().get(pk=1)
         return _refresh(now=now)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a re-plan runs. A big re-plan holds some hundreds of
+    thousands of small objects (its inputs, every block of the plan, the rows it writes) until it
+    is written, none of them garbage; each time allocations pass the collector's threshold it
+    walks them all again, about a third of the re-plan's time. Plain reference counting still
+    frees everything as usual; the collector takes up again afterwards (nothing is collected
+    then: what the re-plan dropped was freed already, and cycles wait for the next pass)."""
+    if not gc.isenabled():  # paused already (a re-plan inside another, or by the caller)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _refresh(*, now: datetime | None) -> Plan:
@@ -449,25 +470,49 @@ def _refresh(*, now: datetime | None) -> Plan:
 
 def _lock_in_order(model: type[Job] | type[Stage], ids: set[Any]) -> None:
     # SQLite has no row locks (a write locks the whole database), so there is nothing to order.
-    if ids and connection.features.has_select_for_update:
+    if not ids or not connection.features.has_select_for_update:
+        return
+    if connection.vendor != "postgresql":
         list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+        return
+    # The same statement as the ORM's `pk IN (...)`, with the ids as one array parameter: the
+    # driver spends most of a big re-plan's write splitting thousands of placeholders otherwise.
+    conn = connections[DEFAULT_DB_ALIAS]
+    pk: Any = model._meta.pk
+    assert pk is not None
+    qn = conn.ops.quote_name
+    table, column = qn(model._meta.db_table), qn(pk.column)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {table}.{column} FROM {table} "
+            f"WHERE {table}.{column} = ANY(%s::{pk.cast_db_type(conn)}[]) "
+            f"ORDER BY {table}.{column} ASC FOR UPDATE",
+            [_pg_array(pk, list(ids), conn)],
+        )
+        cursor.fetchall()
 
 
 def _bulk_set(
-    model: type[Job] | type[Stage], names: list[str], rows: list[tuple[Any, ...]], batch: int = 250
+    model: type[Job] | type[Stage], names: list[str], rows: list[tuple[Any, ...]]
 ) -> None:
     """Write a few fields of many rows in one statement per batch; each row is (pk, *values).
 
     Time moves every prediction, so a re-plan rewrites most rows; Django's `bulk_update` builds a
     CASE expression per row in Python, which costs about a second for a busy studio. PostgreSQL
-    and SQLite (3.33+) both take UPDATE ... FROM (VALUES ...), which is a few milliseconds."""
+    and SQLite (3.33+) both take UPDATE ... FROM a table of the new values, which is a few
+    milliseconds. On PostgreSQL that table is one array per column (unnest), so a statement has
+    a handful of parameters however many rows it writes: spelling out thousands of rows as
+    VALUES costs more in the driver (placeholders split, rows quoted) than in the database, and
+    needs many statements, each scanning the table once."""
     if not rows:
         return
+    # The connection itself rather than its proxy, which looks it up on every use (thousands).
+    conn = connections[DEFAULT_DB_ALIAS]
     meta = model._meta
     pk = meta.pk
     assert pk is not None
     fields: list[Any] = [pk, *(meta.get_field(n) for n in names)]
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if conn.vendor not in ("postgresql", "sqlite"):
         objs: list[Any] = []
         for row in rows:
             obj = model(pk=row[0])
@@ -476,24 +521,65 @@ def _bulk_set(
             objs.append(obj)
         model._default_manager.bulk_update(objs, names, batch_size=500)
         return
-    qn = connection.ops.quote_name
+    qn = conn.ops.quote_name
     table = qn(meta.db_table)
-    pg = connection.vendor == "postgresql"
-    # PostgreSQL needs the types spelled out (a column of NULLs would otherwise be text).
-    cell = [f"%s::{f.cast_db_type(connection)}" if pg else "%s" for f in fields]
-    row_sql = "(" + ", ".join(cell) + ")"
     cols = [f"c{i}" for i in range(len(fields))]
     sets = ", ".join(f"{qn(f.column)} = v.{c}" for f, c in zip(fields[1:], cols[1:], strict=True))
+    update = f"UPDATE {table} SET {sets} FROM v WHERE {table}.{qn(pk.column)} = v.c0"
+    pg = conn.vendor == "postgresql"
+    # SQLite takes at most 32,766 parameters a statement (999 before 3.32).
+    batch = 10_000 if pg else 250
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        params: list[Any] = []
-        for row in chunk:
-            for f, value in zip(fields, row, strict=True):
-                params.append(f.get_db_prep_value(value, connection))
-        values = ", ".join([row_sql] * len(chunk))
-        sql = (
-            f"WITH v({', '.join(cols)}) AS (VALUES {values}) "
-            f"UPDATE {table} SET {sets} FROM v WHERE {table}.{qn(pk.column)} = v.c0"
-        )
-        with connection.cursor() as cursor:
+        if pg:
+            # One array per column, its type spelled out (a column of NULLs would be text).
+            params: list[Any] = [
+                _pg_array(f, [row[i] for row in chunk], conn) for i, f in enumerate(fields)
+            ]
+            arrays = ", ".join(f"%s::{f.cast_db_type(conn)}[]" for f in fields)
+            sql = f"WITH v({', '.join(cols)}) AS (SELECT * FROM unnest({arrays})) {update}"
+        else:
+            params = [
+                f.get_db_prep_value(value, conn)
+                for row in chunk
+                for f, value in zip(fields, row, strict=True)
+            ]
+            row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            values = ", ".join([row_sql] * len(chunk))
+            sql = f"WITH v({', '.join(cols)}) AS (VALUES {values}) {update}"
+        with conn.cursor() as cursor:
             cursor.execute(sql, params)
+
+
+def _pg_array(field: Any, values: list[Any], conn: Any) -> Any:
+    """A column of values as one PostgreSQL array parameter, spelled as its literal
+    ('{1,NULL,2026-03-02T10:00:00+00:00}') when every value is a plain one: the driver adapts a
+    list of thousands of datetimes element by element, several times slower. Numbers, ids and
+    aware datetimes go as they are (preparing them for the database changes nothing); anything
+    else is prepared by the field first, and left to the driver as a list if still not plain."""
+    literal = _array_literal(values, text=False)
+    if literal is not None:
+        return literal
+    prepared = [field.get_db_prep_value(v, conn) for v in values]
+    literal = _array_literal(prepared, text=True)
+    return prepared if literal is None else literal
+
+
+def _array_literal(values: list[Any], *, text: bool) -> str | None:
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+        elif isinstance(v, bool):
+            return None
+        elif isinstance(v, int):
+            out.append(str(v))
+        elif isinstance(v, UUID):
+            out.append(v.hex)
+        elif isinstance(v, datetime) and v.tzinfo is not None:
+            out.append(v.isoformat())
+        elif text and isinstance(v, str):
+            out.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            return None
+    return "{" + ",".join(out) + "}"

@@ -278,3 +278,54 @@ def test_a_replan_writes_only_what_changed_and_stores_the_plan(
     written = updates()
     assert 1 <= len(written) <= 2
     assert any('UPDATE "jobs_stage"' in sql for sql in written)
+
+
+def test_a_failing_replan_writes_nothing_and_leaves_the_collector_on(
+    client_user: User, engineer: User, frozen, monkeypatch
+) -> None:
+    import gc
+
+    from jobs import plan_store
+
+    job = accepted_job(client_user)
+    real = plan_store._bulk_set
+
+    def jobs_then_fail(model, names, rows):  # type: ignore[no-untyped-def]
+        if model is Stage:
+            raise RuntimeError("the database went away")
+        real(model, names, rows)
+
+    monkeypatch.setattr(plan_store, "_bulk_set", jobs_then_fail)
+    with pytest.raises(RuntimeError):
+        plan_refresh()
+    assert gc.isenabled()
+    job.refresh_from_db()
+    assert job.predicted_finish_at is None  # the jobs' writes went back with the stages'
+    assert not JobEvent.objects.filter(job=job, subject="deadline_status").exists()
+    assert all(s.predicted_finish_at is None for s in stages_of(job))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="array parameters are PostgreSQL's")
+def test_array_parameters_reach_the_database_unchanged() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from jobs.models import Job
+    from jobs.plan_store import _pg_array
+
+    note = Job._meta.get_field("track_title")
+    texts = ['a "quoted", {braced} \\ back', "NULL", "", None, "plain"]
+    when = Stage._meta.get_field("predicted_finish_at")
+    moments = [datetime(2026, 3, 2, 10, 0, 5, 123456, tzinfo=UTC), None]
+    ids = [uuid4(), None]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::timestamptz[], %s::uuid[], %s::bigint[]",
+            [
+                _pg_array(note, texts, connection),
+                _pg_array(when, moments, connection),
+                _pg_array(Job._meta.pk, ids, connection),
+                _pg_array(Stage._meta.pk, [2**40, None, 3], connection),
+            ],
+        )
+        assert cursor.fetchone() == (texts, moments, ids, [2**40, None, 3])
