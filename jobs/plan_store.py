@@ -7,11 +7,8 @@ statuses (with history).
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -49,6 +46,7 @@ from jobs.planner import (
     EngineerIn,
     Plan,
     StageWork,
+    collector_paused,
     deadline_status,
     plan,
 )
@@ -382,29 +380,11 @@ def plan_refresh(*, now: datetime | None = None) -> Plan:
     """Re-plan and store the answer: each open stage's predicted finish and proposed engineer,
     each running job's predicted finish and deadline status (a change is written to history)."""
     StudioPolicy.current()
-    with _collector_paused(), transaction.atomic():
+    with collector_paused(), transaction.atomic():
         # One re-plan at a time (the policy row is the lock): two at once would both see the same
         # status change and write it to the history twice.
         StudioPolicy.objects.select_for_update().get(pk=1)
         return _refresh(now=now)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a re-plan runs. A big re-plan holds some hundreds of
-    thousands of small objects (its inputs, every block of the plan, the rows it writes) until it
-    is written, none of them garbage; each time allocations pass the collector's threshold it
-    walks them all again, about a third of the re-plan's time. Plain reference counting still
-    frees everything as usual; the collector takes up again afterwards (nothing is collected
-    then: what the re-plan dropped was freed already, and cycles wait for the next pass)."""
-    if not gc.isenabled():  # paused already (a re-plan inside another, or by the caller)
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _refresh(*, now: datetime | None) -> Plan:
