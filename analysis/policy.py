@@ -20,7 +20,7 @@ def _policy_row() -> Any | None:
 
     try:
         with transaction.atomic():  # a savepoint: a failed read leaves the caller's work intact
-            return StudioPolicy.objects.filter(pk=1).first()
+            return StudioPolicy.read()
     except (DatabaseError, ImproperlyConfigured) as exc:
         log.debug("studio policy unavailable, using defaults: %s", exc)
         return None

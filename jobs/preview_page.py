@@ -11,8 +11,10 @@ from jobs.services.preview import open_preview
 
 def _max_seconds() -> int:
     """The policy's limit, read without creating the policy row (pages only read)."""
-    found = StudioPolicy.objects.filter(pk=1).values_list("preview_max_seconds", flat=True)
-    return int(found.first() or StudioPolicy._meta.get_field("preview_max_seconds").get_default())
+    policy = StudioPolicy.read()
+    if policy is None:
+        return int(StudioPolicy._meta.get_field("preview_max_seconds").get_default())
+    return int(policy.preview_max_seconds)
 
 
 def preview_context(job: Job, user: User) -> dict[str, Any]:
