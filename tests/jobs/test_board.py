@@ -282,3 +282,26 @@ def test_a_big_board_comes_a_page_at_a_time_and_the_csv_has_every_row(
 
     rows = list(csv.reader(io.StringIO(manager_client.get("/board.csv").content.decode())))
     assert [r[0] for r in rows[1:]] == whole
+
+
+@pytest.mark.parametrize("path", ["/board/", "/workload/", "/compliance/"])
+def test_what_clients_and_people_typed_is_shown_as_text(manager_client: Client, path: str) -> None:
+    """The board, workload and compliance write their rows in Python: every name is escaped."""
+    org = make_organisation("<i>Label</i>")
+    client = make_user(Role.CLIENT, organisation=org)
+    engineer = make_user(Role.ENGINEER, first_name="<s>Eve</s>", last_name="&")
+    job = _running(
+        "<b>Track</b>",
+        due_in=timedelta(days=2),
+        finish_in=timedelta(days=1),
+        client=client,
+        artist='"<u>Artist</u>',
+    )
+    _stages(job, engineer)
+    page = manager_client.get(path).content.decode()
+    assert "<s>Eve</s>" not in page and "&lt;s&gt;Eve&lt;/s&gt;" in page
+    if path != "/compliance/":
+        assert "<b>Track</b>" not in page and "&lt;b&gt;Track&lt;/b&gt;" in page
+    if path == "/board/":
+        assert "<i>Label</i>" not in page and "&lt;i&gt;Label&lt;/i&gt;" in page
+        assert "<u>Artist</u>" not in page and "&lt;u&gt;Artist&lt;/u&gt;" in page
