@@ -81,10 +81,8 @@ class StudioUser(FastHttpUser):
     abstract = True
     role = ""
     wait_time = between(THINK * 0.5, THINK * 1.5)
-    # gunicorn closes a keep-alive connection idle for 2 s, about the think time, so a request
-    # may meet a connection closed under it; a browser sends it again on a new connection
-    # (Chromium does for a POST too when the reused connection gave no answer: the session's
-    # tick, a stage move).
+    # A request that meets a keep-alive connection closed under it is sent again on a new one,
+    # as a browser does (gunicorn keeps idle connections 5 s, longer than the think time).
     max_retries = 1
 
     def on_start(self) -> None:

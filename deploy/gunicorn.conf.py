@@ -8,6 +8,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = 300  # a multi-gigabyte upload over a slow line
 graceful_timeout = 30
+# Keep-alive longer than a pause between clicks, for clients that come straight to gunicorn (the
+# load run's users think 1-3 s): a connection closed as the next request is sent costs a retry.
+# nginx in front (deploy/nginx.conf) opens a connection per request and is not affected.
+keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
