@@ -7,10 +7,9 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
-from analysis.delivery import MasterCheck, current_masters, master_checks
+from analysis.delivery import MasterCheck, master_checks
 from analysis.intake.naming import stem_importance
 from analysis.models import IntakeReport, ReportWithoutBulk, report_value
-from jobs.access import files_visible_to
 from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
@@ -69,19 +68,21 @@ def latest_intake_report(job: Job) -> IntakeReport | None:
     return job.intake_reports.prefetch_related("findings").order_by("-created_at").first()
 
 
-def masters_shown(job: Job, user: User) -> list[AudioFile]:
-    """The studio sees the round's current masters; a client sees the masters of the latest
-    round delivered to them (none before the first delivery)."""
+def masters_shown(job: Job, user: User, files: list[AudioFile]) -> list[AudioFile]:
+    """The masters among the viewer's files (jobs.access.files_visible_to, as the job page read
+    them): the studio sees the round's current masters; a client the masters of the latest
+    round delivered to them (their files hold only the delivered ones; none before the first
+    delivery)."""
+    masters = [f for f in files if f.kind == FileKind.MASTER]
     if user.is_studio:
-        return current_masters(job)
-    visible = list(
-        files_visible_to(user)
-        .filter(job=job, kind=FileKind.MASTER)
-        .order_by("-revision_round", "original_name")
-    )
-    return [m for m in visible if m.revision_round == visible[0].revision_round] if visible else []
+        return [m for m in masters if m.is_current and m.revision_round == job.revision_round]
+    if not masters:
+        return []
+    newest = max(m.revision_round for m in masters)
+    return [m for m in masters if m.revision_round == newest]
 
 
-def delivery_checks(job: Job, user: User) -> list[MasterCheck]:
-    """The delivery check of each master the viewer is shown."""
-    return master_checks(masters_shown(job, user))
+def delivery_checks(job: Job, user: User, files: list[AudioFile]) -> list[MasterCheck]:
+    """The delivery check of each master the viewer is shown (none read when there is none)."""
+    shown = masters_shown(job, user, files)
+    return master_checks(shown) if shown else []

@@ -18,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from analysis.delivery import master_checks
 from analysis.models import AnalysisStatus
 from analysis.selectors import (
     delivery_checks,
@@ -120,35 +119,18 @@ def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict
     }
 
 
-def _masters_shown(job: Job, user: User, room: RoomFiles) -> list[AudioFile]:
-    """analysis.selectors.masters_shown, picked from the viewer's files already read (by kind,
-    then name): the studio sees the round's current masters; a client the masters of the
-    latest round delivered to them (their files hold only the delivered ones)."""
-    masters = [f for f in room.files if f.kind == FileKind.MASTER]
-    if user.is_studio:
-        return [m for m in masters if m.is_current and m.revision_round == job.revision_round]
-    if not masters:
-        return []
-    newest = max(m.revision_round for m in masters)
-    return [m for m in masters if m.revision_round == newest]
-
-
 def _delivery_context(
     job: Job,
     user: User,
     measurements: list[dict[str, Any]],
-    room: RoomFiles | None = None,
-    stages: list[Stage] | None = None,
+    room: RoomFiles,
+    stages: list[Stage],
 ) -> dict[str, Any]:
     """The delivery region: each master beside the rough mix and the references (loudness, true
     peak, loudness range), the delivery check of each master, and the moves this viewer has.
-    The rough mix and references come from intake's `measurements`, already loaded; the
-    masters from `room` (the page's room_files) and the stages from `stages`, if read."""
-    if room is None:
-        checks = delivery_checks(job, user)
-    else:
-        shown = _masters_shown(job, user, room)
-        checks = master_checks(shown) if shown else []
+    The rough mix and references come from intake's `measurements`, the masters from `room`
+    (the page's room_files) and the round's stages from `stages`, all already read."""
+    checks = delivery_checks(job, user, room.files)
     masters = [{"file": c.master, "analysis": None, "report": c.report, "check": c} for c in checks]
     comparison = sorted(
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
@@ -170,14 +152,11 @@ def _delivery_context(
     }
 
 
-def _deliver_blocker(job: Job, checks: list[Any], stages: list[Stage] | None = None) -> str:
+def _deliver_blocker(job: Job, checks: list[Any], stages: list[Stage]) -> str:
     """What stands between the round and delivery, as job_deliver would say it ("" if nothing
     does; the service still checks everything again, the bytes included). `stages`: the
-    round's stages, if read."""
-    if stages is None:
-        delivery = round_stages(job).filter(kind=StageKind.DELIVERY).first()
-    else:
-        delivery = next((s for s in stages if s.kind == StageKind.DELIVERY), None)
+    round's stages."""
+    delivery = next((s for s in stages if s.kind == StageKind.DELIVERY), None)
     if delivery is None or delivery.status != StageStatus.DONE:
         return "finish the delivery stage."
     if not checks:
