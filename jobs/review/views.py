@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from analysis.audio.peaks import Peaks
 from analysis.models import AnalysisStatus, FileAnalysis
-from jobs.access import files_visible_to
+from jobs.access import audio_file_for
 from jobs.models import AudioFile, User
 from jobs.review.models import FilePeaks
 from jobs.review.selectors import peaks_data, peaks_from_waveform, playback_for
@@ -25,15 +25,6 @@ PEAKS_CACHE = "private, max-age=86400"
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _file_for(user: User, file_id: UUID, **extra: Subquery) -> AudioFile:
-    """jobs.access.audio_file_for with what the endpoint reads next annotated on the same query
-    (one read for the access check and the file's peaks or measured format)."""
-    try:
-        return files_visible_to(user).select_related("job").annotate(**extra).get(pk=file_id)
-    except (AudioFile.DoesNotExist, ValueError):
-        raise Http404("No such file") from None
 
 
 def _measured(key: str) -> Subquery:
@@ -79,7 +70,7 @@ def file_peaks(request: HttpRequest, file_id: UUID) -> HttpResponse:
     old = FileAnalysis.objects.filter(
         audio_file=OuterRef("pk"), status=AnalysisStatus.DONE, audio_file__peaks__isnull=True
     )
-    audio = _file_for(
+    audio = audio_file_for(
         _user(request),
         file_id,
         stored_peaks=Subquery(stored, output_field=BinaryField()),
@@ -124,7 +115,7 @@ def playback_response(
 @login_required
 def file_stream(request: HttpRequest, file_id: UUID) -> HttpResponseBase:
     """Audio for the player, behind the same access checks as the download (jobs.access)."""
-    audio = _file_for(
+    audio = audio_file_for(
         _user(request),
         file_id,
         fmt_container=_measured("container"),
