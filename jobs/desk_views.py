@@ -118,7 +118,7 @@ class _JobDates:
     time_left: str
 
 
-def _desk_rows(
+def _shown_rows(
     rows: list[StageRow], user: User, now: datetime, jobs: dict[Any, _JobDates], move: str
 ) -> list[DeskRow]:
     out = []
@@ -201,8 +201,8 @@ def desk_context(
         "daily_dose_limit": rules.daily_dose_limit,
         "level_range": (MIN_SPL_DB, MAX_SPL_DB),
         "now_rows": now_rows,
-        "next_rows": _desk_rows(next_rows, user, now, jobs, "desk_start"),
-        "grab_rows": _desk_rows(grab_rows, user, now, jobs, "stage_take"),
+        "next_rows": _shown_rows(next_rows, user, now, jobs, "desk_start"),
+        "grab_rows": _shown_rows(grab_rows, user, now, jobs, "stage_take"),
         "next_more": next_more,
         "grabs_more": grabs_more,
         "listening": listening,
