@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, Model, OuterRef, QuerySet
 
@@ -147,8 +149,9 @@ def studio_member(user_id: int) -> User | None:
 
 
 # Values no row has: they mark, in a query compiled once, where each call's values go (an id, a
-# moment).
+# job's or file's id, a moment).
 _SLOT_IDS = tuple(-7_000_000_001 - i for i in range(4))
+_SLOT_UUIDS = tuple(UUID(int=0x5107_0000_0000_0000_0000_0000_0000_0000 + i) for i in range(4))
 _SLOT_MOMENTS = tuple(datetime(1900, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4))
 
 
@@ -166,7 +169,12 @@ _COMPILED: dict[tuple[str, str], _Compiled] = {}
 def _slots(values: tuple[Any, ...]) -> list[Any]:
     slots: list[Any] = []
     for i, v in enumerate(values):
-        slots.append(_SLOT_MOMENTS[i] if isinstance(v, datetime) else _SLOT_IDS[i])
+        if isinstance(v, datetime):
+            slots.append(_SLOT_MOMENTS[i])
+        elif isinstance(v, UUID):
+            slots.append(_SLOT_UUIDS[i])
+        else:
+            slots.append(_SLOT_IDS[i])
     return slots
 
 
@@ -188,7 +196,10 @@ def rows_compiled_once(
     if entry is None:
         slots = _slots(values)
         qs = build(*slots)
-        sql, params = qs.query.sql_with_params()
+        try:
+            sql, params = qs.query.sql_with_params()
+        except EmptyResultSet:  # nothing to ask for, this time (a `none()` inside)
+            return []
         names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
         where = {
             n: i

@@ -15,6 +15,7 @@ from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, FilePeaks, ReviewCopy, Visibility
 from jobs.review.waveform import WaveformSvg, waveform_svg
+from jobs.selectors import instance_from, rows_compiled_once
 
 MAX_SOURCES = 9  # the number keys 1 to 9
 
@@ -61,32 +62,63 @@ class RoomFiles:
     overviews: dict[Any, Any] | None = None
 
 
-def room_files(job: Job, user: User | None) -> RoomFiles:
-    """The viewer's files of the job, what each measured and its review copy's note: one
-    query, whatever the number of files; the sources, the versions and the comments are all
-    picked from them."""
-    own = [f.name for f in AudioFile._meta.concrete_fields]
-    names = ("uploaded_by__username", "uploaded_by__first_name", "uploaded_by__last_name")
+_UPLOADER = ("username", "first_name", "last_name")  # the name the versions table shows
+
+
+def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
+    """`files` as room_files reads them: every column, the uploader's name, the summary of what
+    each measured and its review copy's note, by kind then name."""
     summary = (
         FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
         .annotate(summary=ReportWithoutBulk(F("report")))
         .values("summary")[:1]
     )
     note = ReviewCopy.objects.filter(audio_file=OuterRef("pk")).values("note")[:1]
-    files = list(
-        visible_files(job, user)
-        .select_related("uploaded_by")
-        .only(*own, *names)  # of the uploader, the name the versions table shows
-        .annotate(
-            measured_summary=Subquery(summary, output_field=JSONField()),
-            review_copy_note=Subquery(note),
+    rows: QuerySet[Any] = files.values(
+        *(f.attname for f in AudioFile._meta.concrete_fields),
+        "uploaded_by__id",
+        *(f"uploaded_by__{name}" for name in _UPLOADER),
+        measured_summary=Subquery(summary, output_field=JSONField()),
+        review_copy_note=Subquery(note),
+    ).order_by("kind", "original_name")
+    return rows
+
+
+def room_files(job: Job, user: User | None) -> RoomFiles:
+    """The viewer's files of the job, what each measured and its review copy's note: one
+    query, whatever the number of files; the sources, the versions and the comments are all
+    picked from them. The query is compiled once per kind of viewer (jobs.selectors): the rule
+    of what a viewer sees is visible_files's, applied to a viewer of the same role and
+    organisation."""
+    if user is None:
+        rows = rows_compiled_once(
+            "room_files:guest", lambda j: _room_rows(visible_files(Job(pk=j), None)), job.pk
         )
-        .order_by("kind", "original_name")
-    )
-    measured = {f.pk: _keys(f.measured_summary) for f in files if f.measured_summary}
-    notes = {f.pk: f.review_copy_note or "" for f in files}
-    plain: list[AudioFile] = list(files)
-    return RoomFiles(plain, measured, notes)
+    elif user.is_studio:
+        rows = rows_compiled_once(
+            f"room_files:{user.role}",
+            lambda j: _room_rows(visible_files(Job(pk=j), User(role=user.role))),
+            job.pk,
+        )
+    else:
+        rows = rows_compiled_once(
+            f"room_files:{user.role}",
+            lambda j, o: _room_rows(
+                visible_files(Job(pk=j), User(role=user.role, organisation_id=o))
+            ),
+            job.pk,
+            user.organisation_id,
+        )
+    files: list[AudioFile] = []
+    measured, notes = {}, {}
+    for row in rows:
+        f: AudioFile = instance_from(AudioFile, row)
+        f.uploaded_by = instance_from(User, row, "uploaded_by__")
+        if row["measured_summary"]:
+            measured[f.pk] = _keys(row["measured_summary"])
+        notes[f.pk] = row["review_copy_note"] or ""
+        files.append(f)
+    return RoomFiles(files, measured, notes)
 
 
 def _masters(visible: list[AudioFile]) -> list[tuple[AudioFile, str]]:
