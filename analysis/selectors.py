@@ -9,8 +9,15 @@ from django.db.models import F, QuerySet
 
 from analysis.delivery import MasterCheck, master_checks
 from analysis.intake.naming import stem_importance
-from analysis.models import IntakeReport, ReportWithoutBulk, report_value
+from analysis.models import (
+    FileAnalysis,
+    IntakeFinding,
+    IntakeReport,
+    ReportWithoutBulk,
+    report_value,
+)
 from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
+from jobs.selectors import columns, instance_from, rows_compiled_once
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
 
@@ -29,25 +36,40 @@ SUMMARY_KEYS = (
 _KIND_ORDER: dict[str, int] = {FileKind.STEM: 0, FileKind.ROUGH_MIX: 1, FileKind.REFERENCE: 2}
 
 
-def _summarised(files: QuerySet[AudioFile], report: str) -> QuerySet[AudioFile]:
-    return files.defer(report).annotate(summary_report=ReportWithoutBulk(F(report)))
-
-
 def _summary(row: Any) -> dict[str, Any] | None:
     report = report_value(row.summary_report)
     summary = {key: report.get(key) for key in SUMMARY_KEYS}
     return summary if summary["format"] is not None else None
 
 
-def intake_files(job: Job) -> list[AudioFile]:
-    """The job's current stems, rough mix and references, each with its analysis and the summary
-    of its measurement; stems first, the most important by name first."""
-    files = _summarised(
-        job.files.filter(is_current=True)
+def _intake_rows(job_id: Any) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        AudioFile.objects.filter(job_id=job_id, is_current=True)
         .exclude(kind__in=STUDIO_FILE_KINDS)
-        .select_related("analysis"),
-        "analysis__report",
+        .values(
+            *columns(AudioFile),
+            *columns(FileAnalysis, "analysis__", without=("report",)),
+            summary_report=ReportWithoutBulk(F("analysis__report")),
+        )
     )
+    return rows
+
+
+def intake_files(job: Job) -> list[AudioFile]:
+    """The job's current stems, rough mix and references, each with its analysis (without the
+    bulky report) and the summary of its measurement; stems first, the most important by name
+    first. From SQL compiled once (jobs.selectors): the intake poll asks every few seconds."""
+    files = []
+    for row in rows_compiled_once("intake_files", _intake_rows, job.pk):
+        f: AudioFile = instance_from(AudioFile, row)
+        analysis = None
+        if row["analysis__id"] is not None:
+            analysis = instance_from(FileAnalysis, row, "analysis__")
+            analysis._state.fields_cache["audio_file"] = f
+        # As select_related leaves them: the analysis, or None, known without another query.
+        f._state.fields_cache["analysis"] = analysis
+        f.summary_report = row["summary_report"]  # type: ignore[attr-defined]
+        files.append(f)
     return sorted(
         files, key=lambda f: (_KIND_ORDER.get(f.kind, 9), stem_importance(f.original_name))
     )
@@ -63,9 +85,30 @@ def file_measurements(files: list[AudioFile]) -> list[dict[str, Any]]:
     return rows
 
 
-def latest_intake_report(job: Job) -> IntakeReport | None:
-    """The job's latest intake report with its findings."""
-    return job.intake_reports.prefetch_related("findings").order_by("-created_at").first()
+def latest_intake_report(job: Job) -> tuple[IntakeReport | None, list[IntakeFinding]]:
+    """The job's latest intake report and its findings (none before the first report), from
+    SQL compiled once (jobs.selectors)."""
+    rows = rows_compiled_once(
+        "intake_report",
+        lambda j: (
+            IntakeReport.objects.filter(job_id=j)
+            .order_by("-created_at")
+            .values(*columns(IntakeReport))[:1]
+        ),
+        job.pk,
+    )
+    if not rows:
+        return None, []
+    report: IntakeReport = instance_from(IntakeReport, rows[0])
+    found = rows_compiled_once(
+        "intake_findings",
+        lambda r: IntakeFinding.objects.filter(report_id=r).values(*columns(IntakeFinding)),
+        report.pk,
+    )
+    findings = [instance_from(IntakeFinding, row) for row in found]
+    for finding in findings:
+        finding._state.fields_cache["report"] = report
+    return report, findings
 
 
 def masters_shown(job: Job, user: User, files: list[AudioFile]) -> list[AudioFile]:

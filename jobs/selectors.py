@@ -223,6 +223,11 @@ class _Converted(dict[str, Any]):
     """A row the ORM read and converted already (`values()`), not raw from the cursor."""
 
 
+def columns(model: type[Model], prefix: str = "", without: tuple[str, ...] = ()) -> list[str]:
+    """The `values()` names of a model's columns (`prefix` + attname), for `instance_from`."""
+    return [prefix + f.attname for f in model._meta.concrete_fields if f.name not in without]
+
+
 def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
     """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
     `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others

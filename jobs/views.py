@@ -87,8 +87,7 @@ def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict
     if room is not None:
         room.overviews = peak_overviews([*files, *(f for f, _ in room_picks(room))])
     attach_waveforms(measurements, room.overviews if room is not None else None)
-    report = latest_intake_report(job)
-    findings = list(report.findings.all()) if report else []
+    report, findings = latest_intake_report(job)
     file_rows, job_findings = intake_file_rows(measurements, findings)
     return {
         "file_rows": file_rows,

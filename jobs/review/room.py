@@ -15,7 +15,7 @@ from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, FilePeaks, ReviewCopy, Visibility
 from jobs.review.waveform import WaveformSvg, waveform_svg
-from jobs.selectors import instance_from, rows_compiled_once
+from jobs.selectors import columns, instance_from, rows_compiled_once
 
 MAX_SOURCES = 9  # the number keys 1 to 9
 
@@ -75,7 +75,7 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
     )
     note = ReviewCopy.objects.filter(audio_file=OuterRef("pk")).values("note")[:1]
     rows: QuerySet[Any] = files.values(
-        *(f.attname for f in AudioFile._meta.concrete_fields),
+        *columns(AudioFile),
         "uploaded_by__id",
         *(f"uploaded_by__{name}" for name in _UPLOADER),
         measured_summary=Subquery(summary, output_field=JSONField()),
