@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.models import Job, PreviewAnswer, StudioPolicy, User
+from django.db.models import QuerySet
+
+from jobs.models import AudioFile, Job, LevellingPreview, PreviewAnswer, StudioPolicy, User
+from jobs.selectors import columns, instance_from, rows_compiled_once
 from jobs.services.preview import open_preview
 
 
@@ -17,13 +20,40 @@ def _max_seconds() -> int:
     return int(policy.preview_max_seconds)
 
 
+_PEOPLE = ("sent_by", "answered_by")
+
+
+def _preview_rows(job_id: Any) -> QuerySet[Any]:
+    rows: QuerySet[Any] = LevellingPreview.objects.filter(job_id=job_id).values(
+        *columns(LevellingPreview),
+        *columns(AudioFile, "audio_file__"),
+        *(name for person in _PEOPLE for name in columns(User, f"{person}__")),
+    )
+    return rows
+
+
+def _previews(job: Job) -> list[LevellingPreview]:
+    """The job's previews, newest first, with their file and people (as select_related loads
+    them), from SQL compiled once (jobs.selectors): a job page asks on every view, and most
+    jobs have none."""
+    previews = []
+    for row in rows_compiled_once("job_previews", _preview_rows, job.pk):
+        preview: LevellingPreview = instance_from(LevellingPreview, row)
+        preview.audio_file = instance_from(AudioFile, row, "audio_file__")
+        for person in _PEOPLE:
+            found = row[f"{person}__id"] is not None
+            setattr(preview, person, instance_from(User, row, f"{person}__") if found else None)
+        previews.append(preview)
+    return previews
+
+
 def preview_context(job: Job, user: User) -> dict[str, Any]:
     """What the preview region shows this viewer: the preview waiting for an answer, the
     previews sent so far (the studio's list), and the moves this viewer has."""
-    waiting = open_preview(job)
-    previews = job.previews.select_related("audio_file", "sent_by", "answered_by")
-    # The studio reads every preview sent; the client the newest (waiting, or what they answered).
-    sent = list(previews) if user.is_studio else list(previews[:1])
+    previews = _previews(job)
+    waiting = open_preview(job, previews)
+    # The studio sees every preview sent; the client the newest (waiting, or what they answered).
+    sent = previews if user.is_studio else previews[:1]
     can_send = user.may_send_preview and job.awaits_acknowledgement
     return {
         "preview": {

@@ -75,12 +75,16 @@ def preview_record(*, job: Job, audio: AudioFile, note: str, by: User) -> Levell
     return preview
 
 
-def open_preview(job: Job) -> LevellingPreview | None:
+def open_preview(job: Job, sent: list[LevellingPreview] | None = None) -> LevellingPreview | None:
     """The preview the client is asked to answer: the newest, while the job still waits on
-    the client over minor clipping and it is unanswered."""
+    the client over minor clipping and it is unanswered. `sent`: the job's previews, newest
+    first, if the caller read them."""
     if not job.awaits_acknowledgement:
         return None
-    newest = job.previews.select_related("audio_file", "sent_by").first()
+    if sent is not None:
+        newest = sent[0] if sent else None
+    else:
+        newest = job.previews.select_related("audio_file", "sent_by").first()
     return newest if newest is not None and newest.is_open else None
 
 
