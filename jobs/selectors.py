@@ -62,8 +62,22 @@ def round_stages(job: Job) -> QuerySet[Stage]:
     return job.stages.filter(revision_round=job.revision_round).select_related("assignee")
 
 
-def job_history(job: Job) -> QuerySet[JobEvent]:
-    return job.events.select_related("actor")
+def _history_rows(job_id: Any) -> QuerySet[Any]:
+    rows: QuerySet[Any] = JobEvent.objects.filter(job_id=job_id).values(
+        *columns(JobEvent), *columns(User, "actor__")
+    )
+    return rows
+
+
+def job_history(job: Job) -> list[JobEvent]:
+    """The job's events in their order, each with its actor (as select_related loads them),
+    from SQL compiled once: the job page shows them on every view."""
+    events = []
+    for row in rows_compiled_once("job_history", _history_rows, job.pk):
+        event: JobEvent = instance_from(JobEvent, row)
+        event.actor = instance_from(User, row, "actor__") if row["actor__id"] is not None else None
+        events.append(event)
+    return events
 
 
 def _with_blocked(stages: QuerySet[Stage]) -> QuerySet[Stage]:
