@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
 from jobs.access import client_view, files_visible_to
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
-from jobs.review.models import Comment, FilePeaks, ReviewCopy, Visibility
+from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy, Visibility
 from jobs.review.waveform import WaveformSvg, waveform_svg
 from jobs.selectors import columns, instance_from, rows_compiled_once
 
@@ -219,48 +219,74 @@ def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> 
     return sources
 
 
+def _readable(user: User | None, comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """Of these comments, those this viewer may read: the studio all, the client (and a guest,
+    user None) only those shared with the client."""
+    if user is None or not user.is_studio:
+        return comments.filter(visibility=Visibility.CLIENT)
+    return comments
+
+
 def comments_visible_to(
     user: User | None, job: Job, visible: list[AudioFile] | None = None
 ) -> QuerySet[Comment]:
-    """The job's comments this viewer may read: the studio all of them, the client (and a
-    guest, user None) only those shared with the client, on files they may see (`visible`, if
-    already read)."""
-    comments = Comment.objects.filter(job=job)
-    if user is None or not user.is_studio:
-        comments = comments.filter(visibility=Visibility.CLIENT)
+    """The job's comments this viewer may read (`_readable`), on files they may see
+    (`visible`, if already read)."""
+    comments = _readable(user, Comment.objects.filter(job=job))
     if visible is not None:
         return comments.filter(audio_file_id__in=[f.pk for f in visible])
     return comments.filter(audio_file__in=visible_files(job, user))
 
 
-def _as_shown(comments: QuerySet[Comment]) -> QuerySet[Comment]:
-    """Comments as the room shows them: their own fields, and of the author (a user or a
-    guest) only the name."""
-    own = [f.name for f in Comment._meta.concrete_fields]
-    names = ("author__username", "author__first_name", "author__last_name", "guest__label")
-    return comments.select_related("author", "guest").only(*own, *names)
+def _comment_rows(comments: QuerySet[Comment]) -> QuerySet[Any]:
+    """Comments as the room shows them, as rows: their own fields, and of the author (a user
+    or a guest) only the name; by file name, moment and time."""
+    rows: QuerySet[Any] = comments.values(
+        *columns(Comment),
+        "author__id",
+        *(f"author__{name}" for name in _UPLOADER),
+        "guest__id",
+        "guest__label",
+    ).order_by("audio_file__original_name", "start_s", "created_at", "id")
+    return rows
+
+
+def _comment_from(row: dict[str, Any]) -> Comment:
+    comment: Comment = instance_from(Comment, row)
+    comment.author = instance_from(User, row, "author__") if row["author__id"] else None
+    comment.guest = instance_from(GuestLink, row, "guest__") if row["guest__id"] else None
+    return comment
 
 
 def room_comments(
-    user: User | None, job: Job, files: list[AudioFile], visible: list[AudioFile] | None = None
+    user: User | None, job: Job, files: list[AudioFile], visible: list[AudioFile]
 ) -> list[Comment]:
-    """Top-level comments on `files`, oldest moment first, each with its visible replies
-    (`visible`: the viewer's files, if already read)."""
-    visible_comments = comments_visible_to(user, job, visible)
-    comments: list[Comment] = list(
-        _as_shown(visible_comments.filter(parent__isnull=True, audio_file__in=files))
-        .prefetch_related(
-            Prefetch(
-                "replies",
-                queryset=_as_shown(visible_comments).order_by("created_at"),
-                to_attr="visible_replies",
-            )
-        )
-        .order_by("audio_file__original_name", "start_s", "created_at")
+    """Top-level comments on `files`, oldest moment first, each with its readable replies
+    (`visible_replies`, oldest first), on the viewer's files (`visible`, as room_files read
+    them). The job's comments the viewer may read come in one query, compiled once for the
+    studio and once for clients and guests (jobs.selectors); the files sort them out here."""
+    studio = user is not None and user.is_studio
+    rows = rows_compiled_once(
+        f"room_comments:{'studio' if studio else 'client'}",
+        lambda j: _comment_rows(_readable(user, Comment.objects.filter(job_id=j))),
+        job.pk,
     )
-    by_pk = {f.pk: f for f in files}
+    on_files = {f.pk: f for f in files}
+    seen = {f.pk for f in visible}
+    comments: list[Comment] = []
+    replies: dict[int, list[Comment]] = {}
+    for row in rows:
+        if row["audio_file_id"] not in seen:
+            continue
+        comment = _comment_from(row)
+        if comment.parent_id is not None:
+            replies.setdefault(comment.parent_id, []).append(comment)
+        elif comment.audio_file_id in on_files:
+            comment.audio_file = on_files[comment.audio_file_id]  # already read: no second copy
+            comments.append(comment)
     for comment in comments:
-        comment.audio_file = by_pk[comment.audio_file_id]  # already read: no second copy
+        found = replies.get(comment.pk, [])
+        comment.visible_replies = sorted(found, key=lambda r: r.created_at)  # type: ignore[attr-defined]
     return comments
 
 

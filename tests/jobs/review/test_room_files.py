@@ -1,14 +1,20 @@
-"""room_files reads, from SQL compiled once per kind of viewer, exactly the files visible_files
-lets that viewer see: a master the client has not been delivered stays the studio's."""
+"""room_files and room_comments read, from SQL compiled once per kind of viewer, exactly what
+the access rules let that viewer see: a master the client has not been delivered, and an internal
+comment or reply, stay the studio's."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from jobs.models import FileKind, Role, User
-from jobs.review.room import room_files, visible_files
+import pytest
+from django.utils import timezone
+
+from jobs.models import AudioFile, FileKind, Role, User
+from jobs.review.models import Comment, Visibility
+from jobs.review.room import room_comments, room_files, visible_files
 from tests.factories import make_user
 from tests.jobs.helpers import accepted_job, master_wav, upload_master, work_through
+from tests.jobs.review.conftest import Delivered
 from tests.jobs.review.helpers import measured_file, tone
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +58,49 @@ def test_each_viewer_reads_the_files_the_access_rule_gives_them(
     read = room_files(job, client_user)
     assert read.measured[rough.pk]["lufs"] is not None
     assert read.measured[rough.pk]["fmt"]
+
+
+def test_the_room_s_comments_and_replies_are_those_the_viewer_may_read(
+    delivered: Delivered, client_user: User, engineer: User
+) -> None:
+    job, master, rough = delivered.job, delivered.master, delivered.rough
+    now = timezone.now()
+
+    def comment(on: AudioFile, text: str, *, at: float, parent: Comment | None = None,
+                visibility: str = Visibility.CLIENT, minutes: int = 0) -> Comment:  # fmt: skip
+        return Comment.objects.create(
+            job=job, audio_file=on, revision_round=0, parent=parent, author=engineer,
+            visibility=visibility, start_s=at, text=text,
+            created_at=now + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    late = comment(master, "Late", at=2.0)
+    early = comment(master, "Early", at=0.5)
+    comment(master, "Ours", at=1.0, visibility=Visibility.INTERNAL)
+    comment(rough, "On the rough", at=0.1)
+    comment(master, "Second reply", at=0.5, parent=early, minutes=2)
+    comment(master, "Internal reply", at=0.5, parent=early, minutes=1, visibility="internal")
+    comment(master, "First reply", at=0.5, parent=early, minutes=-1)
+    comment(master, "Reply to late", at=2.0, parent=late)
+
+    def shown(viewer: User | None, files: list[AudioFile]) -> list[tuple[str, list[str]]]:
+        visible = room_files(job, viewer).files
+        found = room_comments(viewer, job, files, visible)
+        return [(c.text, [r.text for r in c.visible_replies]) for c in found]  # type: ignore[attr-defined]
+
+    masters = [master]
+    client_sees = [("Early", ["First reply", "Second reply"]), ("Late", ["Reply to late"])]
+    for viewer in (client_user, None, client_user):  # None: a guest of the client's
+        assert shown(viewer, masters) == client_sees
+    studio_sees = [
+        ("Early", ["First reply", "Internal reply", "Second reply"]),
+        ("Ours", []),
+        ("Late", ["Reply to late"]),
+    ]
+    for _ in range(2):
+        assert shown(engineer, masters) == studio_sees
+    # Only the files asked about, by file name (the rough mix's sorts first), then moment.
+    assert [text for text, _ in shown(engineer, [master, rough])] == [
+        "On the rough", "Early", "Ours", "Late"
+    ]  # fmt: skip
+    assert [text for text, _ in shown(client_user, [rough])] == ["On the rough"]
