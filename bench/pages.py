@@ -135,6 +135,81 @@ def _pages() -> list[tuple[str, str, str, dict[str, Any]]]:
     return pages
 
 
+def _on_stage(username: str) -> Any:
+    """The engineer's first stage, started (its job in progress), as on the desk's *now*."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.models import JobStatus, Stage, StageStatus, User
+
+    engineer = User.objects.get(username=username)
+    stage = Stage.objects.filter(assignee=engineer).order_by("job__due_at", "position").first()
+    assert stage is not None
+    if stage.status != StageStatus.IN_PROGRESS:
+        Stage.objects.filter(pk=stage.pk).update(
+            status=StageStatus.IN_PROGRESS, started_at=timezone.now() - timedelta(minutes=50)
+        )
+        stage.job.status = JobStatus.IN_PROGRESS
+        stage.job.save(update_fields=["status"])
+    return stage
+
+
+def _moves(clients: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
+    """(label, one request) for the desk's POSTs the load run makes, alternating so that each
+    acts on a real state: start listening, then stop (the session's id read from the answer, as
+    bench/locustfile.py does); finish the stage, then reopen it. The figure is the mean of the
+    two. The re-plan a stage move queues runs in the worker in the load run, not in the web
+    process: here it is marked queued already, so the in-process task does not run."""
+    import re
+
+    from django.core.cache import cache
+    from django.test import Client
+
+    from jobs.models import ListeningSession, User
+    from jobs.tasks import REPLAN_QUEUED
+
+    listener = _on_stage("load-engineer-02")
+    mover = _on_stage("load-engineer-03")
+    ListeningSession.objects.filter(
+        stage__assignee=mover.assignee_id, ended_at__isnull=True
+    ).update(ended_at=mover.started_at)
+    ListeningSession.objects.filter(engineer=listener.assignee_id, ended_at__isnull=True).update(
+        ended_at=listener.started_at
+    )
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    tick = re.compile(r'hx-post="/sessions/(\d+)/tick/"')
+    for user in (listener.assignee, mover.assignee):
+        if user.username not in clients:
+            clients[user.username] = Client()
+            clients[user.username].force_login(User.objects.get(pk=user.pk))
+    listening: list[int] = []
+    finished: list[bool] = [False]
+
+    def listen() -> None:
+        c = clients[listener.assignee.username]
+        if listening:
+            response = c.post(f"/sessions/{listening.pop()}/stop/", **htmx)
+        else:
+            response = c.post(f"/desk/stages/{listener.pk}/listen/", **htmx)
+            found = tick.search(response.content.decode())
+            assert found is not None, "no session started"
+            listening.append(int(found.group(1)))
+        assert response.status_code == 200, response.status_code
+
+    def move() -> None:
+        cache.set(REPLAN_QUEUED, "1", timeout=None)
+        action = "reopen" if finished[0] else "finish"
+        response = clients[mover.assignee.username].post(f"/stages/{mover.pk}/{action}/", **htmx)
+        assert response.status_code == 200, (action, response.status_code)
+        finished[0] = not finished[0]
+
+    return [
+        ("engineer: start/stop listening (htmx)", listen),
+        ("engineer: stage finish/reopen (htmx)", move),
+    ]
+
+
 def _listening(username: str) -> None:
     """The engineer on their first stage with a listening session running, as on the desk."""
     from datetime import timedelta
@@ -193,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         _listening("load-engineer-01")
         clients: dict[str, Any] = {}
         print(f"{args.requests} requests each; CPU ms per request (process time), queries")
+        kinds: list[tuple[str, str, Callable[[], None]]] = []
         for label, username, path, extra in _pages():
             if args.only and args.only not in label:
                 continue
@@ -201,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
                 if username:
                     c.force_login(User.objects.get(username=username))
                 clients[username] = c
-            once = _request(clients[username], path, extra)
+            kinds.append((label, path, _request(clients[username], path, extra)))
+        kinds += [(label, "POST", once) for label, once in _moves(clients) if args.only in label]
+        for label, path, once in kinds:
             queries: list[str] = []
 
             def count(execute: Any, sql: str, *rest: Any, seen: list[str] = queries) -> Any:
@@ -215,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.requests):
                 once()
             ms = (time.process_time() - start) * 1000 / args.requests
-            print(f"{label:<28} {ms:8.1f} ms {len(queries):4d} queries  {path}")
+            print(f"{label:<38} {ms:8.1f} ms {len(queries):4d} queries  {path}")
             if args.profile:
                 prof = cProfile.Profile()
                 prof.enable()

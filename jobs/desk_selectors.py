@@ -16,7 +16,13 @@ from jobs.models import (
     StageStatus,
     User,
 )
-from jobs.selectors import _with_blocked, rows_compiled_once, stages_from
+from jobs.selectors import (
+    SESSION_VALUES,
+    _with_blocked,
+    rows_compiled_once,
+    sessions_from,
+    stages_from,
+)
 
 # What a desk row shows. The stage's engineer is not read: *now* and *next* are the viewer's own
 # stages and *up for grabs* has none (its id says so); the proposed engineer only up for grabs.
@@ -104,7 +110,7 @@ def desk_grabs(*, limit: int | None = None) -> list[Stage]:
     """Open stages of every running job and revision round that nobody has taken, the earliest
     due first, each with the engineer the scheduler proposes; the first `limit` if given."""
 
-    def query(_: int) -> QuerySet[Any]:
+    def query() -> QuerySet[Any]:
         return _limited(
             _desk_rows(_current_round_open().filter(assignee__isnull=True), proposed=True).order_by(
                 F("job__due_at").asc(nulls_last=True), "job__created_at", "job_id", "position"
@@ -112,13 +118,21 @@ def desk_grabs(*, limit: int | None = None) -> list[Stage]:
             limit,
         )
 
-    return stages_from(rows_compiled_once(f"desk_grabs:{limit}", query, 0))
+    # No values: a value the SQL does not hold would make it built afresh on every call.
+    return stages_from(rows_compiled_once(f"desk_grabs:{limit}", query))
 
 
 def open_session(user: User) -> ListeningSession | None:
     """My running listening session, if any (the database keeps at most one)."""
-    return (
-        ListeningSession.objects.filter(engineer=user, ended_at__isnull=True)
-        .select_related("stage", "stage__job")
-        .first()
+    found = sessions_from(
+        rows_compiled_once(
+            "open_session",
+            lambda uid: (
+                ListeningSession.objects.filter(engineer_id=uid, ended_at__isnull=True)
+                .order_by("pk")
+                .values(*SESSION_VALUES)[:1]
+            ),
+            user.pk,
+        )
     )
+    return found[0] if found else None

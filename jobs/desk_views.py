@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -118,10 +119,23 @@ class _JobDates:
     time_left: str
 
 
+def _urls(name: str, placeholder: Any) -> Callable[[Any], str]:
+    """`reverse(name, args=[pk])` for a page of rows at the cost of one reverse: the URL with a
+    placeholder for the pk, filled in per row (an id or uuid is written into a path as is).
+    Made per request, as the URL's prefix is the request's."""
+    head, _, tail = reverse(name, args=[placeholder]).rpartition(str(placeholder))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+_SOME_JOB = UUID("f" * 32)
+_SOME_STAGE = 7_000_000_001
+
+
 def _shown_rows(
     rows: list[StageRow], user: User, now: datetime, jobs: dict[Any, _JobDates], move: str
 ) -> list[DeskRow]:
     out = []
+    job_url, move_url = _urls("job_detail", _SOME_JOB), _urls(move, _SOME_STAGE)
     for r in rows:
         s = r.stage
         job = s.job
@@ -129,7 +143,7 @@ def _shown_rows(
         if dates is None:
             due = job.due_at
             dates = jobs[job.pk] = _JobDates(
-                reverse("job_detail", args=[job.pk]),
+                job_url(job.pk),
                 r.due_iso,
                 when(due, now) if due is not None else "",
                 due is not None and due < now,
@@ -145,7 +159,7 @@ def _shown_rows(
                 can_take=r.can_take,
                 blocked=bool(getattr(s, "blocked", False)),
                 job_url=dates.url,
-                move_url=reverse(move, args=[s.pk]),
+                move_url=move_url(s.pk),
                 track_title=job.track_title,
                 artist=job.artist,
                 kind_label=KIND_LABELS.get(s.kind, s.kind),
@@ -178,7 +192,11 @@ def desk_context(
     limit = None if show_all else DESK_ROWS + 1  # one more than shown says there are more
 
     def rows(stages: list[Stage]) -> list[Any]:
-        return [_row(s, user, error if s.pk == error_stage else "", labels) for s in stages]
+        # The desk words its dates itself (`when`): the queue's due label is not made.
+        return [
+            _row(s, user, error if s.pk == error_stage else "", labels, labelled=False)
+            for s in stages
+        ]
 
     now_rows = rows(desk_now(user))
     next_rows = rows(desk_next(user, limit=limit))

@@ -86,10 +86,12 @@ def _shown(days: list[PlanDay], zone: ZoneInfo) -> None:
                 b.slug = slugify(b.break_kind)
 
 
-def _plan_days(user: User, now: datetime) -> tuple[list[PlanDay], int, ZoneInfo]:
-    """The days, the daily listening cap and the engineer's timezone (their hours' zone)."""
+def _plan_days(
+    user: User, now: datetime, profile: EngineerProfile | None
+) -> tuple[list[PlanDay], int, ZoneInfo]:
+    """The days, the daily listening cap and the engineer's timezone (their hours' zone), by
+    the engineer's profile (None: they have none)."""
     policy = StudioPolicy.current()
-    profile = EngineerProfile.objects.filter(user=user).first()
     today = now.astimezone(timezone.get_current_timezone()).date()
     last = today + timedelta(days=PLAN_DAYS)
     studio_off = dict(
@@ -164,8 +166,8 @@ def my_plan(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.is_studio:
         raise PermissionDenied("The plan is the studio's.")
-    days, cap, zone = _plan_days(user, timezone.now())
-    profile = EngineerProfile.objects.filter(user=user).first()
+    profile = EngineerProfile.objects.filter(user=user).first()  # read once for the page
+    days, cap, zone = _plan_days(user, timezone.now(), profile)
     # Said when the sound dose at the engineer's usual level is what caps the day.
     by_dose = ear_break_policy(StudioPolicy.current(), profile).daily_cap > cap
     level = profile.expected_level_db if profile and by_dose else None

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Exists, F, Model, OuterRef, QuerySet
+from django.db.models import DEFERRED, Exists, F, Model, OuterRef, QuerySet
 
 from jobs.access import jobs_visible_to
 from jobs.models import (
@@ -22,6 +22,7 @@ from jobs.models import (
     Job,
     JobEvent,
     JobStatus,
+    ListeningSession,
     Stage,
     User,
 )
@@ -237,24 +238,51 @@ class _Converted(dict[str, Any]):
     """A row the ORM read and converted already (`values()`), not raw from the cursor."""
 
 
-def columns(model: type[Model], prefix: str = "", without: tuple[str, ...] = ()) -> list[str]:
+def columns(model: type[Model], prefix: str = "", without: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The `values()` names of a model's columns (`prefix` + attname), for `instance_from`."""
-    return [prefix + f.attname for f in model._meta.concrete_fields if f.name not in without]
+    return tuple(prefix + f.attname for f in model._meta.concrete_fields if f.name not in without)
+
+
+# Per model, prefix and a row's columns: for each concrete field, the column it is loaded from
+# (None: deferred) and whether it has a converter. The rows of one query share their columns,
+# so a list of rows works this out once, not once per row and field.
+_PLANS: dict[tuple[type[Model], str, tuple[str, ...]], tuple[tuple[str, ...], list[Any]]] = {}
+
+
+def _plan(
+    model: type[Model], prefix: str, present: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[Any]]:
+    key = (model, prefix, present)
+    plan = _PLANS.get(key)
+    if plan is None:
+        names: list[str] = []
+        fields: list[tuple[str | None, Any]] = []
+        for f in model._meta.concrete_fields:
+            column = prefix + f.attname
+            if column in present:
+                names.append(f.attname)
+                fields.append((column, f if hasattr(f, "from_db_value") else None))
+            else:
+                fields.append((None, None))
+        plan = _PLANS[key] = (tuple(names), fields)
+    return plan
 
 
 def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
     """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
     `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others
     deferred."""
-    names, loaded = [], []
-    for f in model._meta.concrete_fields:
-        if prefix + f.attname in row:
-            value = row[prefix + f.attname]
-            if hasattr(f, "from_db_value") and not isinstance(row, _Converted):
-                value = f.from_db_value(value, None, connection)
-            names.append(f.attname)
-            loaded.append(value)
-    return model.from_db(connection.alias, names, loaded)
+    names, fields = _plan(model, prefix, tuple(row))
+    raw = not isinstance(row, _Converted)
+    values = [
+        DEFERRED
+        if column is None
+        else field.from_db_value(row[column], None, connection)
+        if field is not None and raw
+        else row[column]
+        for column, field in fields
+    ]
+    return model.from_db(connection.alias, names, values)
 
 
 def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
@@ -275,3 +303,24 @@ def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
             stage.blocked = row["blocked"]  # type: ignore[attr-defined]
         stages.append(stage)
     return stages
+
+
+# A listening session with its stage and the stage's job, every field of each, as
+# `select_related("stage", "stage__job")` loads them: for `sessions_from`.
+SESSION_VALUES = (
+    *columns(ListeningSession),
+    *columns(Stage, "stage__"),
+    *columns(Job, "stage__job__"),
+)
+
+
+def sessions_from(rows: list[dict[str, Any]]) -> list[ListeningSession]:
+    """Sessions from `values(*SESSION_VALUES)` rows, each with its stage and job loaded."""
+    sessions = []
+    for row in rows:
+        session: ListeningSession = instance_from(ListeningSession, row)
+        stage: Stage = instance_from(Stage, row, "stage__")
+        stage.job = instance_from(Job, row, "stage__job__")
+        session.stage = stage
+        sessions.append(session)
+    return sessions

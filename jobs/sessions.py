@@ -35,7 +35,7 @@ from jobs.models import (
 )
 from jobs.plan_store import ear_break_policy
 from jobs.planner import EarBreakPolicy
-from jobs.selectors import instance_from, rows_compiled_once
+from jobs.selectors import SESSION_VALUES, instance_from, rows_compiled_once, sessions_from
 from jobs.services import NotAllowed, WrongState
 
 
@@ -137,7 +137,7 @@ def _day_start(engineer: User, now: datetime) -> datetime:
 def _level(level_db: float | None, engineer: User) -> float | None:
     """The level asked for (refused outside the plausible range), or the engineer's usual one."""
     if level_db is None:
-        profile = EngineerProfile.objects.filter(user=engineer).first()
+        profile = _profile_of(engineer.pk)
         return profile.expected_level_db if profile else None
     try:
         return check_level(level_db)
@@ -683,16 +683,19 @@ def last_capped_session(
     """Today's session the beat task had to close, to tell the engineer its time was capped
     (`day_start`, when the caller knows the engineer's local midnight, saves reading it)."""
     now = now or timezone.now()
-    return (
-        ListeningSession.objects.filter(
-            engineer=engineer,
-            capped=True,
-            ended_at__gte=day_start or _day_start(engineer, now),
+    found = sessions_from(
+        rows_compiled_once(
+            "last_capped_session",
+            lambda uid, since: (
+                ListeningSession.objects.filter(engineer_id=uid, capped=True, ended_at__gte=since)
+                .order_by("-ended_at")
+                .values(*SESSION_VALUES)[:1]
+            ),
+            engineer.pk,
+            day_start or _day_start(engineer, now),
         )
-        .select_related("stage", "stage__job")
-        .order_by("-ended_at")
-        .first()
     )
+    return found[0] if found else None
 
 
 def break_compliance(

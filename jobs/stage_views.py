@@ -69,14 +69,18 @@ def _user(request: HtmxHttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _due(job: Job, labels: dict[Any, tuple[str, str]] | None = None) -> tuple[str, str]:
+def _due(
+    job: Job, labels: dict[Any, tuple[str, str]] | None = None, labelled: bool = True
+) -> tuple[str, str]:
     """The job's due date for the row, formatted once per job (a queue lists six stages of each
-    job, and formatting a date is a good part of a row's cost)."""
+    job, and formatting a date is a good part of a row's cost); without `labelled`, for a page
+    that words the date its own way (the desk), only its ISO form."""
     if labels is not None and job.pk in labels:
         return labels[job.pk]
     due = ("", "")
     if job.due_at is not None:
-        due = (job.due_at.isoformat(), date_format(localtime(job.due_at), "D j M, H:i"))
+        label = date_format(localtime(job.due_at), "D j M, H:i") if labelled else ""
+        due = (job.due_at.isoformat(), label)
     if labels is not None:
         labels[job.pk] = due
     return due
@@ -87,9 +91,11 @@ def _row(
     user: User,
     error: str = "",
     labels: dict[Any, tuple[str, str]] | None = None,
+    *,
+    labelled: bool = True,
 ) -> StageRow:
     job = stage.job
-    due_iso, due_label = _due(job, labels)
+    due_iso, due_label = _due(job, labels, labelled)
     workable = job.is_workable and stage.in_current_round
     mover = user.may_move(stage)
     blocked = bool(getattr(stage, "blocked", False))

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from jobs.models import Role, Stage
-from jobs.selectors import instance_from, rows_compiled_once
+from jobs.selectors import _COMPILED, instance_from, rows_compiled_once
 from tests.factories import make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +53,36 @@ def test_a_value_the_sql_holds_in_another_form_is_built_afresh() -> None:
         rows = rows_compiled_once("test-by-title", by_title, number)
         assert len(rows) == found
         assert [instance_from(Stage, row).checklist for row in rows] == [[]] * found
+
+
+def test_a_query_of_no_values_is_compiled_once_and_gives_the_orms_rows() -> None:
+    job = make_job()
+    Stage.objects.create(job=job, kind="listening", position=0)
+    built = []
+
+    def every_stage() -> object:
+        built.append(1)
+        return Stage.objects.order_by("pk").values("id", "kind")
+
+    for _ in range(3):
+        rows = rows_compiled_once("test-no-values", every_stage)
+        assert [(r["id"], r["kind"]) for r in rows] == [
+            (s.pk, s.kind) for s in Stage.objects.order_by("pk")
+        ]
+    # Compiled once on PostgreSQL; elsewhere the ORM reads it each time (its converters).
+    assert len(built) == (1 if connection.vendor == "postgresql" else 3)
+
+
+def test_the_desk_s_lists_are_compiled_once() -> None:
+    """Each list the desk reads is compiled on its first call only (up for grabs has no value
+    of the viewer's: a placeholder the SQL did not hold made it built on every call)."""
+    from jobs.desk_selectors import desk_grabs, desk_next, desk_now
+
+    engineer = make_user(Role.ENGINEER)
+    _COMPILED.clear()
+    for _ in range(2):
+        desk_now(engineer), desk_next(engineer, limit=31), desk_grabs(limit=31)
+    if connection.vendor == "postgresql":
+        assert {key for _, key in _COMPILED} == {"desk_now", "desk_next:31", "desk_grabs:31"}
+    else:
+        assert not _COMPILED

@@ -329,3 +329,26 @@ def test_moments_in_words() -> None:
         assert when(now + timedelta(days=300), now) == "Sun 27 Dec at 11:00"
         assert when(now + timedelta(days=400), now) == "Tue 6 Apr 2027 at 12:00"  # summer time
         assert when(None, now) == "\u2013"
+
+
+@pytest.mark.parametrize("prefix", ["/", "/studio/"])
+def test_the_rows_links_are_the_ones_reverse_makes(prefix: str) -> None:
+    """The desk reverses each link once per page and fills in each row's id: the same URL,
+    under the request's script prefix too."""
+    from uuid import uuid4
+
+    from django.urls import reverse, set_script_prefix
+
+    from jobs.desk_views import _SOME_JOB, _SOME_STAGE, _urls
+
+    set_script_prefix(prefix)
+    try:
+        for name, placeholder, pk in (
+            ("job_detail", _SOME_JOB, uuid4()),
+            ("desk_start", _SOME_STAGE, 42),
+            ("stage_take", _SOME_STAGE, 7),
+        ):
+            assert _urls(name, placeholder)(pk) == reverse(name, args=[pk])
+            assert reverse(name, args=[pk]).startswith(prefix)
+    finally:
+        set_script_prefix("/")
