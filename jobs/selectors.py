@@ -58,16 +58,25 @@ def home_jobs(user: User) -> QuerySet[Job]:
     return jobs_visible_to(user).select_related("organisation").order_by("due_at", "-created_at")
 
 
-def round_stages(job: Job) -> QuerySet[Stage]:
-    """The six stages of the job's current round, with their engineers."""
-    return job.stages.filter(revision_round=job.revision_round).select_related("assignee")
-
-
 def _history_rows(job_id: Any) -> QuerySet[Any]:
     rows: QuerySet[Any] = JobEvent.objects.filter(job_id=job_id).values(
         *columns(JobEvent), *columns(User, "actor__")
     )
     return rows
+
+
+def _round_rows(job_id: Any, revision_round: int) -> QuerySet[Any]:
+    stages = Stage.objects.filter(job_id=job_id, revision_round=revision_round)
+    rows: QuerySet[Any] = _with_blocked(stages).values(
+        *columns(Stage), *columns(Job, "job__"), *columns(User, "assignee__"), "blocked"
+    )
+    return rows
+
+
+def round_stage_list(job: Job) -> list[Stage]:
+    """The six stages of the job's current round in their order, each with its engineer, its
+    job and `blocked`, from SQL compiled once: the job page shows them on every view."""
+    return stages_from(rows_compiled_once("round_stages", _round_rows, job.pk, job.revision_round))
 
 
 def job_history(job: Job) -> list[JobEvent]:
@@ -163,11 +172,15 @@ def studio_member(user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, role__in=STUDIO_ROLES).first()
 
 
-# Values no row has: they mark, in a query compiled once, where each call's values go (an id, a
-# job's or file's id, a moment).
-_SLOT_IDS = tuple(-7_000_000_001 - i for i in range(4))
-_SLOT_UUIDS = tuple(UUID(int=0x5107_0000_0000_0000_0000_0000_0000_0000 + i) for i in range(4))
-_SLOT_MOMENTS = tuple(datetime(1900, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4))
+# Two sets of marker values: a query is compiled with each, and a parameter that is the i-th
+# marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
+# moment); a constant of the query is the same in both. The ids fit every integer column
+# (Django finds nothing to ask for when a value is out of a column's range).
+_SLOT_IDS = (tuple(32_101 + i for i in range(4)), tuple(32_201 + i for i in range(4)))
+_SLOT_UUIDS = tuple(tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(4)) for k in range(2))
+_SLOT_MOMENTS = tuple(
+    tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4)) for k in range(2)
+)
 
 
 @dataclass(frozen=True)
@@ -181,15 +194,15 @@ class _Compiled:
 _COMPILED: dict[tuple[str, str], _Compiled] = {}
 
 
-def _slots(values: tuple[Any, ...]) -> list[Any]:
+def _slots(values: tuple[Any, ...], k: int) -> list[Any]:
     slots: list[Any] = []
     for i, v in enumerate(values):
         if isinstance(v, datetime):
-            slots.append(_SLOT_MOMENTS[i])
+            slots.append(_SLOT_MOMENTS[k][i])
         elif isinstance(v, UUID):
-            slots.append(_SLOT_UUIDS[i])
+            slots.append(_SLOT_UUIDS[k][i])
         else:
-            slots.append(_SLOT_IDS[i])
+            slots.append(_SLOT_IDS[k][i])
     return slots
 
 
@@ -209,29 +222,42 @@ def rows_compiled_once(
         return [_Converted(row) for row in build(*values)]
     entry = _COMPILED.get((connection.vendor, key))
     if entry is None:
-        slots = _slots(values)
-        qs = build(*slots)
+        slots = [_slots(values, 0), _slots(values, 1)]
+        qs = build(*slots[0])
         try:
             sql, params = qs.query.sql_with_params()
-        except EmptyResultSet:  # nothing to ask for, this time (a `none()` inside)
-            return []
+            other = build(*slots[1]) if values else qs  # no values: nothing to find
+            other_sql, other_params = other.query.sql_with_params()
+        except EmptyResultSet:  # a `none()` inside: the ORM says so for these values
+            return [_Converted(row) for row in build(*values)]
         names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
+        same_shape = sql == other_sql and len(params) == len(other_params)
         where = {
             n: i
-            for n, p in enumerate(params)
-            for i, slot in enumerate(slots)
-            if type(p) is type(slot) and p == slot
+            for n, (p, q) in enumerate(zip(params, other_params, strict=False))
+            for i, (a, b) in enumerate(zip(slots[0], slots[1], strict=True))
+            # psycopg's Int2 and the like are ints: a small integer column's values come so
+            if isinstance(p, type(a)) and p == a and isinstance(q, type(b)) and q == b
         }
-        if set(where.values()) != set(range(len(values))):
+        if not same_shape or set(where.values()) != set(range(len(values))):
             # A value the compiled SQL holds in another form: built afresh on every call.
             return [_Converted(row) for row in build(*values)]
         entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
     params = tuple(
-        values[entry.slots[n]] if n in entry.slots else p for n, p in enumerate(entry.params)
+        _as(p, values[entry.slots[n]]) if n in entry.slots else p
+        for n, p in enumerate(entry.params)
     )
     with connection.cursor() as cursor:
         cursor.execute(entry.sql, params)
         return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _as(marker: Any, value: Any) -> Any:
+    """A call's value in the form its marker took in the compiled parameters (Int2 for a small
+    integer column, as the ORM would have sent it)."""
+    if isinstance(marker, int) and type(marker) is not int and isinstance(value, int):
+        return type(marker)(value)
+    return value
 
 
 class _Converted(dict[str, Any]):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 from analysis.selectors import file_measurements, intake_files
 from jobs.access import stage_for
 from jobs.models import FileKind, Job, RecallNote, Stage, StudioPolicy, User
-from jobs.selectors import _with_blocked, round_stages
+from jobs.selectors import columns, instance_from, round_stage_list, rows_compiled_once
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -47,15 +48,18 @@ def stage_work_context(
     error_stage: int | None = None,
     confirm: tuple[int, list[str]] | None = None,
     measurements: list[dict[str, Any]] | None = None,
+    stages: list[Stage] | None = None,
 ) -> dict[str, Any]:
-    """What the region shows (empty for clients: it is the studio's workbench)."""
+    """What the region shows (empty for clients: it is the studio's workbench). `measurements`
+    and `stages` (round_stage_list): what the page read already, if it did."""
     if not user.is_studio:
         return {"shown": False}
     if measurements is None:
         measurements = file_measurements(intake_files(job))
-    stages = list(_with_blocked(round_stages(job).select_related("job")))
+    if stages is None:
+        stages = round_stage_list(job)
     notes: dict[int, list[RecallNote]] = defaultdict(list)
-    for note in RecallNote.objects.filter(stage__in=stages).select_related("author"):
+    for note in _recall_notes(job):
         notes[note.stage_id].append(note)
     policy = StudioPolicy.current()
     checklists = {s.pk: checklist_for(s, policy) for s in stages}
@@ -76,6 +80,23 @@ def stage_work_context(
         "vision": [m for m in measurements if m["file"].kind != FileKind.STEM],
         "cards": cards,
     }
+
+
+def _note_rows(job_id: Any, revision_round: int) -> QuerySet[Any]:
+    notes = RecallNote.objects.filter(stage__job_id=job_id, stage__revision_round=revision_round)
+    rows: QuerySet[Any] = notes.values(*columns(RecallNote), *columns(User, "author__"))
+    return rows
+
+
+def _recall_notes(job: Job) -> list[RecallNote]:
+    """The recall notes of the round's stages with their authors, in each stage's order (at,
+    then id), from SQL compiled once."""
+    notes = []
+    for row in rows_compiled_once("recall_notes", _note_rows, job.pk, job.revision_round):
+        note: RecallNote = instance_from(RecallNote, row)
+        note.author = instance_from(User, row, "author__")
+        notes.append(note)
+    return notes
 
 
 def _ticks_in_words(checklists: dict[int, list[dict[str, object]]], zone: ZoneInfo) -> None:

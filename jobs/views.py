@@ -45,7 +45,7 @@ from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.room import RoomFiles, room_files, room_picks
 from jobs.review.selectors import attach_waveforms, peak_overviews
-from jobs.selectors import home_jobs, job_history, round_stages
+from jobs.selectors import home_jobs, job_history, round_stage_list
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -171,7 +171,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
     # Read once and shared: the viewer's files (the room, the versions, the masters) and the
     # round's stages (the list, the delivery blocker).
     room = room_files(job, user)
-    stages = list(round_stages(job))
+    stages = round_stage_list(job)
     intake = _intake_context(job, user, room)
     return {
         **intake,
@@ -180,7 +180,7 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
         **preview_context(job, user),
         "stages": stages,
         "timeline": job_timeline(job, job_history(job), viewer=user),
-        "work": stage_work_context(job, user, measurements=intake["measurements"]),
+        "work": stage_work_context(job, user, measurements=intake["measurements"], stages=stages),
     }
 
 

@@ -86,3 +86,78 @@ def test_the_desk_s_lists_are_compiled_once() -> None:
         assert {key for _, key in _COMPILED} == {"desk_now", "desk_next:31", "desk_grabs:31"}
     else:
         assert not _COMPILED
+
+
+def test_small_integer_values_and_constants_like_the_markers_are_told_apart() -> None:
+    """A round number is a small integer: the markers fit its column (out of its range, Django
+    would find nothing to ask for). A constant of the query that equals a marker stays a
+    constant."""
+    from jobs.selectors import _SLOT_IDS
+
+    job = make_job()
+    for position in range(3):
+        Stage.objects.create(
+            job=job, kind=("listening", "cleanup", "level_balancing")[position], position=position
+        )
+    Stage.objects.create(job=job, kind="listening", position=0, revision_round=1)
+    marker = _SLOT_IDS[0][1]
+
+    def in_round(job_id: object, revision_round: int) -> object:
+        return (
+            Stage.objects.filter(job_id=job_id, revision_round=revision_round)
+            .exclude(position=marker)  # a constant that is the marker of the second value
+            .order_by("position")
+            .values("id", "position", "revision_round")
+        )
+
+    _COMPILED.clear()
+    for revision_round, positions in ((0, [0, 1, 2]), (1, [0]), (2, []), (0, [0, 1, 2])):
+        rows = rows_compiled_once("test-in-round", in_round, job.pk, revision_round)
+        assert [(r["position"], r["revision_round"]) for r in rows] == [
+            (p, revision_round) for p in positions
+        ]
+    assert bool(_COMPILED) == (connection.vendor == "postgresql")
+
+
+def test_a_query_that_can_match_nothing_is_asked_of_the_orm() -> None:
+    job = make_job()
+    Stage.objects.create(job=job, kind="listening", position=0)
+
+    def maybe_none(job_id: object, none: int) -> object:
+        stages = Stage.objects.none() if none else Stage.objects.filter(job_id=job_id)
+        return stages.values("id")
+
+    assert rows_compiled_once("test-maybe-none", maybe_none, job.pk, 1) == []
+    assert len(rows_compiled_once("test-maybe-none", maybe_none, job.pk, 0)) == 1
+
+
+def test_the_job_page_s_reads_are_compiled_once() -> None:
+    """Each read the job page makes through rows_compiled_once finds its values in the SQL
+    (a value it could not find would be built afresh on every view, silently). On PostgreSQL;
+    other databases build every read afresh."""
+    from django.test import Client
+
+    from tests.jobs.helpers import accepted_job
+
+    client_user, manager = make_user(Role.CLIENT), make_user(Role.MANAGER)
+    job = accepted_job(client_user)
+    _COMPILED.clear()
+    for viewer in (client_user, manager):
+        browser = Client()
+        browser.force_login(viewer)
+        assert browser.get(f"/jobs/{job.pk}/").status_code == 200
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "room_files:client",
+        "room_files:manager",
+        "room_comments:client",
+        "room_comments:studio",
+        "intake_files",
+        "intake_report",
+        "job_previews",
+        "job_history",
+        "round_stages",
+        "recall_notes",
+    }
