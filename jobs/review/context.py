@@ -15,6 +15,7 @@ from jobs.review.models import GuestLink, Visibility
 from jobs.review.room import (
     RoomFiles,
     file_versions,
+    job_guest_links,
     open_comments_for_round,
     room_comments,
     room_files,
@@ -80,7 +81,7 @@ def room_context(
         room["open_comments"] = open_comments_for_round(job)
     if user is not None and guest is None and (user.is_manager or is_client):
         room["show_guests"] = True
-        room["guest_links"] = list(GuestLink.objects.filter(job=job).select_related("created_by"))
+        room["guest_links"] = job_guest_links(job)
         room["can_share"] = job.delivered_at is not None or job.revision_round > 0
         room["may_hand_on_approval"] = is_client
     return {"room": room}

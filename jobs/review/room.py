@@ -290,15 +290,44 @@ def room_comments(
     return comments
 
 
-def open_comments_for_round(job: Job) -> list[Comment]:
-    """What the studio still has to act on this round: every open top-level comment, those the
-    client sent with the revision request first."""
-    return list(
-        Comment.objects.filter(job=job, parent__isnull=True, resolved_at__isnull=True)
-        .filter(Q(requested_in_round=job.revision_round) | Q(requested_in_round__isnull=True))
-        .select_related("author", "audio_file")
+def _open_rows(job_id: Any, revision_round: int) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        Comment.objects.filter(job_id=job_id, parent__isnull=True, resolved_at__isnull=True)
+        .filter(Q(requested_in_round=revision_round) | Q(requested_in_round__isnull=True))
+        .values(*columns(Comment), *columns(User, "author__"), *columns(AudioFile, "audio_file__"))
         .order_by("-requested_in_round", "audio_file__original_name", "start_s")
     )
+    return rows
+
+
+def open_comments_for_round(job: Job) -> list[Comment]:
+    """What the studio still has to act on this round: every open top-level comment, those the
+    client sent with the revision request first; each with its author and file (as
+    select_related loads them), from SQL compiled once."""
+    comments = []
+    for row in rows_compiled_once("open_comments", _open_rows, job.pk, job.revision_round):
+        comment: Comment = instance_from(Comment, row)
+        comment.author = instance_from(User, row, "author__") if row["author__id"] else None
+        comment.audio_file = instance_from(AudioFile, row, "audio_file__")
+        comments.append(comment)
+    return comments
+
+
+def _link_rows(job_id: Any) -> QuerySet[Any]:
+    rows: QuerySet[Any] = GuestLink.objects.filter(job_id=job_id).values(
+        *columns(GuestLink), *columns(User, "created_by__")
+    )
+    return rows
+
+
+def job_guest_links(job: Job) -> list[GuestLink]:
+    """The job's guest links, newest first, each with who made it, from SQL compiled once."""
+    links = []
+    for row in rows_compiled_once("guest_links", _link_rows, job.pk):
+        link: GuestLink = instance_from(GuestLink, row)
+        link.created_by = instance_from(User, row, "created_by__")
+        links.append(link)
+    return links
 
 
 @dataclass

@@ -160,4 +160,6 @@ def test_the_job_page_s_reads_are_compiled_once() -> None:
         "job_history",
         "round_stages",
         "recall_notes",
+        "open_comments",
+        "guest_links",
     }
