@@ -190,10 +190,13 @@ class CpuSample:
     worker: float
     script: float
     postgres: dict[int, float]
+    children: float  # this script's children that have ended (locust, once it has)
+    locust: float  # locust's own, while it runs
 
     @classmethod
-    def take(cls, web: Proc, worker: Proc, db_name: str) -> CpuSample:
+    def take(cls, web: Proc, worker: Proc, db_name: str, locust: int) -> CpuSample:
         t = os.times()
+        running = _proc_cpu(locust)
         pg = {}
         for pid in _postgres_pids(db_name):
             found = _proc_cpu(pid)
@@ -205,6 +208,8 @@ class CpuSample:
             worker=_group_cpu(worker.proc.pid),
             script=t.user + t.system,
             postgres=pg,
+            children=t.children_user + t.children_system,
+            locust=running[1] if running is not None else 0.0,
         )
 
 
@@ -215,11 +220,14 @@ def _cpu_report(before: CpuSample, after: CpuSample) -> None:
     worker = after.worker - before.worker
     script = after.script - before.script
     pg = sum(v - before.postgres.get(pid, 0.0) for pid, v in after.postgres.items())
-    others = max(0.0, busy - web - worker - script - pg)
+    # Locust has ended by the second sample: all it used, less what it had used by the first.
+    users = max(0.0, after.children - before.children - before.locust)
+    others = max(0.0, busy - web - worker - script - pg - users)
     print(
         f"CPU in the run, core-seconds: gunicorn {web:.1f}, Celery worker {worker:.1f}, "
-        f"PostgreSQL (this database) {pg:.1f}, this script {script:.1f}, "
-        f"everything else on the machine {others:.1f}; busy {busy:.1f} of {available:.1f}"
+        f"PostgreSQL (this database) {pg:.1f}, locust (the users) {users:.1f}, "
+        f"this script {script:.1f}, everything else on the machine {others:.1f}; "
+        f"busy {busy:.1f} of {available:.1f}"
     )
 
 
@@ -673,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(ramp)
             cpu_log.write_text("")  # the requests of the run only, not the ramp
             load_before = os.getloadavg()[0]
-            cpu_before = CpuSample.take(web, worker, db_name)
+            cpu_before = CpuSample.take(web, worker, db_name, running.pid)
             start = time.monotonic()
             try:
                 output, _ = running.communicate(timeout=args.duration + 120)
@@ -682,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
                 output, _ = running.communicate()
             ran = subprocess.CompletedProcess(running.args, running.returncode, output, "")
             elapsed = time.monotonic() - start
-            cpu_after = CpuSample.take(web, worker, db_name)
+            cpu_after = CpuSample.take(web, worker, db_name, running.pid)
             rows = _stats(work / "stats")
             ok = (
                 _report(rows, _cpu_by_kind(cpu_log), elapsed, args.bar_ms, args.errors_only)
