@@ -12,6 +12,7 @@ from django.db.models import Func, JSONField, Q
 from django.utils import timezone
 
 from jobs.models import AudioFile, Job, Verdict
+from jobs.models.labels import ChoiceLabels
 
 # The bulky keys, left in the database. One expression for the rest: PostgreSQL decompresses a
 # stored report once per expression that reads it, so eight `report -> key` columns cost eight
@@ -48,7 +49,7 @@ class AnalysisStatus(models.TextChoices):
     NEEDS_ATTENTION = "needs_attention", "Needs attention"
 
 
-class FileAnalysis(models.Model):
+class FileAnalysis(ChoiceLabels, models.Model):
     """The measurement of one file. A task claims it (pending -> running) with a conditional
     UPDATE, so running twice, or two at once, gives one result."""
 
@@ -84,7 +85,7 @@ class FileAnalysis(models.Model):
         return f"Analysis of {self.audio_file}"
 
 
-class IntakeReport(models.Model):
+class IntakeReport(ChoiceLabels, models.Model):
     """One intake run over the job's current files: the verdict and every finding."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="intake_reports")
@@ -111,7 +112,7 @@ class FindingSeverity(models.TextChoices):
     INFO = "info", "Info"
 
 
-class IntakeFinding(models.Model):
+class IntakeFinding(ChoiceLabels, models.Model):
     """One finding of an intake report, as the job rules made it (analysis.audio.report.Finding)."""
 
     report = models.ForeignKey(IntakeReport, on_delete=models.CASCADE, related_name="findings")

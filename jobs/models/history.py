@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models.labels import ChoiceLabels
 from jobs.models.work import Job
 
 
@@ -30,7 +31,7 @@ class EventKind(models.TextChoices):
     NOTE = "note", "Note"
 
 
-class JobEvent(models.Model):
+class JobEvent(ChoiceLabels, models.Model):
     """The append-only history of a job: who changed what, when, from what, to what. The database
     refuses UPDATE and DELETE on this table too (a trigger; see the migration)."""
 

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
+from jobs.models.labels import ChoiceLabels
 from jobs.models.policy import default_working_weekdays
 from jobs.models.stages import Stage, StageKind
 from jobs.models.work import Job
@@ -43,7 +44,7 @@ class Organisation(models.Model):
         return self.name
 
 
-class User(AbstractUser):
+class User(ChoiceLabels, AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members"

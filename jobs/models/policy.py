@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from analysis.audio.findings import Thresholds
+from jobs.models.labels import ChoiceLabels
 from jobs.models.stages import DEFAULT_CHECKLISTS
 
 
@@ -42,7 +43,7 @@ def default_working_weekdays() -> list[int]:
     return [0, 1, 2, 3, 4]  # Monday..Friday
 
 
-class StudioPolicy(models.Model):
+class StudioPolicy(ChoiceLabels, models.Model):
     """The studio's one editable policy: promise, calendar, ear breaks, intake thresholds and
     stage estimates. There is exactly one row (pk=1); `StudioPolicy.current()` returns it."""
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models.labels import ChoiceLabels
 from jobs.models.work import AudioFile, Job
 
 
@@ -17,7 +18,7 @@ class PreviewAnswer(models.TextChoices):
     REEXPORT = "reexport", "I'll re-export"
 
 
-class LevellingPreview(models.Model):
+class LevellingPreview(ChoiceLabels, models.Model):
     """One preview sent to the client; the newest one of a job is the one the client answers.
     Its audio is an `AudioFile` of kind preview, measured like any file."""
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models.labels import ChoiceLabels
 from jobs.models.work import Job
 
 
@@ -47,7 +48,7 @@ STAGE_OPEN = frozenset({StageStatus.PENDING, StageStatus.IN_PROGRESS})
 STAGE_FINISHED = frozenset({StageStatus.DONE, StageStatus.SKIPPED})
 
 
-class Stage(models.Model):
+class Stage(ChoiceLabels, models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="stages")
     kind = models.CharField(max_length=24, choices=StageKind.choices)
     position = models.PositiveSmallIntegerField()  # 0..5, the order of `kind`
@@ -179,7 +180,7 @@ class BreakCause(models.TextChoices):
     DAY_DOSE = "day_dose", "Sound dose today"
 
 
-class EarBreak(models.Model):
+class EarBreak(ChoiceLabels, models.Model):
     engineer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ear_breaks"
     )

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models.labels import ChoiceLabels
+
 
 class UploadProtocol(models.TextChoices):
     TUS = "tus", "tus"
@@ -23,7 +25,7 @@ class UploadState(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"
 
 
-class PartialUpload(models.Model):
+class PartialUpload(ChoiceLabels, models.Model):
     """One file on its way in. `offset` counts the bytes stored in order from the start;
     `bytes_received` counts every byte that reached the server for it (so a resume that resent
     stored bytes shows); `chunks` holds the SHA-256 of each stored run of bytes as it arrived,

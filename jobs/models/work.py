@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models.labels import ChoiceLabels
+
 
 class JobStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -57,7 +59,7 @@ HAS_DEADLINE = CLOCK_RUNNING | CLOCK_PAUSED
 INTAKE_RUNNING = frozenset({JobStatus.SUBMITTED, JobStatus.ANALYSING})
 
 
-class Job(models.Model):
+class Job(ChoiceLabels, models.Model):
     """One track to master."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -213,7 +215,7 @@ def audio_upload_to(instance: AudioFile, filename: str) -> str:
     return f"jobs/{instance.job_id}/{uuid.uuid4().hex}"
 
 
-class AudioFile(models.Model):
+class AudioFile(ChoiceLabels, models.Model):
     """One uploaded file. A re-upload of the same stem is a new version in the same lineage;
     nothing a client uploaded is overwritten."""
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import AudioFile, Job, User
+from jobs.models.labels import ChoiceLabels
 
 
 class FilePeaks(models.Model):
@@ -43,7 +44,7 @@ class CopyStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ReviewCopy(models.Model):
+class ReviewCopy(ChoiceLabels, models.Model):
     """A lossless copy of a file the browser cannot play as it is (jobs.review.playback), made
     by a task; the original stays untouched and is what downloads and deliveries send."""
 
@@ -140,7 +141,7 @@ class GuestLink(models.Model):
         return granted
 
 
-class Comment(models.Model):
+class Comment(ChoiceLabels, models.Model):
     """A comment pinned to a moment (`end_s` empty) or a range of one file version, in the
     revision round it was written in. Replies hang off a top-level comment and share its place
     and visibility. Written by a user or by a guest through a link."""
