@@ -85,7 +85,7 @@ def test_service_variables_move_it_onto_postgres_redis_and_s3() -> None:
         S3_ENDPOINT_URL="http://127.0.0.1:9000",
     )
     assert out.split() == [
-        "django.db.backends.postgresql",
+        "studio.postgresql",
         "redis://127.0.0.1:6379/3",
         "False",
         "storages.backends.s3.S3Storage",

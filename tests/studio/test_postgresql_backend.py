@@ -1,0 +1,57 @@
+"""studio.postgresql reads timestamps with psycopg's C loader and gives the datetimes Django's
+own loader gives (the same instants, the same zone object)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+from jobs.models import JobEvent
+from studio.postgresql.base import _TzLoader
+from tests.factories import make_job
+
+pytestmark = pytest.mark.django_db
+
+MOMENTS = [
+    datetime(2026, 12, 1, 15, 0, 0, 1, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, tzinfo=UTC) - timedelta(microseconds=7),
+]
+
+
+def _read(sql: str, params: list[object]) -> list[datetime]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_timestamps_read_as_django_s_loader_reads_them() -> None:
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"  # the embedded default: Django's backend as it is
+        return
+    assert connection.settings_dict["ENGINE"] == "studio.postgresql"
+    sql = "SELECT m FROM unnest(%s::timestamptz[]) AS m"
+    ours = _read(sql, [MOMENTS])
+    loader = connection.connection.adapters.get_loader(1184, 0)
+    assert issubclass(loader, _TzLoader) and loader.timezone is connection.timezone
+    register_tzloader(connection.timezone, connection.connection)  # Django's, for the reference
+    try:
+        django_s = _read(sql, [MOMENTS])
+    finally:
+        connection.close()  # the next query opens a connection with ours again
+    assert ours == django_s == MOMENTS
+    assert [m.tzinfo for m in ours] == [m.tzinfo for m in django_s]
+    assert [m.isoformat() for m in ours] == [m.isoformat() for m in django_s]
+
+
+def test_the_orm_reads_moments_back_as_written() -> None:
+    job = make_job()
+    for at in MOMENTS:
+        JobEvent.objects.create(job=job, at=at, kind="note", subject="t")
+    read = list(JobEvent.objects.filter(job=job).order_by("id").values_list("at", flat=True))
+    assert read == MOMENTS
+    assert all(m.utcoffset() == timedelta(0) for m in read)
