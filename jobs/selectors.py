@@ -3,15 +3,12 @@ however many jobs and stages there are. Views call these; they write nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Exists, F, Model, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from jobs.access import jobs_visible_to
+from jobs.compiled import instance_from, rows_compiled_once
 from jobs.models import (
     CLOCK_RUNNING,
     STAGE_FINISHED,
@@ -144,87 +141,6 @@ def studio_engineers() -> list[User]:
 def studio_member(user_id: int) -> User | None:
     """An engineer or manager by id (the assign service refuses one who has left)."""
     return User.objects.filter(pk=user_id, role__in=STUDIO_ROLES).first()
-
-
-# Values no row has: they mark, in a query compiled once, where each call's values go (an id, a
-# moment).
-_SLOT_IDS = tuple(-7_000_000_001 - i for i in range(4))
-_SLOT_MOMENTS = tuple(datetime(1900, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4))
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    params: tuple[Any, ...]
-    names: tuple[str, ...]
-    slots: dict[int, int]  # param position: which of the call's values goes there
-
-
-_COMPILED: dict[tuple[str, str], _Compiled] = {}
-
-
-def _slots(values: tuple[Any, ...]) -> list[Any]:
-    slots: list[Any] = []
-    for i, v in enumerate(values):
-        slots.append(_SLOT_MOMENTS[i] if isinstance(v, datetime) else _SLOT_IDS[i])
-    return slots
-
-
-def rows_compiled_once(
-    key: str, build: Callable[..., QuerySet[Any]], *values: Any
-) -> list[dict[str, Any]]:
-    """The rows of a `values()` query whose shape never changes, from SQL compiled once per
-    process: `build(*values)` makes the queryset, and only those values (ids, moments) differ
-    between calls. Building and compiling a query with joins and a subquery costs Python more
-    than PostgreSQL takes to run it, and a page runs the same few queries on every request. The
-    SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
-    invalidate it; `key` names the shape (and must change with anything else `build` depends
-    on, such as a limit)."""
-    if connection.vendor != "postgresql":
-        # The rows are read raw, as psycopg gives them (moments with their zone); other
-        # databases need the ORM's converters (SQLite gives moments as text): built afresh.
-        return [_Converted(row) for row in build(*values)]
-    entry = _COMPILED.get((connection.vendor, key))
-    if entry is None:
-        slots = _slots(values)
-        qs = build(*slots)
-        sql, params = qs.query.sql_with_params()
-        names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
-        where = {
-            n: i
-            for n, p in enumerate(params)
-            for i, slot in enumerate(slots)
-            if type(p) is type(slot) and p == slot
-        }
-        if set(where.values()) != set(range(len(values))):
-            # A value the compiled SQL holds in another form: built afresh on every call.
-            return [_Converted(row) for row in build(*values)]
-        entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
-    params = tuple(
-        values[entry.slots[n]] if n in entry.slots else p for n, p in enumerate(entry.params)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(entry.sql, params)
-        return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
-
-
-class _Converted(dict[str, Any]):
-    """A row the ORM read and converted already (`values()`), not raw from the cursor."""
-
-
-def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
-    """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
-    `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others
-    deferred."""
-    names, loaded = [], []
-    for f in model._meta.concrete_fields:
-        if prefix + f.attname in row:
-            value = row[prefix + f.attname]
-            if hasattr(f, "from_db_value") and not isinstance(row, _Converted):
-                value = f.from_db_value(value, None, connection)
-            names.append(f.attname)
-            loaded.append(value)
-    return model.from_db(connection.alias, names, loaded)
 
 
 def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
