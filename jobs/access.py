@@ -3,12 +3,16 @@ that would confirm to an outsider that the object exists)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import BaseExpression
 from django.http import Http404
 
+from jobs.compiled import instance_from, rows_compiled_once, value_from
 from jobs.models import (
     AudioFile,
     EarBreak,
@@ -59,13 +63,55 @@ def client_view(files: QuerySet[AudioFile]) -> QuerySet[AudioFile]:
     return files.filter(~Q(kind=FileKind.MASTER) | delivered_master)
 
 
-def audio_file_for(user: User, file_id: UUID | str, **annotations: Any) -> AudioFile:
-    """The file if the user may see it (404 otherwise), with its job; `annotations` (what the
-    caller reads next, as subqueries) come in the same query."""
-    try:
-        return files_visible_to(user).select_related("job").annotate(**annotations).get(pk=file_id)
-    except (AudioFile.DoesNotExist, ValueError):
-        raise Http404("No such file") from None
+def audio_file_for(
+    user: User, file_id: UUID, reads: Callable[[], dict[str, BaseExpression]] | None = None
+) -> AudioFile:
+    """The file if the user may see it (404 otherwise), with its job; `reads` gives what the
+    caller reads next (annotations, as subqueries), which come in the same query.
+
+    The player's range requests and the review room's peaks ask for a file many times a
+    minute, and building and compiling this query cost Python several times what PostgreSQL
+    takes to run it, so its SQL is compiled once per process (jobs.compiled.rows_compiled_once):
+    the viewer's kind and `reads` make its shape, the client's organisation and the file id are
+    its values. `reads` is a module-level function: its name keys the compiled SQL."""
+    if not user.is_authenticated or not (user.is_studio or user.organisation_id is not None):
+        raise Http404("No such file")  # files_visible_to(user) is empty
+    annotations = _annotations(reads) if reads is not None else {}
+    name = f"{reads.__module__}.{reads.__qualname__}" if reads is not None else ""
+    assert "<" not in name, "`reads` must be a module-level function: its name keys the SQL"
+
+    def build(*values: Any) -> QuerySet[Any]:
+        # A viewer standing for every viewer of this kind: files_visible_to reads the role, and
+        # a client's organisation (the one value of the viewer that goes in the SQL).
+        *organisation, pk = values
+        viewer = User(role=user.role, organisation_id=organisation[0] if organisation else None)
+        columns = [f.attname for f in AudioFile._meta.concrete_fields]
+        columns += [f"job__{f.attname}" for f in Job._meta.concrete_fields]
+        files = files_visible_to(viewer).filter(pk=pk).annotate(**annotations)
+        rows: QuerySet[Any] = files.values(*columns, *annotations)[:1]
+        return rows
+
+    values: tuple[Any, ...]
+    if user.is_studio:
+        key, values = f"audio_file_for:studio:{name}", (file_id,)
+    else:
+        key, values = f"audio_file_for:client:{name}", (user.organisation_id, file_id)
+    rows = rows_compiled_once(key, build, *values)
+    if not rows:
+        raise Http404("No such file")
+    row = rows[0]
+    audio: AudioFile = instance_from(AudioFile, row)
+    audio.job = instance_from(Job, row, "job__")
+    for annotation, expression in annotations.items():
+        setattr(audio, annotation, value_from(row, annotation, expression.output_field))
+    return audio
+
+
+@cache
+def _annotations(reads: Callable[[], dict[str, BaseExpression]]) -> dict[str, BaseExpression]:
+    """`reads`' annotations, made once: the SQL is compiled once too, and elsewhere (SQLite) the
+    ORM resolves a copy of each expression for every query, leaving these as they are."""
+    return reads()
 
 
 def stage_for(user: User, stage_id: int | str) -> Stage:
