@@ -1,7 +1,7 @@
-"""jobs.access.audio_file_for, its SQL compiled once per process: for every viewer and file it
-finds what files_visible_to finds (a file of another client's, or a master not yet delivered,
-stays a 404 after the SQL was compiled for someone who may see it), loaded as the ORM loads it,
-with the caller's annotations converted as the ORM converts them."""
+"""jobs.access.job_for and audio_file_for, their SQL compiled once per process: for every viewer
+they find what jobs_visible_to and files_visible_to find (another client's job or file, or a
+master not yet delivered, stays a 404 after the SQL was compiled for someone who may see it),
+loaded as the ORM loads it, with the caller's annotations converted as the ORM converts them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.db.models.expressions import BaseExpression
 from django.http import Http404
 
 from analysis.models import FileAnalysis
-from jobs.access import audio_file_for, files_visible_to
-from jobs.models import AudioFile, FileKind, JobStatus, Role, User
+from jobs.access import audio_file_for, files_visible_to, job_for, jobs_visible_to
+from jobs.models import FileKind, JobStatus, Role, User
 from jobs.review.views import _peaks_reads, _stream_reads
 from tests.factories import make_audio_file, make_job, make_user
 from tests.jobs.review.helpers import measured_file
@@ -22,10 +22,34 @@ from tests.jobs.review.helpers import measured_file
 pytestmark = pytest.mark.django_db
 
 
-def _fields(audio: AudioFile) -> list[Any]:
-    return [getattr(audio, f.attname) for f in AudioFile._meta.concrete_fields] + [
-        getattr(audio.job, f.attname) for f in type(audio.job)._meta.concrete_fields
+def _row(obj: Any, *related: str) -> list[Any]:
+    return [getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields] + [
+        _row(getattr(obj, name)) for name in related
     ]
+
+
+def test_each_viewer_finds_the_jobs_they_may_see_and_no_others(engineer: User) -> None:
+    a, b = make_user(Role.CLIENT), make_user(Role.CLIENT)
+    manager = make_user(Role.MANAGER)
+    jobs = [make_job(client=a), make_job(client=b, status=JobStatus.IN_PROGRESS)]
+    for viewer in (a, b, manager, engineer, b, a, engineer, manager):
+        for job in jobs:
+            want = jobs_visible_to(viewer).select_related("organisation", "created_by")
+            want_job = want.filter(pk=job.pk).first()
+            try:
+                got = job_for(viewer, job.pk)
+            except Http404:
+                got = None
+            assert (got is None) == (want_job is None), (viewer.username, job.track_title)
+            if got is not None and want_job is not None:
+                assert _row(got, "organisation", "created_by") == _row(
+                    want_job, "organisation", "created_by"
+                )
+                assert got._state.adding is False
+                assert got.created_by._state.adding is False
+    assert [job_for(a, jobs[0].pk).pk, job_for(manager, jobs[1].pk).pk] == [j.pk for j in jobs]
+    with pytest.raises(Http404):
+        job_for(a, jobs[1].pk)
 
 
 def _analysis_ids() -> dict[str, BaseExpression]:
@@ -56,7 +80,7 @@ def test_each_viewer_finds_the_files_they_may_see_and_no_others(engineer: User) 
                 got = None
             assert (got is None) == (want is None), (viewer.username, audio.original_name)
             if got is not None and want is not None:
-                assert _fields(got) == _fields(want)
+                assert _row(got, "job") == _row(want, "job")
                 assert got.analysis_id is None  # type: ignore[attr-defined]
                 assert got._state.adding is False and got.job.pk == audio.job_id
     seen = {
