@@ -16,8 +16,8 @@ from analysis.models import (
     ReportWithoutBulk,
     report_value,
 )
+from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
-from jobs.selectors import columns, instance_from, rows_compiled_once
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
 

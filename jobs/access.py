@@ -3,18 +3,23 @@ that would confirm to an outsider that the object exists)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.expressions import BaseExpression
 from django.http import Http404
 
+from jobs.compiled import instance_from, rows_compiled_once, value_from
 from jobs.models import (
     AudioFile,
     EarBreak,
     FileKind,
     Job,
     ListeningSession,
+    Organisation,
     PartialUpload,
     Stage,
     User,
@@ -31,11 +36,51 @@ def jobs_visible_to(user: User) -> QuerySet[Job]:
     return Job.objects.filter(organisation_id=user.organisation_id)
 
 
-def job_for(user: User, job_id: UUID | str) -> Job:
-    try:
-        return jobs_visible_to(user).select_related("organisation", "created_by").get(pk=job_id)
-    except (Job.DoesNotExist, ValueError):
-        raise Http404("No such job") from None
+def job_for(user: User, job_id: UUID) -> Job:
+    """The job if the user may see it (404 otherwise), with its organisation and creator; from
+    SQL compiled once (`_visible_row`): every job page and region starts with it."""
+
+    def build(viewer: User, pk: UUID) -> QuerySet[Any]:
+        columns = _columns(Job) + _columns(Organisation, "organisation__")
+        columns += _columns(User, "created_by__")
+        rows: QuerySet[Any] = jobs_visible_to(viewer).filter(pk=pk).values(*columns)[:1]
+        return rows
+
+    row = _visible_row(user, "job_for", build, job_id)
+    if row is None:
+        raise Http404("No such job")
+    job: Job = instance_from(Job, row)
+    job.organisation = instance_from(Organisation, row, "organisation__")
+    job.created_by = instance_from(User, row, "created_by__")
+    return job
+
+
+def _columns(model: type[Model], prefix: str = "") -> list[str]:
+    """Every column of `model`, as `values()` names them through `prefix` (what select_related
+    loads)."""
+    return [prefix + f.attname for f in model._meta.concrete_fields]
+
+
+def _visible_row(
+    user: User, name: str, build: Callable[[User, UUID], QuerySet[Any]], pk: UUID
+) -> dict[str, Any] | None:
+    """The row `build(user, pk)` finds (a `values()` query over what `user` may see), None if
+    none, from SQL compiled once per process (jobs.compiled.rows_compiled_once) for each `name`
+    and role: a viewer of that role stands in for every one, with a client's organisation (the
+    one value of the viewer that jobs_visible_to and files_visible_to put in the SQL) and `pk`
+    as the values. Building and compiling these queries costs Python several times what
+    PostgreSQL takes to run them, and nearly every request makes one."""
+    if not user.is_authenticated or not (user.is_studio or user.organisation_id is not None):
+        return None  # jobs_visible_to(user) is empty
+    values: tuple[Any, ...] = (pk,) if user.is_studio else (user.organisation_id, pk)
+
+    def build_for(*values: Any) -> QuerySet[Any]:
+        *organisation, pk = values
+        viewer = User(role=user.role, organisation_id=organisation[0] if organisation else None)
+        return build(viewer, pk)
+
+    rows = rows_compiled_once(f"{name}:{user.role}", build_for, *values)
+    return rows[0] if rows else None
 
 
 def files_visible_to(user: User) -> QuerySet[AudioFile]:
@@ -59,13 +104,39 @@ def client_view(files: QuerySet[AudioFile]) -> QuerySet[AudioFile]:
     return files.filter(~Q(kind=FileKind.MASTER) | delivered_master)
 
 
-def audio_file_for(user: User, file_id: UUID | str, **annotations: Any) -> AudioFile:
-    """The file if the user may see it (404 otherwise), with its job; `annotations` (what the
-    caller reads next, as subqueries) come in the same query."""
-    try:
-        return files_visible_to(user).select_related("job").annotate(**annotations).get(pk=file_id)
-    except (AudioFile.DoesNotExist, ValueError):
-        raise Http404("No such file") from None
+def audio_file_for(
+    user: User, file_id: UUID, reads: Callable[[], dict[str, BaseExpression]] | None = None
+) -> AudioFile:
+    """The file if the user may see it (404 otherwise), with its job; `reads` gives what the
+    caller reads next (annotations, as subqueries), which come in the same query. From SQL
+    compiled once (`_visible_row`): the player's range requests and the review room's peaks ask
+    for a file many times a minute. `reads` is a module-level function: its name keys the SQL."""
+    annotations = _annotations(reads) if reads is not None else {}
+    name = f"{reads.__module__}.{reads.__qualname__}" if reads is not None else ""
+    assert "<" not in name, "`reads` must be a module-level function: its name keys the SQL"
+
+    def build(viewer: User, pk: UUID) -> QuerySet[Any]:
+        files = files_visible_to(viewer).filter(pk=pk).annotate(**annotations)
+        rows: QuerySet[Any] = files.values(
+            *_columns(AudioFile), *_columns(Job, "job__"), *annotations
+        )[:1]
+        return rows
+
+    row = _visible_row(user, f"audio_file_for:{name}", build, file_id)
+    if row is None:
+        raise Http404("No such file")
+    audio: AudioFile = instance_from(AudioFile, row)
+    audio.job = instance_from(Job, row, "job__")
+    for annotation, expression in annotations.items():
+        setattr(audio, annotation, value_from(row, annotation, expression.output_field))
+    return audio
+
+
+@cache
+def _annotations(reads: Callable[[], dict[str, BaseExpression]]) -> dict[str, BaseExpression]:
+    """`reads`' annotations, made once: the SQL is compiled once too, and elsewhere (SQLite) the
+    ORM resolves a copy of each expression for every query, leaving these as they are."""
+    return reads()
 
 
 def stage_for(user: User, stage_id: int | str) -> Stage:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.models import AudioFile, Job, LevellingPreview, PreviewAnswer, StudioPolicy, User
-from jobs.selectors import columns, instance_from, rows_compiled_once
 from jobs.services.preview import open_preview
 
 

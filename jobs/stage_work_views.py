@@ -21,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from analysis.selectors import file_measurements, intake_files
 from jobs.access import stage_for
+from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.models import FileKind, Job, RecallNote, Stage, StudioPolicy, User
-from jobs.selectors import columns, instance_from, round_stage_list, rows_compiled_once
+from jobs.selectors import round_stage_list
 from jobs.services import (
     NotAllowed,
     WorkflowError,

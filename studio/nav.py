@@ -7,10 +7,12 @@ name that served it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,24 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     """`nav`: the role's links as dicts of label, url and current (for aria-current)."""
     match = getattr(request, "resolver_match", None)
     here = match.url_name if match else None
+    prefix, urlconf = get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
     links = []
     for item in items_for(getattr(request, "user", None)):
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:  # a page that takes arguments is not a navigation target
+        url = _url(item.url_name, prefix, urlconf)
+        if url is None:  # a page that takes arguments is not a navigation target
             continue
         links.append(
             {"label": item.label, "url": url, "current": here in (item.url_name, *item.also)}
         )
     return {"nav": links}
+
+
+@lru_cache(maxsize=256)
+def _url(url_name: str, prefix: str, urlconf: str) -> str | None:
+    """reverse(url_name), or None when it takes arguments. Every page renders the nav, and a
+    manager's ten reverse() calls cost more than the rest of it; the URL depends only on the
+    URL patterns (fixed once their module is loaded) and the script prefix, which key it."""
+    try:
+        return reverse(url_name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None

@@ -11,11 +11,11 @@ from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
 from jobs.access import client_view, files_visible_to
+from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy, Visibility
 from jobs.review.waveform import WaveformSvg, waveform_svg
-from jobs.selectors import columns, instance_from, rows_compiled_once
 
 MAX_SOURCES = 9  # the number keys 1 to 9
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import BinaryField, JSONField, OuterRef, Subquery
+from django.db.models.expressions import BaseExpression
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.http import require_safe
 
@@ -30,6 +31,25 @@ def _user(request: HttpRequest) -> User:
 def _measured(key: str) -> Subquery:
     found = FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
     return Subquery(found.values(f"report__format__{key}")[:1], output_field=JSONField())
+
+
+def _peaks_reads() -> dict[str, BaseExpression]:
+    """What file_peaks reads with the file: its stored peaks, or (none stored) its report's
+    overview and format."""
+    stored = FilePeaks.objects.filter(audio_file=OuterRef("pk")).values("data")[:1]
+    old = FileAnalysis.objects.filter(
+        audio_file=OuterRef("pk"), status=AnalysisStatus.DONE, audio_file__peaks__isnull=True
+    )
+    return {
+        "stored_peaks": Subquery(stored, output_field=BinaryField()),
+        "old_wave": Subquery(old.values("report__waveform")[:1], output_field=JSONField()),
+        "old_format": Subquery(old.values("report__format")[:1], output_field=JSONField()),
+    }
+
+
+def _stream_reads() -> dict[str, BaseExpression]:
+    """What file_stream reads with the file: its measured container and subtype."""
+    return {"fmt_container": _measured("container"), "fmt_subtype": _measured("subtype")}
 
 
 def peaks_response(
@@ -66,17 +86,7 @@ def peaks_response(
 def file_peaks(request: HttpRequest, file_id: UUID) -> HttpResponse:
     """The file's peaks, read with the access check: the stored ones, or (a file measured
     before peaks were kept) its report's overview, read only when none are stored."""
-    stored = FilePeaks.objects.filter(audio_file=OuterRef("pk")).values("data")[:1]
-    old = FileAnalysis.objects.filter(
-        audio_file=OuterRef("pk"), status=AnalysisStatus.DONE, audio_file__peaks__isnull=True
-    )
-    audio = audio_file_for(
-        _user(request),
-        file_id,
-        stored_peaks=Subquery(stored, output_field=BinaryField()),
-        old_wave=Subquery(old.values("report__waveform")[:1], output_field=JSONField()),
-        old_format=Subquery(old.values("report__format")[:1], output_field=JSONField()),
-    )
+    audio = audio_file_for(_user(request), file_id, _peaks_reads)
     found = audio.stored_peaks  # type: ignore[attr-defined]
     data = (
         bytes(found) if found is not None else peaks_from_waveform(audio.old_wave, audio.old_format)  # type: ignore[attr-defined]
@@ -115,11 +125,6 @@ def playback_response(
 @login_required
 def file_stream(request: HttpRequest, file_id: UUID) -> HttpResponseBase:
     """Audio for the player, behind the same access checks as the download (jobs.access)."""
-    audio = audio_file_for(
-        _user(request),
-        file_id,
-        fmt_container=_measured("container"),
-        fmt_subtype=_measured("subtype"),
-    )
+    audio = audio_file_for(_user(request), file_id, _stream_reads)
     measured = (audio.fmt_container or "", audio.fmt_subtype or "")  # type: ignore[attr-defined]
     return playback_response(request, audio, measured)

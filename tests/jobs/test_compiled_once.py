@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from jobs.compiled import _COMPILED, instance_from, rows_compiled_once
 from jobs.models import Role, Stage
-from jobs.selectors import _COMPILED, instance_from, rows_compiled_once
 from tests.factories import make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_small_integer_values_and_constants_like_the_markers_are_told_apart() ->
     """A round number is a small integer: the markers fit its column (out of its range, Django
     would find nothing to ask for). A constant of the query that equals a marker stays a
     constant."""
-    from jobs.selectors import _SLOT_IDS
+    from jobs.compiled import _SLOT_IDS
 
     job = make_job()
     for position in range(3):

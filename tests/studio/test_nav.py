@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.urls import get_script_prefix, reverse, set_script_prefix
 
-from jobs.models import Role
+from jobs.models import Role, User
+from studio.nav import nav
 from tests.factories import make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +78,17 @@ def test_a_managers_jobs_link_lists_every_job_rather_than_the_board() -> None:
     response = c.get("/jobs/all/")
     assert response.status_code == 200
     assert [label for label, current in _links(response.content.decode()) if current] == ["Jobs"]
+
+
+def test_the_links_follow_the_script_prefix_the_studio_is_served_under() -> None:
+    request = RequestFactory().get("/")
+    request.user = User(role=Role.MANAGER, username="m")
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/studio/", "/"):
+            set_script_prefix(prefix)
+            urls = [link["url"] for link in nav(request)["nav"]]
+            assert urls[0] == reverse("board") == prefix + "board/"
+            assert all(url.startswith(prefix) for url in urls) and len(urls) == 9
+    finally:
+        set_script_prefix(before)

@@ -1,0 +1,160 @@
+"""Queries whose shape never changes, run from SQL compiled once per process
+(`rows_compiled_once`), and model instances made from their rows as the ORM makes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import DEFERRED, Model, QuerySet
+
+# Two sets of marker values: a query is compiled with each, and a parameter that is the i-th
+# marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
+# moment); a constant of the query is the same in both. The ids fit every integer column
+# (Django finds nothing to ask for when a value is out of a column's range).
+_SLOT_IDS = (tuple(32_101 + i for i in range(4)), tuple(32_201 + i for i in range(4)))
+_SLOT_UUIDS = tuple(tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(4)) for k in range(2))
+_SLOT_MOMENTS = tuple(
+    tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4)) for k in range(2)
+)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple[Any, ...]
+    names: tuple[str, ...]
+    slots: dict[int, int]  # param position: which of the call's values goes there
+
+
+_COMPILED: dict[tuple[str, str], _Compiled] = {}
+
+
+def _slots(values: tuple[Any, ...], k: int) -> list[Any]:
+    slots: list[Any] = []
+    for i, v in enumerate(values):
+        if isinstance(v, datetime):
+            slots.append(_SLOT_MOMENTS[k][i])
+        elif isinstance(v, UUID):
+            slots.append(_SLOT_UUIDS[k][i])
+        else:
+            slots.append(_SLOT_IDS[k][i])
+    return slots
+
+
+def rows_compiled_once(
+    key: str, build: Callable[..., QuerySet[Any]], *values: Any
+) -> list[dict[str, Any]]:
+    """The rows of a `values()` query whose shape never changes, from SQL compiled once per
+    process: `build(*values)` makes the queryset, and only those values (ids, moments) differ
+    between calls. Building and compiling a query with joins and a subquery costs Python more
+    than PostgreSQL takes to run it, and a page runs the same few queries on every request. The
+    SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
+    invalidate it; `key` names the shape (and must change with anything else `build` depends
+    on, such as a limit)."""
+    if connection.vendor != "postgresql":
+        # The rows are read raw, as psycopg gives them (moments with their zone); other
+        # databases need the ORM's converters (SQLite gives moments as text): built afresh.
+        return [_Converted(row) for row in build(*values)]
+    entry = _COMPILED.get((connection.vendor, key))
+    if entry is None:
+        slots = [_slots(values, 0), _slots(values, 1)]
+        qs = build(*slots[0])
+        try:
+            sql, params = qs.query.sql_with_params()
+            other = build(*slots[1]) if values else qs  # no values: nothing to find
+            other_sql, other_params = other.query.sql_with_params()
+        except EmptyResultSet:  # a `none()` inside: the ORM says so for these values
+            return [_Converted(row) for row in build(*values)]
+        names = (*qs.query.extra_select, *qs.query.values_select, *qs.query.annotation_select)
+        same_shape = sql == other_sql and len(params) == len(other_params)
+        where = {
+            n: i
+            for n, (p, q) in enumerate(zip(params, other_params, strict=False))
+            for i, (a, b) in enumerate(zip(slots[0], slots[1], strict=True))
+            # psycopg's Int2 and the like are ints: a small integer column's values come so
+            if isinstance(p, type(a)) and p == a and isinstance(q, type(b)) and q == b
+        }
+        if not same_shape or set(where.values()) != set(range(len(values))):
+            # A value the compiled SQL holds in another form: built afresh on every call.
+            return [_Converted(row) for row in build(*values)]
+        entry = _COMPILED[(connection.vendor, key)] = _Compiled(sql, tuple(params), names, where)
+    params = tuple(
+        _as(p, values[entry.slots[n]]) if n in entry.slots else p
+        for n, p in enumerate(entry.params)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(entry.sql, params)
+        return [dict(zip(entry.names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _as(marker: Any, value: Any) -> Any:
+    """A call's value in the form its marker took in the compiled parameters (Int2 for a small
+    integer column, as the ORM would have sent it)."""
+    if isinstance(marker, int) and type(marker) is not int and isinstance(value, int):
+        return type(marker)(value)
+    return value
+
+
+class _Converted(dict[str, Any]):
+    """A row the ORM read and converted already (`values()`), not raw from the cursor."""
+
+
+def columns(model: type[Model], prefix: str = "", without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The `values()` names of a model's columns (`prefix` + attname), for `instance_from`."""
+    return tuple(prefix + f.attname for f in model._meta.concrete_fields if f.name not in without)
+
+
+# Per model, prefix and a row's columns: for each concrete field, the column it is loaded from
+# (None: deferred) and whether it has a converter. The rows of one query share their columns,
+# so a list of rows works this out once, not once per row and field.
+_PLANS: dict[tuple[type[Model], str, tuple[str, ...]], tuple[tuple[str, ...], list[Any]]] = {}
+
+
+def _plan(
+    model: type[Model], prefix: str, present: tuple[str, ...]
+) -> tuple[tuple[str, ...], list[Any]]:
+    key = (model, prefix, present)
+    plan = _PLANS.get(key)
+    if plan is None:
+        names: list[str] = []
+        fields: list[tuple[str | None, Any]] = []
+        for f in model._meta.concrete_fields:
+            column = prefix + f.attname
+            if column in present:
+                names.append(f.attname)
+                fields.append((column, f if hasattr(f, "from_db_value") else None))
+            else:
+                fields.append((None, None))
+        plan = _PLANS[key] = (tuple(names), fields)
+    return plan
+
+
+def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
+    """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
+    `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others
+    deferred."""
+    names, fields = _plan(model, prefix, tuple(row))
+    raw = not isinstance(row, _Converted)
+    values = [
+        DEFERRED
+        if column is None
+        else field.from_db_value(row[column], None, connection)
+        if field is not None and raw
+        else row[column]
+        for column, field in fields
+    ]
+    return model.from_db(connection.alias, names, values)
+
+
+def value_from(row: dict[str, Any], name: str, field: Any) -> Any:
+    """The row's `name` as the ORM gives a column of `field`'s type (`from_db_value`)."""
+    value = row[name]
+    if hasattr(field, "from_db_value") and not isinstance(row, _Converted):
+        value = field.from_db_value(value, None, connection)
+    return value
