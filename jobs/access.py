@@ -111,9 +111,10 @@ def audio_file_for(
     caller reads next (annotations, as subqueries), which come in the same query. From SQL
     compiled once (`_visible_row`): the player's range requests and the review room's peaks ask
     for a file many times a minute. `reads` is a module-level function: its name keys the SQL."""
-    annotations = _annotations(reads) if reads is not None else {}
     name = f"{reads.__module__}.{reads.__qualname__}" if reads is not None else ""
-    assert "<" not in name, "`reads` must be a module-level function: its name keys the SQL"
+    if "<" in name:  # a lambda or a nested function: two of them could share a name
+        raise TypeError("`reads` must be a module-level function: its name keys the SQL")
+    annotations = _annotations(reads) if reads is not None else {}
 
     def build(viewer: User, pk: UUID) -> QuerySet[Any]:
         files = files_visible_to(viewer).filter(pk=pk).annotate(**annotations)

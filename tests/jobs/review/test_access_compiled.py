@@ -123,5 +123,5 @@ def test_the_callers_annotations_come_as_the_orm_converts_them(client_user: User
 
 def test_the_reads_are_named_by_a_module_level_function(client_user: User) -> None:
     audio = make_audio_file(make_job(client=client_user))
-    with pytest.raises(AssertionError, match="module-level"):
+    with pytest.raises(TypeError, match="module-level"):
         audio_file_for(client_user, audio.pk, lambda: {})
