@@ -267,6 +267,7 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
         Verdict,
     )
     from jobs.plan_store import plan_refresh
+    from jobs.review.models import FilePeaks
 
     password = make_password(PASSWORD)  # one hash for every extra user: setup stays quick
 
@@ -305,6 +306,9 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
     )
     assert template is not None, "seed_demo made no measured job to copy"
     files = list(template.files.filter(is_current=True).select_related("analysis"))
+    # The waveform peaks the measuring pipeline keeps beside each measured file: without them
+    # the peaks view would rebuild each waveform from its report on every request.
+    peaks = {p.audio_file_id: p for p in FilePeaks.objects.filter(audio_file__in=files)}
     report = template.intake_reports.order_by("-created_at").first()
     assert report is not None
     findings = list(report.findings.all())
@@ -351,6 +355,11 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
             )
             for copy, f in zip(copies, files, strict=True)
             if hasattr(f, "analysis")
+        )
+        FilePeaks.objects.bulk_create(
+            FilePeaks(audio_file=copy, data=peaks[f.pk].data, overview=peaks[f.pk].overview)
+            for copy, f in zip(copies, files, strict=True)
+            if f.pk in peaks
         )
         copy_report = IntakeReport.objects.create(
             job=job, verdict=report.verdict, summary=report.summary
