@@ -8,30 +8,22 @@ import json
 from typing import Any
 
 from django.db import models
-from django.db.models import Func, JSONField, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from jobs.models import AudioFile, Job, Verdict
 from jobs.models.labels import ChoiceLabels
 
-# The bulky keys, left in the database. One expression for the rest: PostgreSQL decompresses a
-# stored report once per expression that reads it, so eight `report -> key` columns cost eight
-# decompressions of tens of kilobytes per file (the slowest statement of the load run).
+# The bulky keys of a report (the waveform and the loudness curve: most of its tens of
+# kilobytes), which pages never show: a report's `summary` is the rest.
 _BULKY_KEYS = ("waveform", "short_term_lufs")
 
 
-class ReportWithoutBulk(Func):
-    """A stored report without its waveform and loudness curve, read in one expression."""
-
-    output_field = JSONField()
-    template = "json_remove(%(expressions)s, {})".format(
-        ", ".join(f"'$.{key}'" for key in _BULKY_KEYS)
-    )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        keys = ",".join(_BULKY_KEYS)
-        template = f"(%(expressions)s - '{{{keys}}}'::text[])"
-        return self.as_sql(compiler, connection, template=template, **extra)
+def report_summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What pages read of a report: all of it but the bulky keys."""
+    if report is None:
+        return None
+    return {k: v for k, v in report.items() if k not in _BULKY_KEYS}
 
 
 def report_value(found: Any) -> dict[str, Any]:
@@ -62,6 +54,9 @@ class FileAnalysis(ChoiceLabels, models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     report = models.JSONField(null=True, blank=True)  # analysis.audio.report.Report.to_dict()
+    # report_summary(report), kept with it: pages read this, never the whole report (reading the
+    # report's keys meant decompressing and rebuilding it for every file of every page).
+    summary = models.JSONField(null=True, blank=True, editable=False)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -83,6 +78,13 @@ class FileAnalysis(ChoiceLabels, models.Model):
 
     def __str__(self) -> str:
         return f"Analysis of {self.audio_file}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.summary = report_summary(self.report)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "report" in fields:
+            kwargs["update_fields"] = {*fields, "summary"}
+        super().save(*args, **kwargs)
 
 
 class IntakeReport(ChoiceLabels, models.Model):

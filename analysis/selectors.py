@@ -13,7 +13,6 @@ from analysis.models import (
     FileAnalysis,
     IntakeFinding,
     IntakeReport,
-    ReportWithoutBulk,
     report_value,
 )
 from jobs.compiled import columns, instance_from, rows_compiled_once
@@ -48,8 +47,8 @@ def _intake_rows(job_id: Any) -> QuerySet[Any]:
         .exclude(kind__in=STUDIO_FILE_KINDS)
         .values(
             *columns(AudioFile),
-            *columns(FileAnalysis, "analysis__", without=("report",)),
-            summary_report=ReportWithoutBulk(F("analysis__report")),
+            *columns(FileAnalysis, "analysis__", without=("report", "summary")),
+            summary_report=F("analysis__summary"),
         )
     )
     return rows

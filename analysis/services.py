@@ -28,7 +28,13 @@ from analysis.audio.length import declared_length
 from analysis.audio.report import Report
 from analysis.intake import IntakeFile, IntakeResult, JobInfo, intake_evaluate
 from analysis.intake.run import intake_file
-from analysis.models import AnalysisStatus, FileAnalysis, IntakeFinding, IntakeReport
+from analysis.models import (
+    AnalysisStatus,
+    FileAnalysis,
+    IntakeFinding,
+    IntakeReport,
+    report_summary,
+)
 from analysis.policy import current_job_thresholds, current_thresholds
 from jobs.models import (
     STUDIO_FILE_KINDS,
@@ -303,11 +309,13 @@ def file_measure(*, analysis_id: int) -> str:
         file_release(analysis_id=analysis_id, attempt=attempt, error=error)
         raise
     report.path = audio.file.name
+    found = report.to_dict()
     written = FileAnalysis.objects.filter(
         pk=analysis_id, status=AnalysisStatus.RUNNING, attempts=attempt
     ).update(
         status=AnalysisStatus.DONE,
-        report=report.to_dict(),
+        report=found,
+        summary=report_summary(found),
         finished_at=timezone.now(),
         error="",
     )
@@ -437,9 +445,11 @@ def intake_report_record(*, job: Job) -> IntakeReport:
                 path, thresholds=current_thresholds(), kind=audio.kind, name=audio.original_name
             )
         report.path = audio.file.name
+        found = report.to_dict()
         FileAnalysis.objects.filter(pk=analysis.pk).update(
             status=AnalysisStatus.DONE,
-            report=report.to_dict(),
+            report=found,
+            summary=report_summary(found),
             claimed_at=now,
             finished_at=timezone.now(),
             attempts=F("attempts") + 1,

@@ -352,6 +352,7 @@ def _studio_setup(*, clients: int, engineers: int, managers: int, jobs_per_engin
                 claimed_at=f.analysis.claimed_at,
                 finished_at=f.analysis.finished_at,
                 report=f.analysis.report,
+                summary=f.analysis.summary,
             )
             for copy, f in zip(copies, files, strict=True)
             if hasattr(f, "analysis")

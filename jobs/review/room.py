@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 
-from analysis.models import AnalysisStatus, FileAnalysis, ReportWithoutBulk, report_value
+from analysis.models import AnalysisStatus, FileAnalysis, report_value
 from jobs.access import client_view, files_visible_to
 from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.models import AudioFile, FileKind, Job, User
@@ -68,11 +68,9 @@ _UPLOADER = ("username", "first_name", "last_name")  # the name the versions tab
 def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
     """`files` as room_files reads them: every column, the uploader's name, the summary of what
     each measured and its review copy's note, by kind then name."""
-    summary = (
-        FileAnalysis.objects.filter(audio_file=OuterRef("pk"), status=AnalysisStatus.DONE)
-        .annotate(summary=ReportWithoutBulk(F("report")))
-        .values("summary")[:1]
-    )
+    summary = FileAnalysis.objects.filter(
+        audio_file=OuterRef("pk"), status=AnalysisStatus.DONE
+    ).values("summary")[:1]
     note = ReviewCopy.objects.filter(audio_file=OuterRef("pk")).values("note")[:1]
     rows: QuerySet[Any] = files.values(
         *columns(AudioFile),
