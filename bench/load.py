@@ -175,12 +175,27 @@ def _machine_busy() -> tuple[float, float]:
 
 
 def _postgres_pids(db_name: str) -> list[int]:
+    """The PostgreSQL server's processes: its postmaster and every child (the backends of each
+    connection, the writers). The postmaster's reaped-children time holds the backends that
+    have ended, so a connection closed during the run (they live CONN_MAX_AGE) still counts."""
     out = subprocess.run(
-        ["psql", "-h", HOST, "-U", "postgres", "-d", "postgres", "-Atc",
-         f"SELECT pid FROM pg_stat_activity WHERE datname = '{db_name}'"],
+        ["psql", "-h", HOST, "-U", "postgres", "-d", db_name, "-Atc", "SELECT pg_backend_pid()"],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
-    return [int(x) for x in out.stdout.split()]
+    if not out.stdout.strip():
+        return []
+    raw = Path(f"/proc/{int(out.stdout)}/stat").read_text()
+    postmaster = int(raw[raw.rindex(")") + 2 :].split()[1])
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == postmaster:
+                children.append(int(entry.name))
+    return [postmaster, *children]
 
 
 @dataclass
@@ -219,13 +234,14 @@ def _cpu_report(before: CpuSample, after: CpuSample) -> None:
     web = after.web - before.web
     worker = after.worker - before.worker
     script = after.script - before.script
-    pg = sum(v - before.postgres.get(pid, 0.0) for pid, v in after.postgres.items())
+    # The whole server's (an ended backend's time moves into its postmaster's): total to total.
+    pg = sum(after.postgres.values()) - sum(before.postgres.values())
     # Locust has ended by the second sample: all it used, less what it had used by the first.
     users = max(0.0, after.children - before.children - before.locust)
     others = max(0.0, busy - web - worker - script - pg - users)
     print(
         f"CPU in the run, core-seconds: gunicorn {web:.1f}, Celery worker {worker:.1f}, "
-        f"PostgreSQL (this database) {pg:.1f}, locust (the users) {users:.1f}, "
+        f"PostgreSQL {pg:.1f}, locust (the users) {users:.1f}, "
         f"this script {script:.1f}, everything else on the machine {others:.1f}; "
         f"busy {busy:.1f} of {available:.1f}"
     )
