@@ -57,7 +57,7 @@ def _intake_rows(job_id: Any) -> QuerySet[Any]:
 def intake_files(job: Job) -> list[AudioFile]:
     """The job's current stems, rough mix and references, each with its analysis (without the
     bulky report) and the summary of its measurement; stems first, the most important by name
-    first. From SQL compiled once (jobs.selectors): the intake poll asks every few seconds."""
+    first. From SQL compiled once (jobs.compiled): the intake poll asks every few seconds."""
     files = []
     for row in rows_compiled_once("intake_files", _intake_rows, job.pk):
         f: AudioFile = instance_from(AudioFile, row)
@@ -86,7 +86,7 @@ def file_measurements(files: list[AudioFile]) -> list[dict[str, Any]]:
 
 def latest_intake_report(job: Job) -> tuple[IntakeReport | None, list[IntakeFinding]]:
     """The job's latest intake report and its findings (none before the first report), from
-    SQL compiled once (jobs.selectors)."""
+    SQL compiled once (jobs.compiled)."""
     rows = rows_compiled_once(
         "intake_report",
         lambda j: (

@@ -34,7 +34,7 @@ def _preview_rows(job_id: Any) -> QuerySet[Any]:
 
 def _previews(job: Job) -> list[LevellingPreview]:
     """The job's previews, newest first, with their file and people (as select_related loads
-    them), from SQL compiled once (jobs.selectors): a job page asks on every view, and most
+    them), from SQL compiled once (jobs.compiled): a job page asks on every view, and most
     jobs have none."""
     previews = []
     for row in rows_compiled_once("job_previews", _preview_rows, job.pk):

@@ -85,7 +85,7 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
 def room_files(job: Job, user: User | None) -> RoomFiles:
     """The viewer's files of the job, what each measured and its review copy's note: one
     query, whatever the number of files; the sources, the versions and the comments are all
-    picked from them. The query is compiled once per kind of viewer (jobs.selectors): the rule
+    picked from them. The query is compiled once per kind of viewer (jobs.compiled): the rule
     of what a viewer sees is visible_files's, applied to a viewer of the same role and
     organisation."""
     if user is None:
@@ -262,7 +262,7 @@ def room_comments(
     """Top-level comments on `files`, oldest moment first, each with its readable replies
     (`visible_replies`, oldest first), on the viewer's files (`visible`, as room_files read
     them). The job's comments the viewer may read come in one query, compiled once for the
-    studio and once for clients and guests (jobs.selectors); the files sort them out here."""
+    studio and once for clients and guests (jobs.compiled); the files sort them out here."""
     studio = user is not None and user.is_studio
     rows = rows_compiled_once(
         f"room_comments:{'studio' if studio else 'client'}",
