@@ -178,13 +178,16 @@ def _postgres_pids(db_name: str) -> list[int]:
     """The PostgreSQL server's processes: its postmaster and every child (the backends of each
     connection, the writers). The postmaster's reaped-children time holds the backends that
     have ended, so a connection closed during the run (they live CONN_MAX_AGE) still counts."""
+    # The checkpointer lives as long as the server (psql's own backend would end with psql).
+    query = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"
     out = subprocess.run(
-        ["psql", "-h", HOST, "-U", "postgres", "-d", db_name, "-Atc", "SELECT pg_backend_pid()"],
+        ["psql", "-h", HOST, "-U", "postgres", "-d", db_name, "-Atc", query],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
-    if not out.stdout.strip():
+    try:
+        raw = Path(f"/proc/{int(out.stdout)}/stat").read_text()
+    except (ValueError, OSError):
         return []
-    raw = Path(f"/proc/{int(out.stdout)}/stat").read_text()
     postmaster = int(raw[raw.rindex(")") + 2 :].split()[1])
     children = []
     for entry in Path("/proc").iterdir():
