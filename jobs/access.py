@@ -8,11 +8,11 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import BaseExpression
 from django.http import Http404
 
-from jobs.compiled import instance_from, rows_compiled_once, value_from
+from jobs.compiled import columns, instance_from, rows_compiled_once, value_from
 from jobs.models import (
     AudioFile,
     EarBreak,
@@ -41,9 +41,15 @@ def job_for(user: User, job_id: UUID) -> Job:
     SQL compiled once (`_visible_row`): every job page and region starts with it."""
 
     def build(viewer: User, pk: UUID) -> QuerySet[Any]:
-        columns = _columns(Job) + _columns(Organisation, "organisation__")
-        columns += _columns(User, "created_by__")
-        rows: QuerySet[Any] = jobs_visible_to(viewer).filter(pk=pk).values(*columns)[:1]
+        rows: QuerySet[Any] = (
+            jobs_visible_to(viewer)
+            .filter(pk=pk)
+            .values(
+                *columns(Job),
+                *columns(Organisation, "organisation__"),
+                *columns(User, "created_by__"),
+            )[:1]
+        )
         return rows
 
     row = _visible_row(user, "job_for", build, job_id)
@@ -53,12 +59,6 @@ def job_for(user: User, job_id: UUID) -> Job:
     job.organisation = instance_from(Organisation, row, "organisation__")
     job.created_by = instance_from(User, row, "created_by__")
     return job
-
-
-def _columns(model: type[Model], prefix: str = "") -> list[str]:
-    """Every column of `model`, as `values()` names them through `prefix` (what select_related
-    loads)."""
-    return [prefix + f.attname for f in model._meta.concrete_fields]
 
 
 def _visible_row(
@@ -119,7 +119,7 @@ def audio_file_for(
     def build(viewer: User, pk: UUID) -> QuerySet[Any]:
         files = files_visible_to(viewer).filter(pk=pk).annotate(**annotations)
         rows: QuerySet[Any] = files.values(
-            *_columns(AudioFile), *_columns(Job, "job__"), *annotations
+            *columns(AudioFile), *columns(Job, "job__"), *annotations
         )[:1]
         return rows
 

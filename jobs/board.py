@@ -12,13 +12,14 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from jobs.compiled import instance_from
 from jobs.csv_safe import text_cell
 from jobs.models import (
     CLOCK_RUNNING,
@@ -42,7 +43,6 @@ OPEN_STATUSES = [(v, label) for v, label in JobStatus.choices if v not in CLOSED
 CLOSED_STATUSES = [(v, label) for v, label in JobStatus.choices if v in CLOSED]
 STAGES_PER_ROUND = 6
 PER_PAGE = 50  # rows on one page of the board
-M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -257,15 +257,9 @@ def _round_stages(job_ids: list[object]) -> dict[object, list[StageValues]]:
     return out
 
 
-def _loaded(model: type[M], values: dict[str, object]) -> M:
-    """An instance from some of its fields, the others left deferred (as with .only())."""
-    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    return model.from_db(None, fields, [values[name] for name in fields])
-
-
 def _stage_of(values: StageValues, job: Job) -> Stage:
     job_id, pk, kind, status, position, revision_round, assignee_id = values[:7]
-    stage = _loaded(
+    stage: Stage = instance_from(
         Stage,
         {
             "id": pk,
@@ -287,7 +281,7 @@ def _person_of(values: StageValues, people: dict[int, User]) -> User:
     person = people.get(pk)
     if person is None:
         first, last, username = values[7:10]
-        person = people[pk] = _loaded(
+        person = people[pk] = instance_from(
             User, {"id": pk, "first_name": first, "last_name": last, "username": username}
         )
     return person

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from jobs.compiled import instance_from, rows_compiled_once
+from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.dose import Exposure, LevelOutOfRange, check_level, dose_between, exposures, minutes_left
 from jobs.models import (
     FRESH_EARS_STAGES,
@@ -83,8 +83,8 @@ class EarRules:
     expected_level: float | None  # dB SPL a session starts at (None: no calibration)
 
 
-_PROFILE_FIELDS = tuple(f.attname for f in EngineerProfile._meta.concrete_fields)
-_SESSION_FIELDS = tuple(f.attname for f in ListeningSession._meta.concrete_fields)
+_PROFILE_FIELDS = columns(EngineerProfile)
+_SESSION_FIELDS = columns(ListeningSession)
 
 
 def _profile_of(engineer_id: int) -> EngineerProfile | None:
