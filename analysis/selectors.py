@@ -15,7 +15,7 @@ from analysis.models import (
     IntakeReport,
     report_value,
 )
-from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
@@ -61,9 +61,8 @@ def intake_files(job: Job) -> list[AudioFile]:
     files = []
     for row in rows_compiled_once("intake_files", _intake_rows, job.pk):
         f: AudioFile = instance_from(AudioFile, row)
-        analysis = None
-        if row["analysis__id"] is not None:
-            analysis = instance_from(FileAnalysis, row, "analysis__")
+        analysis = related_from(FileAnalysis, row, "analysis__")
+        if analysis is not None:
             analysis._state.fields_cache["audio_file"] = f
         # As select_related leaves them: the analysis, or None, known without another query.
         f._state.fields_cache["analysis"] = analysis

@@ -152,6 +152,13 @@ def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> 
     return model.from_db(connection.alias, names, values)
 
 
+def related_from(model: type[Model], row: dict[str, Any], prefix: str) -> Any:
+    """The related instance whose columns `prefix` holds, as `instance_from` makes it, or None
+    where a nullable relation's join found nobody (its id is None), as select_related leaves
+    it."""
+    return instance_from(model, row, prefix) if row[f"{prefix}id"] is not None else None
+
+
 def value_from(row: dict[str, Any], name: str, field: Any) -> Any:
     """The row's `name` as the ORM gives a column of `field`'s type (`from_db_value`)."""
     value = row[name]

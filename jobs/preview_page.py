@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import AudioFile, Job, LevellingPreview, PreviewAnswer, StudioPolicy, User
 from jobs.services.preview import open_preview
 
@@ -41,8 +41,7 @@ def _previews(job: Job) -> list[LevellingPreview]:
         preview: LevellingPreview = instance_from(LevellingPreview, row)
         preview.audio_file = instance_from(AudioFile, row, "audio_file__")
         for person in _PEOPLE:
-            found = row[f"{person}__id"] is not None
-            setattr(preview, person, instance_from(User, row, f"{person}__") if found else None)
+            setattr(preview, person, related_from(User, row, f"{person}__"))
         previews.append(preview)
     return previews
 

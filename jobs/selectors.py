@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from jobs.access import jobs_visible_to
-from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import (
     CLOCK_RUNNING,
     STAGE_FINISHED,
@@ -80,7 +80,7 @@ def job_history(job: Job) -> list[JobEvent]:
     events = []
     for row in rows_compiled_once("job_history", _history_rows, job.pk):
         event: JobEvent = instance_from(JobEvent, row)
-        event.actor = instance_from(User, row, "actor__") if row["actor__id"] is not None else None
+        event.actor = related_from(User, row, "actor__")
         events.append(event)
     return events
 
@@ -177,10 +177,7 @@ def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
         stage.job = instance_from(Job, row, "job__")
         for relation in ("assignee", "proposed_assignee"):
             if f"{relation}__id" in row:
-                person = None
-                if row[f"{relation}__id"] is not None:
-                    person = instance_from(User, row, f"{relation}__")
-                setattr(stage, relation, person)
+                setattr(stage, relation, related_from(User, row, f"{relation}__"))
         if "blocked" in row:
             stage.blocked = row["blocked"]  # type: ignore[attr-defined]
         stages.append(stage)

@@ -11,7 +11,7 @@ from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, report_value
 from jobs.access import client_view, files_visible_to
-from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy, Visibility
@@ -251,8 +251,8 @@ def _comment_rows(comments: QuerySet[Comment]) -> QuerySet[Any]:
 
 def _comment_from(row: dict[str, Any]) -> Comment:
     comment: Comment = instance_from(Comment, row)
-    comment.author = instance_from(User, row, "author__") if row["author__id"] else None
-    comment.guest = instance_from(GuestLink, row, "guest__") if row["guest__id"] else None
+    comment.author = related_from(User, row, "author__")
+    comment.guest = related_from(GuestLink, row, "guest__")
     return comment
 
 
@@ -305,7 +305,7 @@ def open_comments_for_round(job: Job) -> list[Comment]:
     comments = []
     for row in rows_compiled_once("open_comments", _open_rows, job.pk, job.revision_round):
         comment: Comment = instance_from(Comment, row)
-        comment.author = instance_from(User, row, "author__") if row["author__id"] else None
+        comment.author = related_from(User, row, "author__")
         comment.audio_file = instance_from(AudioFile, row, "audio_file__")
         comments.append(comment)
     return comments

@@ -163,3 +163,14 @@ def test_the_job_page_s_reads_are_compiled_once() -> None:
         "open_comments",
         "guest_links",
     }
+
+
+def test_a_relation_the_join_did_not_find_is_none() -> None:
+    from jobs.compiled import related_from
+    from jobs.models import User
+
+    found = related_from(User, {"assignee__id": 7, "assignee__username": "ada"}, "assignee__")
+    assert (found.pk, found.username) == (7, "ada")
+    assert (
+        related_from(User, {"assignee__id": None, "assignee__username": None}, "assignee__") is None
+    )
