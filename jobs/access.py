@@ -64,14 +64,22 @@ def job_for(user: User, job_id: UUID) -> Job:
 def _visible_row(
     user: User, name: str, build: Callable[[User, UUID], QuerySet[Any]], pk: UUID
 ) -> dict[str, Any] | None:
-    """The row `build(user, pk)` finds (a `values()` query over what `user` may see), None if
-    none, from SQL compiled once per process (jobs.compiled.rows_compiled_once) for each `name`
-    and role: a viewer of that role stands in for every one, with a client's organisation (the
-    one value of the viewer that jobs_visible_to and files_visible_to put in the SQL) and `pk`
-    as the values. Building and compiling these queries costs Python several times what
-    PostgreSQL takes to run them, and nearly every request makes one."""
+    """The one row of `visible_rows`, None if none."""
+    rows = visible_rows(user, name, build, pk)
+    return rows[0] if rows else None
+
+
+def visible_rows(
+    user: User, name: str, build: Callable[[User, UUID], QuerySet[Any]], pk: UUID
+) -> list[dict[str, Any]]:
+    """The rows `build(user, pk)` finds (a `values()` query over what `user` may see), from SQL
+    compiled once per process (jobs.compiled.rows_compiled_once) for each `name` and role: a
+    viewer of that role stands in for every one, with a client's organisation (the one value of
+    the viewer that jobs_visible_to and files_visible_to put in the SQL) and `pk` as the values.
+    Building and compiling these queries costs Python several times what PostgreSQL takes to run
+    them, and nearly every request makes one."""
     if not user.is_authenticated or not (user.is_studio or user.organisation_id is not None):
-        return None  # jobs_visible_to(user) is empty
+        return []  # jobs_visible_to(user) is empty
     values: tuple[Any, ...] = (pk,) if user.is_studio else (user.organisation_id, pk)
 
     def build_for(*values: Any) -> QuerySet[Any]:
@@ -79,8 +87,7 @@ def _visible_row(
         viewer = User(role=user.role, organisation_id=organisation[0] if organisation else None)
         return build(viewer, pk)
 
-    rows = rows_compiled_once(f"{name}:{user.role}", build_for, *values)
-    return rows[0] if rows else None
+    return rows_compiled_once(f"{name}:{user.role}", build_for, *values)
 
 
 def files_visible_to(user: User) -> QuerySet[AudioFile]:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 
 from analysis.models import AnalysisStatus, FileAnalysis, report_value
-from jobs.access import client_view, files_visible_to
+from jobs.access import client_view, files_visible_to, visible_rows
 from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
@@ -85,27 +85,18 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
 def room_files(job: Job, user: User | None) -> RoomFiles:
     """The viewer's files of the job, what each measured and its review copy's note: one
     query, whatever the number of files; the sources, the versions and the comments are all
-    picked from them. The query is compiled once per kind of viewer (jobs.compiled): the rule
-    of what a viewer sees is visible_files's, applied to a viewer of the same role and
-    organisation."""
+    picked from them. The query is compiled once per kind of viewer (jobs.access.visible_rows;
+    a guest's once too)."""
     if user is None:
         rows = rows_compiled_once(
             "room_files:guest", lambda j: _room_rows(visible_files(Job(pk=j), None)), job.pk
         )
-    elif user.is_studio:
-        rows = rows_compiled_once(
-            f"room_files:{user.role}",
-            lambda j: _room_rows(visible_files(Job(pk=j), User(role=user.role))),
-            job.pk,
-        )
     else:
-        rows = rows_compiled_once(
-            f"room_files:{user.role}",
-            lambda j, o: _room_rows(
-                visible_files(Job(pk=j), User(role=user.role, organisation_id=o))
-            ),
+        rows = visible_rows(
+            user,
+            "room_files",
+            lambda viewer, j: _room_rows(visible_files(Job(pk=j), viewer)),
             job.pk,
-            user.organisation_id,
         )
     files: list[AudioFile] = []
     measured, notes = {}, {}
