@@ -62,7 +62,7 @@ class RoomFiles:
     overviews: dict[Any, Any] | None = None
 
 
-_UPLOADER = ("username", "first_name", "last_name")  # the name the versions table shows
+_NAME = ("username", "first_name", "last_name")  # of a person: the name the pages show
 
 
 def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
@@ -75,7 +75,7 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
     rows: QuerySet[Any] = files.values(
         *columns(AudioFile),
         "uploaded_by__id",
-        *(f"uploaded_by__{name}" for name in _UPLOADER),
+        *(f"uploaded_by__{name}" for name in _NAME),
         measured_summary=Subquery(summary, output_field=JSONField()),
         review_copy_note=Subquery(note),
     ).order_by("kind", "original_name")
@@ -233,7 +233,7 @@ def _comment_rows(comments: QuerySet[Comment]) -> QuerySet[Any]:
     rows: QuerySet[Any] = comments.values(
         *columns(Comment),
         "author__id",
-        *(f"author__{name}" for name in _UPLOADER),
+        *(f"author__{name}" for name in _NAME),
         "guest__id",
         "guest__label",
     ).order_by("audio_file__original_name", "start_s", "created_at", "id")
