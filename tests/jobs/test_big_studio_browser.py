@@ -107,6 +107,9 @@ def test_a_big_studio_pages_through_its_work(live_server: Any) -> None:
             page.wait_for_url(re.compile(r".*page=2"))
             assert page.locator("tr.board-row").count() == 10
             assert "51\u201360 shown" in page.inner_text(".board-total")
+            # htmx readies the swapped-in board (its filter form among it) as it settles, after the
+            # address has changed: a choice made before that would go to a form it ignores.
+            page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-request')")
             page.select_option("#board-engineer", str(engineer))
             page.wait_for_url(re.compile(rf".*engineer={engineer}"))
             assert "page=" not in page.url  # a new filter starts at the first page
