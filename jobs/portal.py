@@ -13,6 +13,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs.fragments import content_key
 from jobs.models import (
     CLOCK_RUNNING,
     STAGE_FINISHED,
@@ -207,3 +208,20 @@ def intake_file_rows(
         rows.append({**m, "fixes": fixes, "notes": notes})
     rows.sort(key=lambda r: not r["fixes"])  # stable: importance order within each group
     return rows, whole_job
+
+
+def intake_key(rows: Sequence[dict[str, Any]]) -> str:
+    """The fragment key (jobs.fragments) of the intake report's files and of its table of
+    measurements, from `intake_file_rows`: every value either shows. (The table's order is the
+    files' own, made from their kinds and names.)"""
+
+    def said(findings: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple((f.severity, f.code, f.message) for f in findings)
+
+    def shown(m: dict[str, Any]) -> tuple[Any, ...]:
+        f, a = m["file"], m["analysis"]
+        analysis = (a.status, a.error) if a is not None else None
+        return (f.pk, f.original_name, f.kind, f.version, m["report"], analysis, m.get("wave"),
+                said(m["fixes"]), said(m["notes"]))  # fmt: skip
+
+    return content_key(*(shown(m) for m in rows))

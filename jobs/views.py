@@ -40,7 +40,7 @@ from jobs.models import (
     StageStatus,
     User,
 )
-from jobs.portal import home_cards, intake_file_rows, intake_headline
+from jobs.portal import home_cards, intake_file_rows, intake_headline, intake_key
 from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.room import RoomFiles, room_files, room_picks
@@ -91,6 +91,7 @@ def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict
     file_rows, job_findings = intake_file_rows(measurements, findings)
     return {
         "file_rows": file_rows,
+        "intake_key": intake_key(file_rows),
         "job_findings": job_findings,
         "headline": intake_headline(report.verdict, findings, needs_ack=job.awaits_acknowledgement)
         if report

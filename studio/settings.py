@@ -222,7 +222,14 @@ USE_TZ = True
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _broker}
     if _broker
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered fragments of each process (jobs.fragments): its own memory, emptied by a deploy.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
 }
 # Sessions are read on every request: from Redis when it is there (the database keeps them too,
 # so a restart of Redis logs no one out), from the database alone otherwise.

@@ -29,10 +29,16 @@ def _media_in_tmp(settings: object, tmp_path: Path) -> None:
     }
     # Password hashing is deliberately slow; tests hash hundreds of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    # A per-test cache in memory: never the Redis database the Celery broker uses.
+    # Per-test caches in memory: never the Redis database the Celery broker uses, and no
+    # rendered fragment (jobs.fragments) from another test's studio.
     settings.CACHES = {  # type: ignore[attr-defined]
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": str(tmp_path),
-        }
+        },
+        "fragments": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"{tmp_path}:fragments",
+            "TIMEOUT": None,
+        },
     }

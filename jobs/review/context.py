@@ -20,6 +20,7 @@ from jobs.review.room import (
     room_comments,
     room_files,
     room_sources,
+    versions_key,
 )
 
 GAIN_MODES = {
@@ -73,6 +74,7 @@ def room_context(
     if guest is None:
         room["versions"] = file_versions(job, user, read)
         room["version_count"] = sum(len(line.versions) for line in room["versions"])
+        room["versions_key"] = versions_key(room["versions"])
     if is_client and job.status == JobStatus.DELIVERED:
         room["revision_comments"] = list(
             requestable_comments(job).select_related("audio_file", "author", "guest")

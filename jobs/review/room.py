@@ -12,6 +12,7 @@ from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 from analysis.models import AnalysisStatus, FileAnalysis, report_value
 from jobs.access import client_view, files_visible_to, visible_rows
 from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
+from jobs.fragments import content_key
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy, Visibility
@@ -356,3 +357,18 @@ def file_versions(job: Job, user: User | None, read: RoomFiles | None = None) ->
         line.versions.sort(key=lambda v: -v.file.version)
         line.name = line.versions[0].file.original_name
     return list(lineages.values())
+
+
+def versions_key(lines: list[Lineage]) -> str:
+    """The fragment key (jobs.fragments) of the versions table: every value it shows."""
+    return content_key(
+        *((line.name, line.kind, *(_version_shown(v) for v in line.versions)) for line in lines)
+    )
+
+
+def _version_shown(v: Version) -> tuple[Any, ...]:
+    f, by = v.file, v.file.uploaded_by
+    return (
+        f.pk, f.is_current, f.version, f.kind, f.revision_round, f.size_bytes, f.sha256,
+        f.uploaded_at, by.first_name, by.last_name, by.username, v.lufs, v.true_peak,
+    )  # fmt: skip
