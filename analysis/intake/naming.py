@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 
 AUDIO_SUFFIXES = {".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".rf64", ".bwf"}
@@ -153,6 +154,7 @@ def suggest_stem_name(name: str, *, track_title: str) -> str:
     return f"{instrument} - {track}{ext}"
 
 
+@lru_cache(maxsize=8192)  # a pure function of the name; the intake poll sorts by it every time
 def stem_importance(name: str) -> tuple[int, str, int, str]:
     """Sort key: lead/main vocals and lead instruments first, then rhythm, harmony, backing
     vocals, percussion and effects; a numbered double (`Guitars 2`) after its first."""
