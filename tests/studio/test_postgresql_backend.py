@@ -55,3 +55,18 @@ def test_the_orm_reads_moments_back_as_written() -> None:
     read = list(JobEvent.objects.filter(job=job).order_by("id").values_list("at", flat=True))
     assert read == MOMENTS
     assert all(m.utcoffset() == timedelta(0) for m in read)
+
+
+def test_a_statement_run_again_is_prepared_on_the_connection() -> None:
+    """PostgreSQL parses and plans a page's statements once per connection (studio/env.py)."""
+    if connection.vendor != "postgresql":
+        return
+    job = make_job()
+    for _ in range(6):  # psycopg prepares a statement on its fifth run
+        assert JobEvent.objects.filter(job=job).count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%COUNT(*)%"jobs_jobevent"%'],
+        )
+        assert cursor.fetchone()[0] == 1

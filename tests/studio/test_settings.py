@@ -53,6 +53,8 @@ def print_settings(**env: str) -> str:
     [
         ("DATABASE_URL", "nonsense", "DATABASE_URL='nonsense' is not a database URL"),
         ("DATABASE_URL", "postgres://host:notaport/db", "has a bad port"),
+        ("DATABASE_URL", "postgres://host/db?prepare_threshold=often", "is a number or none"),
+        ("DATABASE_URL", "postgres://host/db?server_side_binding=yes", "is true or false"),
         ("CELERY_BROKER_URL", "amqp://x", "is not a Redis URL"),
         ("DEBUG", "maybe", "DEBUG='maybe' is not a boolean"),
         ("CELERY_TASK_TIME_LIMIT", "ten", "is not a whole number"),
@@ -108,3 +110,14 @@ def test_production_settings_pass_the_deploy_check() -> None:
 def test_the_development_key_fails_the_deploy_check() -> None:
     result = run_manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
+
+
+def test_postgresql_prepares_the_statements_it_runs_again_unless_the_url_says_not_to() -> None:
+    from studio.env import database_from_url
+
+    options = database_from_url("DATABASE_URL", "postgres://h/db?sslmode=require")["OPTIONS"]
+    assert options == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+    behind_a_pooler = database_from_url(
+        "DATABASE_URL", "postgres://h/db?prepare_threshold=none&server_side_binding=false"
+    )["OPTIONS"]
+    assert behind_a_pooler == {"server_side_binding": False, "prepare_threshold": None}
