@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from jobs.access import SESSION_VALUES, sessions_from
 from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.dose import Exposure, LevelOutOfRange, check_level, dose_between, exposures, minutes_left
 from jobs.models import (
@@ -36,7 +37,6 @@ from jobs.models import (
 )
 from jobs.plan_store import ear_break_policy
 from jobs.planner import EarBreakPolicy
-from jobs.selectors import SESSION_VALUES, sessions_from
 from jobs.services import NotAllowed, WrongState
 
 
