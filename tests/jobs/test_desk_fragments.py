@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import caches
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from jobs.models import DeadlineStatus, Job, Role, Stage, StageKind, User
 from jobs.services import stage_assign
@@ -73,6 +74,10 @@ def test_next_and_up_for_grabs_follow_every_change_to_a_job(
     assert "deadline-at_risk" in _region(page, "grabs")
 
     assert job.due_at is not None
+    Job.objects.filter(pk=job.pk).update(due_at=job.due_at + timedelta(seconds=1))
+    page, _ = _same_as_from_nothing(c)  # the same words, another moment
+    assert (job.due_at + timedelta(seconds=1)).isoformat() in _region(page, "grabs")
+
     Job.objects.filter(pk=job.pk).update(due_at=job.due_at + timedelta(days=20))
     page, _ = _same_as_from_nothing(c)
     assert (job.due_at + timedelta(days=20)).isoformat() in _region(page, "grabs")
@@ -92,7 +97,11 @@ def test_the_rows_times_follow_the_clock(desk: tuple[Client, Job, list[Stage]], 
     assert "tomorrow at" in _region(page, "next")
     left = _region(page, "next").split('data-label="Time left">')[1].split("</td>")[0]
 
-    frozen.shift(timedelta(hours=49))  # the predicted finish is yesterday's, the due date nearer
+    frozen.shift(timedelta(hours=1))  # the same words, an hour less left
+    page, _ = _same_as_from_nothing(c)
+    assert left not in _region(page, "next") and "tomorrow at" in _region(page, "next")
+
+    frozen.shift(timedelta(hours=48))  # the predicted finish is yesterday's, the due date nearer
     page, _ = _same_as_from_nothing(c)
     assert "yesterday at" in _region(page, "next")
     assert left not in _region(page, "next")
@@ -105,6 +114,19 @@ def test_the_rows_times_follow_the_clock(desk: tuple[Client, Job, list[Stage]], 
     Stage.objects.filter(pk=stages[0].pk).update(predicted_finish_at=None)
     page, _ = _same_as_from_nothing(c)
     assert "not planned yet" in _region(page, "next")
+
+    # Due in a year, only the predicted finish's words change with the clock by a day.
+    Job.objects.filter(pk=job.pk).update(due_at=timezone.now() + timedelta(days=400, hours=12))
+    finish = timezone.now() + timedelta(days=1)
+    Stage.objects.filter(pk=stages[0].pk).update(predicted_finish_at=finish)
+    page, _ = _same_as_from_nothing(c)
+    assert "tomorrow at" in _region(page, "next")
+    Stage.objects.filter(pk=stages[0].pk).update(predicted_finish_at=finish + timedelta(seconds=1))
+    page, _ = _same_as_from_nothing(c)  # the same words, another moment
+    assert (finish + timedelta(seconds=1)).isoformat() in _region(page, "next")
+    frozen.shift(timedelta(days=1))
+    page, _ = _same_as_from_nothing(c)
+    assert "today at" in _region(page, "next") and "tomorrow at" not in _region(page, "next")
 
 
 def test_rows_follow_their_stages_and_their_proposed_engineers(
