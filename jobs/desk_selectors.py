@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
+from jobs.access import SESSION_VALUES, sessions_from
 from jobs.compiled import rows_compiled_once
 from jobs.models import (
     CLOCK_RUNNING,
@@ -17,7 +18,7 @@ from jobs.models import (
     StageStatus,
     User,
 )
-from jobs.selectors import SESSION_VALUES, _with_blocked, sessions_from, stages_from
+from jobs.selectors import _with_blocked, stages_from
 
 # What a desk row shows. The stage's engineer is not read: *now* and *next* are the viewer's own
 # stages and *up for grabs* has none (its id says so); the proposed engineer only up for grabs.

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jobs.access import session_for, stage_for
 from jobs.desk_selectors import desk_grabs, desk_next, desk_now, open_session
 from jobs.dose import MAX_SPL_DB, MIN_SPL_DB
+from jobs.fragments import content_key
 from jobs.models import ListeningSession, Stage, StageKind, User
 from jobs.services import (
     NotAllowed,
@@ -108,6 +109,9 @@ class DeskRow:
     predicted_when: str
     proposed_you: bool
     proposed_name: str
+    # content_key of every value above: the row's fragment (all of it but its form, whose
+    # CSRF token is the response's) is rendered once per process for each state of the row.
+    key: str
 
 
 @dataclass
@@ -149,32 +153,35 @@ def _shown_rows(
                 due is not None and due < now,
                 timeuntil(due, now) if due is not None and due >= now else "",
             )
-        predicted = s.predicted_finish_at
-        proposed = s.proposed_assignee if move == "stage_take" else None
-        out.append(
-            DeskRow(
-                pk=s.pk,
-                error=r.error,
-                can_start=r.can_start,
-                can_take=r.can_take,
-                blocked=bool(getattr(s, "blocked", False)),
-                job_url=dates.url,
-                move_url=move_url(s.pk),
-                track_title=job.track_title,
-                artist=job.artist,
-                kind_label=KIND_LABELS.get(s.kind, s.kind),
-                round_number=s.revision_round + 1 if s.revision_round else 0,
-                deadline_status=job.deadline_status,
-                due_iso=dates.due_iso,
-                due_when=dates.due_when,
-                overdue=dates.overdue,
-                time_left=dates.time_left,
-                predicted_iso=predicted.isoformat() if predicted else "",
-                predicted_when=when(predicted, now) if predicted else "",
-                proposed_you=proposed is not None and s.proposed_assignee_id == user.pk,
-                proposed_name=(proposed.get_full_name() or proposed.username) if proposed else "",
-            )
+        # Up for grabs shows neither the time left nor the predicted finish, and next no
+        # proposed engineer: left empty, so a row's key changes only with what it shows (the
+        # time left changes by the minute).
+        grabs = move == "stage_take"
+        predicted = None if grabs else s.predicted_finish_at
+        proposed = s.proposed_assignee if grabs else None
+        shown = (
+            s.pk,
+            r.error,
+            r.can_start,
+            r.can_take,
+            bool(getattr(s, "blocked", False)),
+            dates.url,
+            move_url(s.pk),
+            job.track_title,
+            job.artist,
+            KIND_LABELS.get(s.kind, s.kind),
+            s.revision_round + 1 if s.revision_round else 0,
+            job.deadline_status,
+            dates.due_iso,
+            dates.due_when,
+            dates.overdue and not grabs,
+            "" if grabs else dates.time_left,
+            predicted.isoformat() if predicted else "",
+            when(predicted, now) if predicted else "",
+            proposed is not None and s.proposed_assignee_id == user.pk,
+            (proposed.get_full_name() or proposed.username) if proposed else "",
         )
+        out.append(DeskRow(*shown, key=content_key(*shown)))
     return out
 
 

@@ -17,7 +17,6 @@ from jobs.models import (
     Job,
     JobEvent,
     JobStatus,
-    ListeningSession,
     Stage,
     User,
 )
@@ -182,24 +181,3 @@ def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
             stage.blocked = row["blocked"]  # type: ignore[attr-defined]
         stages.append(stage)
     return stages
-
-
-# A listening session with its stage and the stage's job, every field of each, as
-# `select_related("stage", "stage__job")` loads them: for `sessions_from`.
-SESSION_VALUES = (
-    *columns(ListeningSession),
-    *columns(Stage, "stage__"),
-    *columns(Job, "stage__job__"),
-)
-
-
-def sessions_from(rows: list[dict[str, Any]]) -> list[ListeningSession]:
-    """Sessions from `values(*SESSION_VALUES)` rows, each with its stage and job loaded."""
-    sessions = []
-    for row in rows:
-        session: ListeningSession = instance_from(ListeningSession, row)
-        stage: Stage = instance_from(Stage, row, "stage__")
-        stage.job = instance_from(Job, row, "stage__job__")
-        session.stage = stage
-        sessions.append(session)
-    return sessions

@@ -15,9 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from jobs.access import SESSION_VALUES, sessions_from
 from jobs.compiled import columns, instance_from, rows_compiled_once
 from jobs.dose import Exposure, LevelOutOfRange, check_level, dose_between, exposures, minutes_left
 from jobs.models import (
@@ -36,7 +37,6 @@ from jobs.models import (
 )
 from jobs.plan_store import ear_break_policy
 from jobs.planner import EarBreakPolicy
-from jobs.selectors import SESSION_VALUES, sessions_from
 from jobs.services import NotAllowed, WrongState
 
 
@@ -209,12 +209,40 @@ def _ears_for(session: ListeningSession, now: datetime, rules: EarRules | None =
     today = _sessions_today(session.engineer_id, rules.day_start)
     since = _since_sessions(session, previous, rules.policy)
     ids = {session.pk, *(p.pk for p in previous), *(t.pk for t in today)}
-    breaks = list(
-        EarBreak.objects.filter(engineer_id=session.engineer_id).filter(
-            Q(session_id__in=ids) | Q(prompted_at__gte=rules.day_start) | Q(ended_at__gt=since)
-        )
+    # The breaks of these sessions, or asked for today, or ended since the ears last rested.
+    # A list of ids of any length has no SQL compiled once: the SQL asks for the breaks of
+    # every session started since the first of them (all of these, perhaps a few more), and
+    # those of another session are dropped here, in the SQL's order.
+    first = min(s.started_at for s in (session, *previous, *today))
+    rows = rows_compiled_once(
+        "ear_breaks", _break_rows, session.engineer_id, first, rules.day_start, since
     )
+    breaks = [
+        b
+        for b in (instance_from(EarBreak, row) for row in rows)
+        if b.session_id in ids
+        or b.prompted_at >= rules.day_start
+        or (b.ended_at is not None and b.ended_at > since)
+    ]
     return _Ears(rules, previous, today, breaks)
+
+
+_BREAK_FIELDS = columns(EarBreak)
+
+
+def _break_rows(
+    engineer_id: int, first_start: datetime, day_start: datetime, since: datetime
+) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        EarBreak.objects.filter(engineer_id=engineer_id)
+        .filter(
+            Q(session__started_at__gte=first_start)
+            | Q(prompted_at__gte=day_start)
+            | Q(ended_at__gt=since)
+        )
+        .values(*_BREAK_FIELDS)
+    )
+    return rows
 
 
 def _sessions_today(engineer_id: int, day_start: datetime) -> list[ListeningSession]:

@@ -174,3 +174,34 @@ def test_a_relation_the_join_did_not_find_is_none() -> None:
     assert (
         related_from(User, {"assignee__id": None, "assignee__username": None}, "assignee__") is None
     )
+
+
+def test_the_session_poll_s_reads_are_compiled_once() -> None:
+    """The poll reads the session, the engineer's rules, their sessions and breaks from SQL
+    compiled once (the breaks of a list of sessions of any length too)."""
+    from django.test import Client
+
+    from jobs.services import stage_assign, stage_start
+    from jobs.sessions import session_start
+    from tests.jobs.helpers import accepted_job, stages_of
+
+    client_user, engineer = make_user(Role.CLIENT), make_user(Role.ENGINEER)
+    stage = stages_of(accepted_job(client_user))[0]
+    stage_assign(stage=stage, by=engineer, engineer=engineer)
+    stage_start(stage=stage, by=engineer)
+    session = session_start(stage=stage, by=engineer)
+    _COMPILED.clear()
+    browser = Client()
+    browser.force_login(engineer)
+    tick = browser.post(f"/sessions/{session.pk}/tick/", HTTP_HX_REQUEST="true")
+    assert tick.status_code == 200 and 'id="desk-session"' in tick.content.decode()
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "session_for",
+        "engineer_profile",
+        "sessions_before",
+        "sessions_today",
+        "ear_breaks",
+    }

@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from jobs.models import EarBreak, EngineerProfile, ListeningSession, Role, Stage, User
+from jobs.models import (
+    BreakKind,
+    BreakOutcome,
+    EarBreak,
+    EngineerProfile,
+    ListeningSession,
+    Role,
+    Stage,
+    User,
+)
 from jobs.services import NotAllowed, WrongState, stage_assign, stage_finish, stage_start
 from jobs.sessions import (
     break_compliance,
@@ -214,3 +224,42 @@ def test_listening_today_and_the_daily_cap(client_user: User, engineer: User, fr
     assert not listening_cap_reached(engineer=engineer)
     frozen.shift(timedelta(minutes=20))
     assert listening_cap_reached(engineer=engineer)
+
+
+def test_the_timer_reads_the_breaks_the_orm_finds_for_its_sessions(
+    client_user: User, engineer: User, frozen
+) -> None:
+    """The breaks of this session, the ones before it and today's, or asked for today, or
+    ended since the ears last rested: read by the sessions' first start and sorted out in
+    Python, the same breaks, in the same order, as the ORM's query by their ids."""
+    from django.db.models import Q
+
+    from jobs.sessions import _ears_for, _since_sessions, ear_rules
+
+    stages = stages_of(accepted_job(client_user))
+    stage_assign(stage=stages[0], by=engineer, engineer=engineer)
+    stage_start(stage=stages[0], by=engineer)
+    for hours in (0, 1, 26, 27):  # two sessions each day, a break in each, then one more
+        session = session_start(stage=stages[0], by=engineer)
+        frozen.shift(timedelta(minutes=20))
+        EarBreak.objects.create(
+            engineer=engineer,
+            session=session,
+            kind=BreakKind.SHORT,
+            outcome=BreakOutcome.SKIPPED,
+            planned_minutes=5,
+            prompted_at=timezone.now(),
+        )
+        session_stop(session=session, by=engineer)
+        frozen.shift(timedelta(hours=1) if hours in (0, 26) else timedelta(hours=24))
+    session = session_start(stage=stages[0], by=engineer)
+    now = timezone.now()
+    rules = ear_rules(engineer=engineer, now=now)
+    ears = _ears_for(session, now, rules)
+    ids = {session.pk, *(p.pk for p in ears.previous), *(t.pk for t in ears.today)}
+    since = _since_sessions(session, ears.previous, rules.policy)
+    orm = EarBreak.objects.filter(engineer_id=engineer.pk).filter(
+        Q(session_id__in=ids) | Q(prompted_at__gte=rules.day_start) | Q(ended_at__gt=since)
+    )
+    assert [b.pk for b in ears.breaks] == [b.pk for b in orm]
+    assert len(ears.breaks) == 4
