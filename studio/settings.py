@@ -220,7 +220,8 @@ USE_TZ = True
 
 # Shared by every web process when Redis is there.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _broker}
+    # Django's Redis cache, keeping its redis client (studio/cache.py).
+    "default": {"BACKEND": "studio.cache.Cache", "LOCATION": _broker}
     if _broker
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Rendered fragments of each process (jobs.fragments): its own memory, emptied by a deploy.
