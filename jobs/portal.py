@@ -25,6 +25,7 @@ from jobs.models import (
     StageKind,
     Verdict,
 )
+from jobs.review.selectors import wave_key
 from jobs.timeline import local_time, studio_tz
 
 
@@ -221,7 +222,8 @@ def intake_key(rows: Sequence[dict[str, Any]]) -> str:
     def shown(m: dict[str, Any]) -> tuple[Any, ...]:
         f, a = m["file"], m["analysis"]
         analysis = (a.status, a.error) if a is not None else None
-        return (f.pk, f.original_name, f.kind, f.version, m["report"], analysis, m.get("wave"),
+        wave = wave_key(m["wave"])
+        return (f.pk, f.original_name, f.kind, f.version, m["report"], analysis, wave,
                 said(m["fixes"]), said(m["notes"]))  # fmt: skip
 
     return content_key(*(shown(m) for m in rows))

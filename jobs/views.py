@@ -81,7 +81,7 @@ def _require_hand_in(user: User, job: Job) -> None:
 
 def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict[str, Any]:
     """The intake region. `room`: the job page's room_files, if read: the peak overviews of the
-    intake files and of the room's sources are then read together, once."""
+    intake files and of the room's sources are then read together, once, if any is drawn."""
     files = intake_files(job)
     measurements = file_measurements(files)
     if room is not None:

@@ -20,6 +20,7 @@ from jobs.review.room import (
     room_comments,
     room_files,
     room_sources,
+    sources_key,
     versions_key,
 )
 
@@ -62,6 +63,7 @@ def room_context(
         can_comment = studio or is_client
     room: dict[str, Any] = {
         "sources": sources,
+        "sources_key": sources_key(sources),
         "comments": room_comments(user, job, [s.file for s in sources], read.files),
         "studio": studio,
         "guest": guest,

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import re
 from itertools import count
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis.models import AnalysisStatus, FileAnalysis
 from jobs.fragments import content_key
-from jobs.models import AudioFile, JobStatus, Verdict
+from jobs.models import AudioFile, FileKind, JobStatus, User, Verdict
+from jobs.review.models import FilePeaks, ReviewCopy
+from jobs.review.services import review_after_measure
 from tests.factories import make_audio_file, make_job
+from tests.jobs.review.helpers import measured_file, tone
 from tests.jobs.test_intake_views import _measured, _report
 
 
@@ -133,3 +139,87 @@ def test_the_versions_table_follows_a_new_version_and_a_renamed_uploader() -> No
     client.save()
     page, _ = _same_as_from_nothing(c, job.pk)
     assert "<td>Renamed Person</td>" in page
+
+
+def _logged_in(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _wave_paths(page: str) -> list[str]:
+    return re.findall(r'<path class="wave" d="([^"]+)"', page)
+
+
+def _peaks_again(audio: AudioFile, like: AudioFile) -> None:
+    """`audio`'s peaks written again as the measuring pipeline writes them (here `like`'s peaks:
+    new peaks, the measurement's summary unchanged)."""
+    stored = FilePeaks.objects.get(audio_file=like)
+    again = SimpleNamespace(format=None, unreadable=None, peaks=bytes(stored.data),
+                            short_term_lufs=stored.overview["short_term_lufs"])  # fmt: skip
+    review_after_measure(audio=audio, report=again)  # type: ignore[arg-type]
+
+
+def _louder() -> AudioFile:
+    """A louder file of another job: its peaks to write again as a file's."""
+    return measured_file(make_job(), name="Louder.wav", content=tone(dbfs=-1.0))
+
+
+@pytestmark_db
+def test_the_player_follows_every_change_to_its_sources_and_new_peaks_show(
+    client_user: User,
+) -> None:
+    job = make_job(client=client_user, status=JobStatus.AWAITING_CLIENT, verdict=Verdict.ACCEPTED)
+    rough = measured_file(job, kind=FileKind.ROUGH_MIX, name="Billie Jean (rough).wav")
+    c = _logged_in(client_user)
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert 'data-name="Billie Jean (rough).wav"' in page and len(_wave_paths(page)) == 2
+    before = _wave_paths(poll)
+
+    # Measured again, quieter: a lone source quieter than the streaming target keeps its gains.
+    for lufs in (-20.0, -21.5):
+        analysis = FileAnalysis.objects.get(audio_file=rough)
+        analysis.report = {**analysis.report, "integrated_lufs": lufs}
+        analysis.save()
+        page, poll = _same_as_from_nothing(c, job.pk)
+        assert f"<span>{lufs} LUFS" in page
+
+    # A reference, measured (louder: the gains change) but without peaks; played from a copy.
+    ref = _measured(job, name="Reference - Thriller.wav", integrated_lufs=-9.0).audio_file
+    AudioFile.objects.filter(pk=ref.pk).update(kind=FileKind.REFERENCE)
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert 'data-name="Reference - Thriller.wav"' in page and len(_wave_paths(page)) == 2
+    ReviewCopy.objects.create(audio_file=ref, container="FLAC", subtype="24", note="FLAC copy")
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert "Plays from a FLAC copy." in page
+
+    # The rough mix's peaks written again (it was measured again): the new drawing shows.
+    _peaks_again(rough, like=_louder())
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert _wave_paths(poll) != before and _wave_paths(poll)[0] == _wave_paths(page)[1]
+
+
+def _reads_overviews(c: Client, url: str, **extra: str) -> bool:
+    with CaptureQueriesContext(connection) as queries:
+        assert c.get(url, **extra).status_code == 200
+    return any('"overview"' in q["sql"] for q in queries.captured_queries)
+
+
+@pytestmark_db
+def test_a_page_whose_fragments_are_kept_reads_no_peak_overview(client_user: User) -> None:
+    job = make_job(client=client_user, status=JobStatus.AWAITING_CLIENT, verdict=Verdict.ACCEPTED)
+    rough = measured_file(job, kind=FileKind.ROUGH_MIX, name="Billie Jean (rough).wav")
+    measured_file(job, name="Bass - Billie Jean.wav")
+    c = _logged_in(client_user)
+    page, poll = reverse("job_detail", args=[job.pk]), reverse("job_intake", args=[job.pk])
+    assert _reads_overviews(c, page)  # drawn: nothing kept yet
+    assert not _reads_overviews(c, page)
+    assert not _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+    caches["fragments"].clear()
+    assert _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+    assert not _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+
+    # New peaks for a file: drawn again, once.
+    _peaks_again(rough, like=_louder())
+    assert _reads_overviews(c, page)
+    assert not _reads_overviews(c, page)
