@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.template import Context, Template
 from django.test import Client
@@ -17,11 +18,21 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis.models import AnalysisStatus, FileAnalysis
+from analysis.services import file_measure
 from jobs.fragments import content_key
-from jobs.models import AudioFile, FileKind, JobStatus, User, Verdict
+from jobs.models import AudioFile, FileKind, JobStatus, StudioPolicy, User, Verdict
 from jobs.review.models import FilePeaks, ReviewCopy
 from jobs.review.services import review_after_measure
-from tests.factories import make_audio_file, make_job
+from jobs.services import (
+    job_record_verdict,
+    job_start_analysis,
+    job_submit,
+    stage_assign,
+    stage_start,
+)
+from jobs.uploads import audio_file_add
+from tests.factories import make_audio_file, make_job, wav_bytes
+from tests.jobs.helpers import accepted_job, master_wav, stages_of, upload_master, work_through
 from tests.jobs.review.helpers import measured_file, tone
 from tests.jobs.test_intake_views import _measured, _report
 
@@ -223,3 +234,123 @@ def test_a_page_whose_fragments_are_kept_reads_no_peak_overview(client_user: Use
     _peaks_again(rough, like=_louder())
     assert _reads_overviews(c, page)
     assert not _reads_overviews(c, page)
+
+
+def _job_pages(clients: list[Client], job_pk: object) -> list[str]:
+    url = reverse("job_detail", args=[job_pk])
+    return [PER_RESPONSE.sub(r"\1", c.get(url).content.decode()) for c in clients]
+
+
+def _viewers_same_as_from_nothing(clients: list[Client], job_pk: object) -> list[str]:
+    """The job page as each viewer sees it, one after the other with the fragments kept (so one
+    viewer's may be read back for the next), checked against each rendered from nothing."""
+    seen = _job_pages(clients, job_pk)
+    fresh = []
+    for c in clients:
+        caches["fragments"].clear()
+        fresh += _job_pages([c], job_pk)
+    assert seen == fresh
+    _job_pages(clients, job_pk)  # every viewer's fragments kept again, for the next change
+    return seen
+
+
+@pytestmark_db
+def test_the_file_list_the_stages_and_the_timeline_follow_every_change(
+    client_user: User, manager: User, engineer: User
+) -> None:
+    job = make_job(client=client_user)
+    viewers = [_logged_in(manager), _logged_in(client_user)]
+    # Files added together: one line of the timeline, which says how many.
+    for name in ("Bass - Billie Jean.wav", "Drums - Billie Jean.wav"):
+        upload = SimpleUploadedFile(name, wav_bytes(), "audio/wav")
+        audio_file_add(job=job, content=upload, name=name, kind=FileKind.STEM, by=client_user)
+        studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "2 files added" in client
+    job_submit(job=job, by=client_user)
+    job_start_analysis(job=job)
+    job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Bass - Billie Jean.wav" in client and "stage-pending" in client
+
+    # A new file, waiting to be measured, then measured; then a second version of it.
+    keys = make_audio_file(job, name="Keys - Billie Jean.wav", size_bytes=2048)
+    waiting = FileAnalysis.objects.create(audio_file=keys, status=AnalysisStatus.PENDING)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="File">Keys - Billie Jean.wav</td>' in client and "Pending" in client
+    waiting.status, waiting.report = AnalysisStatus.DONE, {"integrated_lufs": -20.0}
+    waiting.finished_at = keys.uploaded_at
+    waiting.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Analysis">Measured</td>' in client
+    AudioFile.objects.filter(pk=keys.pk).update(is_current=False)
+    make_audio_file(job, name=keys.original_name, lineage=keys.lineage, version=2, size_bytes=4096)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Version">v2</td><td data-label="Size">4.0\xa0KB</td>' in client
+
+    # The first stage assigned (the engineer's name for the studio only) and started; the
+    # engineer renamed; each is on the timeline too.
+    stage = stages_of(job)[0]
+    stage_assign(stage=stage, by=manager, engineer=engineer)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert f"· {engineer.get_full_name() or engineer.username}</li>" in studio
+    assert f"· {engineer.get_full_name() or engineer.username}</li>" not in client
+    stage.refresh_from_db()
+    stage_start(stage=stage, by=engineer)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "stage-in_progress" in client
+    engineer.first_name, engineer.last_name = "Renamed", "Engineer"
+    engineer.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "· Renamed Engineer</li>" in studio
+
+
+@pytestmark_db
+def test_the_delivery_table_follows_every_change_to_the_masters_and_the_rough_mix(
+    client_user: User, engineer: User
+) -> None:
+    job = accepted_job(client_user)
+    work_through(job, engineer)
+    viewers = [_logged_in(engineer), _logged_in(client_user)]
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "No master for this round yet." in studio
+
+    measured = _measured(job, name="Billie Jean (rough).wav", integrated_lufs=-11.0)
+    AudioFile.objects.filter(pk=measured.audio_file_id).update(kind=FileKind.ROUGH_MIX)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Integrated LUFS">-11.0</td>' in client
+    measured.report = {**measured.report, "integrated_lufs": -9.0, "max_short_term_lufs": -7.5}
+    measured.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Max short-term LUFS">-7.5</td>' in client
+
+    # A master that passes; then one still being measured beside it; then that one measured.
+    upload_master(job, engineer, content=master_wav(-1.5))
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "<strong>Pass</strong>" in studio
+    second = make_audio_file(
+        job, kind=FileKind.MASTER, name="Master - Billie Jean (clean).wav", uploaded_by=engineer
+    )
+    analysis = FileAnalysis.objects.create(audio_file=second)
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Measuring…" in studio
+    assert file_measure(analysis_id=analysis.pk) == "measured"
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Measuring…" not in studio and studio.count("<strong>Pass</strong>") == 2
+
+    # The same measurements judged by a lower ceiling: the louder master fails.
+    policy = StudioPolicy.current()
+    policy.delivery_true_peak_ceiling_dbtp = -2.0
+    policy.save()
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert studio.count("<strong>Pass</strong>") == 1 and "-2.0 dBTP" in studio
+
+    # A third master that could not be measured, then was given up on.
+    third = make_audio_file(
+        job, kind=FileKind.MASTER, name="Master - Billie Jean (alt).wav", uploaded_by=engineer
+    )
+    FileAnalysis.objects.create(audio_file=third, status=AnalysisStatus.FAILED, error="gone")
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Could not be measured (failed)" in studio
+    FileAnalysis.objects.filter(audio_file=third).update(status=AnalysisStatus.NEEDS_ATTENTION)
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Could not be measured (needs_attention)" in studio
