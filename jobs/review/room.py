@@ -16,7 +16,14 @@ from jobs.fragments import content_key
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
 from jobs.review.models import Comment, GuestLink, ReviewCopy, Visibility
-from jobs.review.selectors import PeakOverviews, Wave, file_wave, peak_overviews, wave_key
+from jobs.review.selectors import (
+    PeakOverviews,
+    Wave,
+    file_wave,
+    peak_overviews,
+    peaks_stamp,
+    wave_key,
+)
 
 MAX_SOURCES = 9  # the number keys 1 to 9
 
@@ -68,7 +75,8 @@ _NAME = ("username", "first_name", "last_name")  # of a person: the name the pag
 
 def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
     """`files` as room_files reads them: every column, the uploader's name, the summary of what
-    each measured and its review copy's note, by kind then name."""
+    each measured, its review copy's note and when its peaks were written, by kind then
+    name."""
     summary = FileAnalysis.objects.filter(
         audio_file=OuterRef("pk"), status=AnalysisStatus.DONE
     ).values("summary")[:1]
@@ -79,6 +87,7 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
         *(f"uploaded_by__{name}" for name in _NAME),
         measured_summary=Subquery(summary, output_field=JSONField()),
         review_copy_note=Subquery(note),
+        peaks_at=peaks_stamp(),
     ).order_by("kind", "original_name")
     return rows
 
@@ -107,6 +116,7 @@ def room_files(job: Job, user: User | None) -> RoomFiles:
         if row["measured_summary"]:
             measured[f.pk] = _keys(row["measured_summary"])
         notes[f.pk] = row["review_copy_note"] or ""
+        f.peaks_at = row["peaks_at"]  # type: ignore[attr-defined]
         files.append(f)
     return RoomFiles(files, measured, notes)
 

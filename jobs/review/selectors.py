@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from django.db.models import DateTimeField, OuterRef, Subquery
 from django.db.models.fields.files import FieldFile
 
 from analysis.audio.peaks import peaks_from_overview
@@ -102,28 +104,39 @@ def peaks_from_waveform(wave: Any, fmt: Any) -> bytes | None:
     ).to_bytes()
 
 
+def peaks_stamp() -> Subquery:
+    """For a values() of AudioFile rows (room_files, intake_files): when the file's peaks were
+    written (None without peaks), read as `peaks_at`. Written again, they get a new time
+    (jobs.review.services); written anew, a new row does."""
+    written = FilePeaks.objects.filter(audio_file=OuterRef("pk")).values("created_at")[:1]
+    return Subquery(written, output_field=DateTimeField())
+
+
 def peak_overviews(files: list[AudioFile]) -> PeakOverviews:
-    """The peak overviews of `files`: only which files have them, and a stamp of each, read
-    now (one query on narrow columns); the overviews themselves, JSON that is costly to send and
-    parse, in one query for all the files the first time a page draws one. Most pages draw none:
-    their waveforms sit in fragments (jobs.fragments) kept under the stamp."""
-    rows = FilePeaks.objects.filter(audio_file__in=files).values_list(
-        "audio_file_id", "pk", "created_at"
-    )
-    return PeakOverviews({file_id: (pk, at) for file_id, pk, at in rows})
+    """The peak overviews of `files`: now only which files have them and when they were written
+    (`peaks_at`, read with the files; one narrow query for files read without it); the
+    overviews themselves, JSON that is costly to send and parse, in one query for all the files
+    the first time a page draws one. Most pages draw none: their waveforms sit in fragments
+    (jobs.fragments) kept under that stamp."""
+    if all(hasattr(f, "peaks_at") for f in files):
+        stamps = {f.pk: f.peaks_at for f in files if f.peaks_at is not None}  # type: ignore[attr-defined]
+    else:
+        rows = FilePeaks.objects.filter(audio_file__in=files).values_list(
+            "audio_file_id", "created_at"
+        )
+        stamps = dict(rows)
+    return PeakOverviews(stamps)
 
 
 class PeakOverviews:
     """file id -> the coarse overview of its stored peaks, for the files that have them, read
     when first asked for; `stamp` says which version of them a file has without reading them."""
 
-    def __init__(self, stamps: dict[Any, tuple[Any, ...]]) -> None:
-        # (row id, created_at): a file's peaks are written again with a new created_at
-        # (jobs.review.services), and written anew as a new row.
-        self.stamps = stamps
+    def __init__(self, stamps: dict[Any, datetime]) -> None:
+        self.stamps = stamps  # file id -> when its peaks were written
         self._read: dict[Any, Any] | None = None
 
-    def stamp(self, file_id: Any) -> tuple[Any, ...] | None:
+    def stamp(self, file_id: Any) -> datetime | None:
         return self.stamps.get(file_id)
 
     def get(self, file_id: Any) -> Any:
