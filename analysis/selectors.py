@@ -17,6 +17,7 @@ from analysis.models import (
 )
 from jobs.compiled import columns, instance_from, related_from, rows_compiled_once
 from jobs.models import STUDIO_FILE_KINDS, AudioFile, FileKind, Job, User
+from jobs.review.selectors import peaks_stamp
 
 # --- the job page: intake's files and report, the masters' delivery checks ------------------------
 
@@ -49,6 +50,7 @@ def _intake_rows(job_id: Any) -> QuerySet[Any]:
             *columns(AudioFile),
             *columns(FileAnalysis, "analysis__", without=("report", "summary")),
             summary_report=F("analysis__summary"),
+            peaks_at=peaks_stamp(),
         )
     )
     return rows
@@ -56,8 +58,9 @@ def _intake_rows(job_id: Any) -> QuerySet[Any]:
 
 def intake_files(job: Job) -> list[AudioFile]:
     """The job's current stems, rough mix and references, each with its analysis (without the
-    bulky report) and the summary of its measurement; stems first, the most important by name
-    first. From SQL compiled once (jobs.compiled): the intake poll asks every few seconds."""
+    bulky report), the summary of its measurement and when its peaks were written; stems first,
+    the most important by name first. From SQL compiled once (jobs.compiled): the intake poll
+    asks every few seconds."""
     files = []
     for row in rows_compiled_once("intake_files", _intake_rows, job.pk):
         f: AudioFile = instance_from(AudioFile, row)
@@ -67,6 +70,7 @@ def intake_files(job: Job) -> list[AudioFile]:
         # As select_related leaves them: the analysis, or None, known without another query.
         f._state.fields_cache["analysis"] = analysis
         f.summary_report = row["summary_report"]  # type: ignore[attr-defined]
+        f.peaks_at = row["peaks_at"]  # type: ignore[attr-defined]
         files.append(f)
     return sorted(
         files, key=lambda f: (_KIND_ORDER.get(f.kind, 9), stem_importance(f.original_name))

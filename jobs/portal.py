@@ -18,6 +18,7 @@ from jobs.models import (
     CLOCK_RUNNING,
     STAGE_FINISHED,
     STAGE_ORDER,
+    AudioFile,
     Job,
     JobStatus,
     LevellingPreview,
@@ -25,6 +26,7 @@ from jobs.models import (
     StageKind,
     Verdict,
 )
+from jobs.review.selectors import wave_key
 from jobs.timeline import local_time, studio_tz
 
 
@@ -221,7 +223,57 @@ def intake_key(rows: Sequence[dict[str, Any]]) -> str:
     def shown(m: dict[str, Any]) -> tuple[Any, ...]:
         f, a = m["file"], m["analysis"]
         analysis = (a.status, a.error) if a is not None else None
-        return (f.pk, f.original_name, f.kind, f.version, m["report"], analysis, m.get("wave"),
+        wave = wave_key(m["wave"])
+        return (f.pk, f.original_name, f.kind, f.version, m["report"], analysis, wave,
                 said(m["fixes"]), said(m["notes"]))  # fmt: skip
 
     return content_key(*(shown(m) for m in rows))
+
+
+# --- the fragment keys (jobs.fragments) of the job page's other parts -------------------------
+
+
+def files_key(files: Sequence[AudioFile]) -> str:
+    """The key of the job page's file list, from `intake_files`: every value it shows."""
+
+    def shown(f: AudioFile) -> tuple[Any, ...]:
+        a = getattr(f, "analysis", None)
+        return (f.pk, f.original_name, f.kind, f.version, f.size_bytes, a.status if a else None)
+
+    return content_key(*(shown(f) for f in files))
+
+
+def delivery_key(rows: Sequence[dict[str, Any]]) -> str:
+    """The key of the delivery table, from its rows (the masters with their `check`, then the
+    rough mix and references): every value it shows."""
+
+    def shown(row: dict[str, Any]) -> tuple[Any, ...]:
+        f, r, c = row["file"], row["report"], row.get("check")
+        # A measure the report lacks shows as one it holds as None may not: told apart.
+        measures = tuple((k in r, r.get(k)) for k in DELIVERY_MEASURES) if r is not None else None
+        check = None
+        if c is not None:
+            errors = tuple((e.code, e.message) for e in c.errors)
+            check = (c.status, c.passes, c.measuring, c.measured, errors, f.revision_round)
+        return (f.pk, f.original_name, f.kind, f.version, measures, check)
+
+    return content_key(*(shown(row) for row in rows))
+
+
+# The measurements the delivery table shows of each file's report.
+DELIVERY_MEASURES = (
+    "integrated_lufs",
+    "true_peak_dbtp",
+    "loudness_range_lu",
+    "max_short_term_lufs",
+)
+
+
+def stages_key(stages: Sequence[Stage], *, studio: bool) -> str:
+    """The key of the job page's list of the round's stages (their engineers for the studio)."""
+
+    def shown(s: Stage) -> tuple[Any, ...]:
+        a = s.assignee if studio else None
+        return (s.kind, s.status, (a.get_full_name() or a.username) if a else None)
+
+    return content_key(*(shown(s) for s in stages))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from jobs.fragments import content_key
 from jobs.models import EventKind, Job, JobEvent, JobStatus, StageKind, StudioPolicy, User
 
 # What a status change means to the people following the job.
@@ -217,3 +218,9 @@ def job_timeline(job: Job, events: Iterable[JobEvent], *, viewer: User) -> list[
         for e in entries:
             e.by = ""
     return list(reversed(_merged(entries)))
+
+
+def timeline_key(entries: list[Entry]) -> str:
+    """The fragment key (jobs.fragments) of the timeline: every value it shows (`when` is made
+    from `at` alone)."""
+    return content_key(*((e.at, e.title, e.detail, e.by, e.studio_only) for e in entries))

@@ -40,7 +40,15 @@ from jobs.models import (
     StageStatus,
     User,
 )
-from jobs.portal import home_cards, intake_file_rows, intake_headline, intake_key
+from jobs.portal import (
+    delivery_key,
+    files_key,
+    home_cards,
+    intake_file_rows,
+    intake_headline,
+    intake_key,
+    stages_key,
+)
 from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.room import RoomFiles, room_files, room_picks
@@ -56,7 +64,7 @@ from jobs.services import (
     job_request_revision,
 )
 from jobs.stage_work_views import stage_work_context
-from jobs.timeline import job_timeline
+from jobs.timeline import job_timeline, timeline_key
 from jobs.uploads import (
     UPLOADABLE_STATUSES,
     UploadError,
@@ -81,7 +89,7 @@ def _require_hand_in(user: User, job: Job) -> None:
 
 def _intake_context(job: Job, user: User, room: RoomFiles | None = None) -> dict[str, Any]:
     """The intake region. `room`: the job page's room_files, if read: the peak overviews of the
-    intake files and of the room's sources are then read together, once."""
+    intake files and of the room's sources are then read together, once, if any is drawn."""
     files = intake_files(job)
     measurements = file_measurements(files)
     if room is not None:
@@ -143,6 +151,7 @@ def _delivery_context(
         "job": job,
         "master_rows": masters,
         "comparison_rows": comparison,
+        "delivery_key": delivery_key([*masters, *comparison]),
         "can_upload_master": may_master and in_progress,
         # Offered only when it can succeed; otherwise the page says what is missing.
         "can_deliver": may_master and in_progress and not blocker,
@@ -174,13 +183,17 @@ def _page_context(job: Job, user: User) -> dict[str, Any]:
     room = room_files(job, user)
     stages = round_stage_list(job)
     intake = _intake_context(job, user, room)
+    timeline = job_timeline(job, job_history(job), viewer=user)
     return {
         **intake,
         **_delivery_context(job, user, intake["measurements"], room, stages),
         **room_context(job, user, read=room),
         **preview_context(job, user),
+        "files_key": files_key(intake["files"]),
         "stages": stages,
-        "timeline": job_timeline(job, job_history(job), viewer=user),
+        "stages_key": stages_key(stages, studio=user.is_studio),
+        "timeline": timeline,
+        "timeline_key": timeline_key(timeline),
         "work": stage_work_context(job, user, measurements=intake["measurements"], stages=stages),
     }
 

@@ -15,8 +15,15 @@ from jobs.compiled import columns, instance_from, related_from, rows_compiled_on
 from jobs.fragments import content_key
 from jobs.models import AudioFile, FileKind, Job, User
 from jobs.review.gain import Gains, ab_gains
-from jobs.review.models import Comment, FilePeaks, GuestLink, ReviewCopy, Visibility
-from jobs.review.waveform import WaveformSvg, waveform_svg
+from jobs.review.models import Comment, GuestLink, ReviewCopy, Visibility
+from jobs.review.selectors import (
+    PeakOverviews,
+    Wave,
+    file_wave,
+    peak_overviews,
+    peaks_stamp,
+    wave_key,
+)
 
 MAX_SOURCES = 9  # the number keys 1 to 9
 
@@ -30,7 +37,7 @@ class Source:
     true_peak: float | None = None
     duration_s: float | None = None
     gains: Gains | None = None
-    wave: WaveformSvg | None = None
+    wave: Wave | None = None  # drawn when the page shows it
     copy_note: str = ""  # the review copy played instead of the original, if any
     urls: dict[str, str] = field(default_factory=dict)  # stream, peaks, download: set by views
 
@@ -59,8 +66,8 @@ class RoomFiles:
     files: list[AudioFile]
     measured: dict[Any, dict[str, Any]]
     copy_notes: dict[Any, str]  # the note of the review copy played instead, by file
-    # file id -> its peaks' overview, when the page read them with other files' (else None)
-    overviews: dict[Any, Any] | None = None
+    # the peaks' overviews, when the page read them with other files' (else None)
+    overviews: PeakOverviews | None = None
 
 
 _NAME = ("username", "first_name", "last_name")  # of a person: the name the pages show
@@ -68,7 +75,8 @@ _NAME = ("username", "first_name", "last_name")  # of a person: the name the pag
 
 def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
     """`files` as room_files reads them: every column, the uploader's name, the summary of what
-    each measured and its review copy's note, by kind then name."""
+    each measured, its review copy's note and when its peaks were written, by kind then
+    name."""
     summary = FileAnalysis.objects.filter(
         audio_file=OuterRef("pk"), status=AnalysisStatus.DONE
     ).values("summary")[:1]
@@ -79,6 +87,7 @@ def _room_rows(files: QuerySet[AudioFile]) -> QuerySet[Any]:
         *(f"uploaded_by__{name}" for name in _NAME),
         measured_summary=Subquery(summary, output_field=JSONField()),
         review_copy_note=Subquery(note),
+        peaks_at=peaks_stamp(),
     ).order_by("kind", "original_name")
     return rows
 
@@ -107,6 +116,7 @@ def room_files(job: Job, user: User | None) -> RoomFiles:
         if row["measured_summary"]:
             measured[f.pk] = _keys(row["measured_summary"])
         notes[f.pk] = row["review_copy_note"] or ""
+        f.peaks_at = row["peaks_at"]  # type: ignore[attr-defined]
         files.append(f)
     return RoomFiles(files, measured, notes)
 
@@ -172,18 +182,11 @@ def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> 
     picked = room_picks(read)
     files = [f for f, _ in picked]
     measured = read.measured
-    if read.overviews is not None:
-        overviews = read.overviews
-    else:
-        overviews = dict(
-            FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
-        )
+    overviews = read.overviews if read.overviews is not None else peak_overviews(files)
     notes = read.copy_notes
     sources = []
     for index, (f, label) in enumerate(picked):
         m = measured.get(f.pk) or {}
-        overview = overviews.get(f.pk)
-        clipping = m.get("clipping") or {}
         sources.append(
             Source(
                 key=str(index + 1),
@@ -192,21 +195,26 @@ def room_sources(job: Job, user: User | None, read: RoomFiles | None = None) -> 
                 lufs=m.get("lufs"),
                 true_peak=m.get("tp"),
                 duration_s=(m.get("fmt") or {}).get("duration_s"),
-                wave=waveform_svg(
-                    overview,
-                    clips_s=clipping.get("first_events_s") or [],
-                    flat_tops_s=clipping.get("first_flat_tops_s") or [],
-                    overs=overview.get("overs") or [],
-                    name=f.original_name,
-                )
-                if overview
-                else None,
+                wave=file_wave(overviews, f, m),
                 copy_note=notes.get(f.pk, ""),
             )
         )
     for source, gains in zip(sources, ab_gains([s.lufs for s in sources]), strict=True):
         source.gains = gains
     return sources
+
+
+def sources_key(sources: list[Source]) -> str:
+    """The fragment key (jobs.fragments) of the player's sources (room.html): every value it
+    shows, their URLs set."""
+    return content_key(*(_source_shown(s) for s in sources))
+
+
+def _source_shown(s: Source) -> tuple[Any, ...]:
+    f, g = s.file, s.gains
+    gains = (g.matched, g.streaming, g.why) if g is not None else None
+    return (s.key, f.pk, f.original_name, f.version, s.label, s.lufs, s.true_peak, s.duration_s,
+            gains, s.copy_note, tuple(sorted(s.urls.items())), wave_key(s.wave))  # fmt: skip
 
 
 def _readable(user: User | None, comments: QuerySet[Comment]) -> QuerySet[Comment]:

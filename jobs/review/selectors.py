@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from django.db.models import DateTimeField, OuterRef, Subquery
 from django.db.models.fields.files import FieldFile
 
 from analysis.audio.peaks import peaks_from_overview
@@ -101,46 +104,103 @@ def peaks_from_waveform(wave: Any, fmt: Any) -> bytes | None:
     ).to_bytes()
 
 
-def peak_overviews(files: list[AudioFile]) -> dict[Any, Any]:
-    """file id -> the coarse overview of its stored peaks, for the files that have them (one
-    query for all of them)."""
-    return dict(
-        FilePeaks.objects.filter(audio_file__in=files).values_list("audio_file_id", "overview")
-    )
+def peaks_stamp() -> Subquery:
+    """For a values() of AudioFile rows (room_files, intake_files): when the file's peaks were
+    written (None without peaks), read as `peaks_at`. Written again, they get a new time
+    (jobs.review.services); written anew, a new row does."""
+    written = FilePeaks.objects.filter(audio_file=OuterRef("pk")).values("created_at")[:1]
+    return Subquery(written, output_field=DateTimeField())
 
 
-def waveforms_for(
-    files: list[AudioFile],
-    summaries: dict[Any, dict[str, Any] | None],
-    overviews: dict[Any, Any] | None = None,
-) -> dict[Any, Any]:
-    """file id -> WaveformSvg for the files that have peaks (one query for all of them).
-    `summaries`: each file's measured summary (its clipping events), already loaded;
-    `overviews`: peak_overviews of (at least) these files, if already read."""
-    if overviews is None:
-        overviews = peak_overviews(files)
-    drawn: dict[Any, WaveformSvg] = {}
-    for f in files:
-        overview = overviews.get(f.pk)
-        if not overview:
-            continue
-        clipping = (summaries.get(f.pk) or {}).get("clipping") or {}
-        drawn[f.pk] = waveform_svg(
-            overview,
-            clips_s=clipping.get("first_events_s") or [],
-            flat_tops_s=clipping.get("first_flat_tops_s") or [],
-            overs=overview.get("overs") or [],
-            name=f.original_name,
+def peak_overviews(files: list[AudioFile]) -> PeakOverviews:
+    """The peak overviews of `files`: now only which files have them and when they were written
+    (`peaks_at`, read with the files; one narrow query for files read without it); the
+    overviews themselves, JSON that is costly to send and parse, in one query for all the files
+    the first time a page draws one. Most pages draw none: their waveforms sit in fragments
+    (jobs.fragments) kept under that stamp."""
+    if all(hasattr(f, "peaks_at") for f in files):
+        stamps = {f.pk: f.peaks_at for f in files if f.peaks_at is not None}  # type: ignore[attr-defined]
+    else:
+        rows = FilePeaks.objects.filter(audio_file__in=files).values_list(
+            "audio_file_id", "created_at"
         )
-    return drawn
+        stamps = dict(rows)
+    return PeakOverviews(stamps)
+
+
+class PeakOverviews:
+    """file id -> the coarse overview of its stored peaks, for the files that have them, read
+    when first asked for; `stamp` says which version of them a file has without reading them."""
+
+    def __init__(self, stamps: dict[Any, datetime]) -> None:
+        self.stamps = stamps  # file id -> when its peaks were written
+        self._read: dict[Any, Any] | None = None
+
+    def stamp(self, file_id: Any) -> datetime | None:
+        return self.stamps.get(file_id)
+
+    def get(self, file_id: Any) -> Any:
+        if file_id not in self.stamps:
+            return None
+        if self._read is None:
+            self._read = dict(
+                FilePeaks.objects.filter(audio_file_id__in=list(self.stamps)).values_list(
+                    "audio_file_id", "overview"
+                )
+            )
+        return self._read.get(file_id)
+
+
+class Wave:
+    """One file's small waveform, drawn (`drawn`) only when a page renders it; `key` is
+    everything the drawing shows, for the key of a fragment that holds it."""
+
+    def __init__(
+        self, overviews: PeakOverviews, audio: AudioFile, clipping: dict[str, Any]
+    ) -> None:
+        self.overviews, self.file_id, self.name = overviews, audio.pk, audio.original_name
+        self.clips_s = clipping.get("first_events_s") or []
+        self.flat_tops_s = clipping.get("first_flat_tops_s") or []
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.overviews.stamp(self.file_id), self.name, self.clips_s, self.flat_tops_s)
+
+    @cached_property
+    def drawn(self) -> WaveformSvg | None:
+        """The drawing (None for an empty overview)."""
+        overview = self.overviews.get(self.file_id)
+        if not overview:
+            return None
+        return waveform_svg(
+            overview,
+            clips_s=self.clips_s,
+            flat_tops_s=self.flat_tops_s,
+            overs=overview.get("overs") or [],
+            name=self.name,
+        )
+
+
+def file_wave(
+    overviews: PeakOverviews, audio: AudioFile, summary: dict[str, Any] | None
+) -> Wave | None:
+    """The file's waveform (None when it has no peaks). `summary`: its measured summary (its
+    clipping events), already loaded."""
+    if overviews.stamp(audio.pk) is None:
+        return None
+    return Wave(overviews, audio, (summary or {}).get("clipping") or {})
+
+
+def wave_key(wave: Wave | None) -> tuple[Any, ...] | None:
+    return wave.key if wave is not None else None
 
 
 def attach_waveforms(
-    measurements: list[dict[str, Any]], overviews: dict[Any, Any] | None = None
+    measurements: list[dict[str, Any]], overviews: PeakOverviews | None = None
 ) -> None:
-    """Give each intake measurement row its `wave` (None when the file has no peaks);
-    `overviews`: peak_overviews of these files, if already read."""
-    files = [m["file"] for m in measurements]
-    waves = waveforms_for(files, {m["file"].pk: m["report"] for m in measurements}, overviews)
+    """Give each intake measurement row its `wave` (None when the file has no peaks), drawn
+    when shown; `overviews`: peak_overviews of these files, if already read."""
+    if overviews is None:
+        overviews = peak_overviews([m["file"] for m in measurements])
     for m in measurements:
-        m["wave"] = waves.get(m["file"].pk)
+        m["wave"] = file_wave(overviews, m["file"], m["report"])

@@ -4,6 +4,8 @@ Called by the measuring pipeline (analysis.services) once a report is written.""
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from analysis.audio.report import Report
 from jobs.models import AudioFile
 from jobs.review.models import FilePeaks, ReviewCopy
@@ -27,7 +29,13 @@ def review_after_measure(*, audio: AudioFile, report: Report) -> FilePeaks | Non
     peaks = Peaks.from_bytes(report.peaks)
     row, _ = FilePeaks.objects.update_or_create(
         audio_file=audio,
-        defaults={"data": report.peaks, "overview": overview_from(peaks, report.short_term_lufs)},
+        defaults={
+            "data": report.peaks,
+            "overview": overview_from(peaks, report.short_term_lufs),
+            # The pages know the waveform they drew by this stamp (PeakOverviews): peaks
+            # written again for the same file (it is measured again) must be a new one.
+            "created_at": timezone.now(),
+        },
     )
     return row
 

@@ -6,17 +6,34 @@ from __future__ import annotations
 
 import re
 from itertools import count
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.template import Context, Template
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis.models import AnalysisStatus, FileAnalysis
+from analysis.services import file_measure
 from jobs.fragments import content_key
-from jobs.models import AudioFile, JobStatus, Verdict
-from tests.factories import make_audio_file, make_job
+from jobs.models import AudioFile, FileKind, JobStatus, StudioPolicy, User, Verdict
+from jobs.review.models import FilePeaks, ReviewCopy
+from jobs.review.services import review_after_measure
+from jobs.services import (
+    job_record_verdict,
+    job_start_analysis,
+    job_submit,
+    stage_assign,
+    stage_start,
+)
+from jobs.uploads import audio_file_add
+from tests.factories import make_audio_file, make_job, wav_bytes
+from tests.jobs.helpers import accepted_job, master_wav, stages_of, upload_master, work_through
+from tests.jobs.review.helpers import measured_file, tone
 from tests.jobs.test_intake_views import _measured, _report
 
 
@@ -133,3 +150,207 @@ def test_the_versions_table_follows_a_new_version_and_a_renamed_uploader() -> No
     client.save()
     page, _ = _same_as_from_nothing(c, job.pk)
     assert "<td>Renamed Person</td>" in page
+
+
+def _logged_in(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _wave_paths(page: str) -> list[str]:
+    return re.findall(r'<path class="wave" d="([^"]+)"', page)
+
+
+def _peaks_again(audio: AudioFile, like: AudioFile) -> None:
+    """`audio`'s peaks written again as the measuring pipeline writes them (here `like`'s peaks:
+    new peaks, the measurement's summary unchanged)."""
+    stored = FilePeaks.objects.get(audio_file=like)
+    again = SimpleNamespace(format=None, unreadable=None, peaks=bytes(stored.data),
+                            short_term_lufs=stored.overview["short_term_lufs"])  # fmt: skip
+    review_after_measure(audio=audio, report=again)  # type: ignore[arg-type]
+
+
+def _louder() -> AudioFile:
+    """A louder file of another job: its peaks to write again as a file's."""
+    return measured_file(make_job(), name="Louder.wav", content=tone(dbfs=-1.0))
+
+
+@pytestmark_db
+def test_the_player_follows_every_change_to_its_sources_and_new_peaks_show(
+    client_user: User,
+) -> None:
+    job = make_job(client=client_user, status=JobStatus.AWAITING_CLIENT, verdict=Verdict.ACCEPTED)
+    rough = measured_file(job, kind=FileKind.ROUGH_MIX, name="Billie Jean (rough).wav")
+    c = _logged_in(client_user)
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert 'data-name="Billie Jean (rough).wav"' in page and len(_wave_paths(page)) == 2
+    before = _wave_paths(poll)
+
+    # Measured again, quieter: a lone source quieter than the streaming target keeps its gains.
+    for lufs in (-20.0, -21.5):
+        analysis = FileAnalysis.objects.get(audio_file=rough)
+        analysis.report = {**analysis.report, "integrated_lufs": lufs}
+        analysis.save()
+        page, poll = _same_as_from_nothing(c, job.pk)
+        assert f"<span>{lufs} LUFS" in page
+
+    # A reference, measured (louder: the gains change) but without peaks; played from a copy.
+    ref = _measured(job, name="Reference - Thriller.wav", integrated_lufs=-9.0).audio_file
+    AudioFile.objects.filter(pk=ref.pk).update(kind=FileKind.REFERENCE)
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert 'data-name="Reference - Thriller.wav"' in page and len(_wave_paths(page)) == 2
+    ReviewCopy.objects.create(audio_file=ref, container="FLAC", subtype="24", note="FLAC copy")
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert "Plays from a FLAC copy." in page
+
+    # The rough mix's peaks written again (it was measured again): the new drawing shows.
+    _peaks_again(rough, like=_louder())
+    page, poll = _same_as_from_nothing(c, job.pk)
+    assert _wave_paths(poll) != before and _wave_paths(poll)[0] == _wave_paths(page)[1]
+
+
+def _reads_overviews(c: Client, url: str, **extra: str) -> bool:
+    with CaptureQueriesContext(connection) as queries:
+        assert c.get(url, **extra).status_code == 200
+    return any('"overview"' in q["sql"] for q in queries.captured_queries)
+
+
+@pytestmark_db
+def test_a_page_whose_fragments_are_kept_reads_no_peak_overview(client_user: User) -> None:
+    job = make_job(client=client_user, status=JobStatus.AWAITING_CLIENT, verdict=Verdict.ACCEPTED)
+    rough = measured_file(job, kind=FileKind.ROUGH_MIX, name="Billie Jean (rough).wav")
+    measured_file(job, name="Bass - Billie Jean.wav")
+    c = _logged_in(client_user)
+    page, poll = reverse("job_detail", args=[job.pk]), reverse("job_intake", args=[job.pk])
+    assert _reads_overviews(c, page)  # drawn: nothing kept yet
+    assert not _reads_overviews(c, page)
+    assert not _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+    caches["fragments"].clear()
+    assert _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+    assert not _reads_overviews(c, poll, HTTP_HX_REQUEST="true")
+
+    # New peaks for a file: drawn again, once.
+    _peaks_again(rough, like=_louder())
+    assert _reads_overviews(c, page)
+    assert not _reads_overviews(c, page)
+
+
+def _job_pages(clients: list[Client], job_pk: object) -> list[str]:
+    url = reverse("job_detail", args=[job_pk])
+    return [PER_RESPONSE.sub(r"\1", c.get(url).content.decode()) for c in clients]
+
+
+def _viewers_same_as_from_nothing(clients: list[Client], job_pk: object) -> list[str]:
+    """The job page as each viewer sees it, one after the other with the fragments kept (so one
+    viewer's may be read back for the next), checked against each rendered from nothing."""
+    seen = _job_pages(clients, job_pk)
+    fresh = []
+    for c in clients:
+        caches["fragments"].clear()
+        fresh += _job_pages([c], job_pk)
+    assert seen == fresh
+    _job_pages(clients, job_pk)  # every viewer's fragments kept again, for the next change
+    return seen
+
+
+@pytestmark_db
+def test_the_file_list_the_stages_and_the_timeline_follow_every_change(
+    client_user: User, manager: User, engineer: User
+) -> None:
+    job = make_job(client=client_user)
+    viewers = [_logged_in(manager), _logged_in(client_user)]
+    # Files added together: one line of the timeline, which says how many.
+    for name in ("Bass - Billie Jean.wav", "Drums - Billie Jean.wav"):
+        upload = SimpleUploadedFile(name, wav_bytes(), "audio/wav")
+        audio_file_add(job=job, content=upload, name=name, kind=FileKind.STEM, by=client_user)
+        studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "2 files added" in client
+    job_submit(job=job, by=client_user)
+    job_start_analysis(job=job)
+    job_record_verdict(job=job, verdict=Verdict.ACCEPTED)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Bass - Billie Jean.wav" in client and "stage-pending" in client
+
+    # A new file, waiting to be measured, then measured; then a second version of it.
+    keys = make_audio_file(job, name="Keys - Billie Jean.wav", size_bytes=2048)
+    waiting = FileAnalysis.objects.create(audio_file=keys, status=AnalysisStatus.PENDING)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="File">Keys - Billie Jean.wav</td>' in client and "Pending" in client
+    waiting.status, waiting.report = AnalysisStatus.DONE, {"integrated_lufs": -20.0}
+    waiting.finished_at = keys.uploaded_at
+    waiting.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Analysis">Measured</td>' in client
+    AudioFile.objects.filter(pk=keys.pk).update(is_current=False)
+    make_audio_file(job, name=keys.original_name, lineage=keys.lineage, version=2, size_bytes=4096)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Version">v2</td><td data-label="Size">4.0\xa0KB</td>' in client
+
+    # The first stage assigned (the engineer's name for the studio only) and started; the
+    # engineer renamed; each is on the timeline too.
+    stage = stages_of(job)[0]
+    stage_assign(stage=stage, by=manager, engineer=engineer)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert f"· {engineer.get_full_name() or engineer.username}</li>" in studio
+    assert f"· {engineer.get_full_name() or engineer.username}</li>" not in client
+    stage.refresh_from_db()
+    stage_start(stage=stage, by=engineer)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "stage-in_progress" in client
+    engineer.first_name, engineer.last_name = "Renamed", "Engineer"
+    engineer.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "· Renamed Engineer</li>" in studio
+
+
+@pytestmark_db
+def test_the_delivery_table_follows_every_change_to_the_masters_and_the_rough_mix(
+    client_user: User, engineer: User
+) -> None:
+    job = accepted_job(client_user)
+    work_through(job, engineer)
+    viewers = [_logged_in(engineer), _logged_in(client_user)]
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "No master for this round yet." in studio
+
+    measured = _measured(job, name="Billie Jean (rough).wav", integrated_lufs=-11.0)
+    AudioFile.objects.filter(pk=measured.audio_file_id).update(kind=FileKind.ROUGH_MIX)
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Integrated LUFS">-11.0</td>' in client
+    measured.report = {**measured.report, "integrated_lufs": -9.0, "max_short_term_lufs": -7.5}
+    measured.save()
+    studio, client = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert '<td data-label="Max short-term LUFS">-7.5</td>' in client
+
+    # A master that passes; then one still being measured beside it; then that one measured.
+    upload_master(job, engineer, content=master_wav(-1.5))
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "<strong>Pass</strong>" in studio
+    second = make_audio_file(
+        job, kind=FileKind.MASTER, name="Master - Billie Jean (clean).wav", uploaded_by=engineer
+    )
+    analysis = FileAnalysis.objects.create(audio_file=second)
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Measuring…" in studio
+    assert file_measure(analysis_id=analysis.pk) == "measured"
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Measuring…" not in studio and studio.count("<strong>Pass</strong>") == 2
+
+    # The same measurements judged by a lower ceiling: the louder master fails.
+    policy = StudioPolicy.current()
+    policy.delivery_true_peak_ceiling_dbtp = -2.0
+    policy.save()
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert studio.count("<strong>Pass</strong>") == 1 and "-2.0 dBTP" in studio
+
+    # A third master that could not be measured, then was given up on.
+    third = make_audio_file(
+        job, kind=FileKind.MASTER, name="Master - Billie Jean (alt).wav", uploaded_by=engineer
+    )
+    FileAnalysis.objects.create(audio_file=third, status=AnalysisStatus.FAILED, error="gone")
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Could not be measured (failed)" in studio
+    FileAnalysis.objects.filter(audio_file=third).update(status=AnalysisStatus.NEEDS_ATTENTION)
+    studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
+    assert "Could not be measured (needs_attention)" in studio
