@@ -443,7 +443,7 @@ def _sessions(studio: Studio) -> dict[str, str]:
     for user in User.objects.filter(username__in=names):
         session = engine.SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "studio.login.UserBackend"  # as a login makes it
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         out[user.username] = str(session.session_key)

@@ -170,6 +170,8 @@ MIDDLEWARE = [
 # 15 minutes; counted before the password is checked (studio/throttle.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "studio.login.UserBackend",
+    # Only for the sessions it logged in before UserBackend (studio/login.py).
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "studio.throttle.AtomicDatabaseHandler"
