@@ -62,15 +62,17 @@ def _history_rows(job_id: Any) -> QuerySet[Any]:
 def _round_rows(job_id: Any, revision_round: int) -> QuerySet[Any]:
     stages = Stage.objects.filter(job_id=job_id, revision_round=revision_round)
     rows: QuerySet[Any] = _with_blocked(stages).values(
-        *columns(Stage), *columns(Job, "job__"), *columns(User, "assignee__"), "blocked"
+        *columns(Stage), *columns(User, "assignee__"), "blocked"
     )
     return rows
 
 
 def round_stage_list(job: Job) -> list[Stage]:
-    """The six stages of the job's current round in their order, each with its engineer, its
-    job and `blocked`, from SQL compiled once: the job page shows them on every view."""
-    return stages_from(rows_compiled_once("round_stages", _round_rows, job.pk, job.revision_round))
+    """The six stages of the job's current round in their order, each with its engineer, `job`
+    (this one: the page has read it) and `blocked`, from SQL compiled once: the job page shows
+    them on every view."""
+    rows = rows_compiled_once("round_stages", _round_rows, job.pk, job.revision_round)
+    return stages_from(rows, job=job)
 
 
 def job_history(job: Job) -> list[JobEvent]:
@@ -166,14 +168,15 @@ def studio_member(user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, role__in=STUDIO_ROLES).first()
 
 
-def stages_from(rows: list[dict[str, Any]]) -> list[Stage]:
+def stages_from(rows: list[dict[str, Any]], *, job: Job | None = None) -> list[Stage]:
     """Stages from `values()` rows, as the ORM loads them with `select_related` and `only`: the
-    job, and the assignee or proposed engineer when their columns were read (None when the
-    join found nobody), and `blocked` when annotated."""
+    job (`job`, when they are all of one job already read, else from its columns), and the
+    assignee or proposed engineer when their columns were read (None when the join found
+    nobody), and `blocked` when annotated."""
     stages = []
     for row in rows:
         stage: Stage = instance_from(Stage, row)
-        stage.job = instance_from(Job, row, "job__")
+        stage.job = job if job is not None else instance_from(Job, row, "job__")
         for relation in ("assignee", "proposed_assignee"):
             if f"{relation}__id" in row:
                 setattr(stage, relation, related_from(User, row, f"{relation}__"))
