@@ -205,3 +205,67 @@ def test_the_session_poll_s_reads_are_compiled_once() -> None:
         "sessions_today",
         "ear_breaks",
     }
+
+
+def test_the_client_home_s_reads_are_the_orms() -> None:
+    """A client's home reads its jobs and their cards' stages and previews keyed by the
+    organisation, from SQL compiled once: the same jobs and cards as the ORM's reads keyed by
+    the list of the jobs (another organisation's jobs never count)."""
+    from django.test import Client
+
+    from jobs.models import FileKind, JobStatus, LevellingPreview, Verdict
+    from jobs.portal import home_cards
+    from jobs.selectors import client_home_jobs, home_jobs
+    from tests.factories import make_audio_file
+    from tests.jobs.helpers import accepted_job, stages_of, work_through
+
+    owner, other, engineer = (
+        make_user(Role.CLIENT),
+        make_user(Role.CLIENT),
+        make_user(Role.ENGINEER),
+    )
+    started = accepted_job(owner, track_title="Started")
+    work_through(started, engineer, upto=2)
+    accepted_job(owner, track_title="Accepted")
+    make_job(client=owner, track_title="Draft")
+    waiting = make_job(
+        client=owner,
+        status=JobStatus.AWAITING_CLIENT,
+        verdict=Verdict.ACCEPTED_WITH_WARNINGS,
+        track_title="Waiting",
+    )
+    LevellingPreview.objects.create(
+        job=waiting,
+        audio_file=make_audio_file(waiting, kind=FileKind.PREVIEW, name="p.wav"),
+        note="hear it",
+        sent_by=engineer,
+    )
+    unanswered_elsewhere = accepted_job(owner, track_title="Preview, not waiting")
+    LevellingPreview.objects.create(
+        job=unanswered_elsewhere,
+        audio_file=make_audio_file(unanswered_elsewhere, kind=FileKind.PREVIEW, name="q.wav"),
+        note="old",
+        sent_by=engineer,
+    )
+    stages_of(accepted_job(other, track_title="Someone else's"))
+    _COMPILED.clear()
+    for viewer in (owner, owner, other):
+        got = client_home_jobs(viewer)
+        want = list(home_jobs(viewer))
+        assert [(j.pk, j.organisation.name, j.due_at) for j in got] == [
+            (j.pk, j.organisation.name, j.due_at) for j in want
+        ]
+        assert home_cards(got, viewer.organisation_id) == home_cards(want)
+    cards = home_cards(client_home_jobs(owner), owner.organisation_id)
+    assert [c.ask is not None and "preview" in c.ask.text for c in cards].count(True) == 1
+    browser = Client()
+    browser.force_login(owner)
+    assert browser.get("/").status_code == 200
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "client_home_jobs",
+        "home_card_stages",
+        "home_card_previews",
+    }
