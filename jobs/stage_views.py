@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from jobs.access import stage_for
+from jobs.fragments import content_key
 from jobs.models import (
     STAGE_FINISHED,
     Job,
@@ -63,6 +64,7 @@ class StageRow:
     error: str = ""
     due_iso: str = ""
     due_label: str = ""
+    key: str = ""  # of the row's head (all but its forms), a kept fragment; empty: not kept
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -93,7 +95,10 @@ def _row(
     labels: dict[Any, tuple[str, str]] | None = None,
     *,
     labelled: bool = True,
+    keyed: bool = False,
 ) -> StageRow:
+    """The row of `stage` for `user`; `keyed`: with the key of its head, for a page that shows
+    many rows (the queue), where rendering them was most of the page's CPU."""
     job = stage.job
     due_iso, due_label = _due(job, labels, labelled)
     workable = job.is_workable and stage.in_current_round
@@ -116,6 +121,30 @@ def _row(
         error=error,
         due_iso=due_iso,
         due_label=due_label,
+        key=_head_key(stage, error, due_iso, due_label) if keyed else "",
+    )
+
+
+def _head_key(stage: Stage, error: str, due_iso: str, due_label: str) -> str:
+    """Every value the row's head shows (jobs/stage_row.html, the `stage_row_head` fragment)."""
+    job, assignee = stage.job, stage.assignee
+    return content_key(
+        stage.pk,
+        stage.status,
+        stage.kind,
+        stage.revision_round,
+        stage.skip_reason,
+        error,
+        stage.job_id,
+        job.track_title,
+        job.artist,
+        job.status,
+        job.deadline_status,
+        None
+        if assignee is None
+        else (assignee.pk, assignee.first_name, assignee.last_name, assignee.username),
+        due_iso,
+        due_label,
     )
 
 
@@ -233,7 +262,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         raise PermissionDenied("The queue is the studio's.")
     stages = queue_stage_list(user)
     labels: dict[Any, tuple[str, str]] = {}
-    rows = [_row(s, user, labels=labels) for s in stages]
+    rows = [_row(s, user, labels=labels, keyed=True) for s in stages]
     context = {"rows": rows, "engineers": _engineers(user)}
     template = "jobs/queue.html#queue" if request.htmx else "jobs/queue.html"
     return render(request, template, context)
