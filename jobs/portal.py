@@ -152,6 +152,7 @@ def home_cards(jobs: Sequence[Job], organisation_id: int | None = None) -> list[
     make new SQL for every length of list. The rows of the organisation's other jobs are never
     looked at, and an unanswered preview counts only for a job that awaits acknowledgement."""
     stage_rows: list[dict[str, Any]] | QuerySet[Any]
+    preview_rows: list[dict[str, Any]] | QuerySet[Any]
     if organisation_id is not None:
         stage_rows = rows_compiled_once("home_card_stages", _card_stage_rows, organisation_id)
         preview_rows = rows_compiled_once(
