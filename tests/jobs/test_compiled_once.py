@@ -269,3 +269,49 @@ def test_the_client_home_s_reads_are_the_orms() -> None:
         "home_card_stages",
         "home_card_previews",
     }
+
+
+def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
+    """My plan reads the engineer's profile and the days off of the week shown (days as values)
+    from SQL compiled once, the rows the ORM's reads give."""
+    from datetime import date
+
+    from django.test import Client
+
+    from jobs.models import EngineerDayOff, EngineerProfile, StudioDayOff, StudioPolicy
+    from jobs.plan_views import _own_days_off, _studio_days_off, engineer_profile
+
+    StudioPolicy.current()
+    engineer, other = make_user(Role.ENGINEER), make_user(Role.ENGINEER)
+    EngineerProfile.objects.create(user=engineer, daily_listening_cap_min=200)
+    for day, reason in ((date(2026, 3, 3), "a"), (date(2026, 3, 9), "b")):
+        StudioDayOff.objects.create(date=day, reason=reason)
+        EngineerDayOff.objects.create(engineer=engineer, date=day, reason=reason)
+    _COMPILED.clear()
+    for viewer in (engineer, other, engineer):
+        got = engineer_profile(viewer)
+        want = EngineerProfile.objects.filter(user=viewer).first()
+        assert (got and (got.pk, got.daily_listening_cap_min, got.workday_start)) == (
+            want and (want.pk, want.daily_listening_cap_min, want.workday_start)
+        )
+        for first, last in (
+            (date(2026, 3, 2), date(2026, 3, 9)),
+            (date(2026, 3, 4), date(2026, 3, 11)),
+        ):
+            assert rows_compiled_once(
+                "plan_studio_days_off", _studio_days_off, first, last
+            ) == list(_studio_days_off(first, last))
+            assert rows_compiled_once(
+                "plan_own_days_off", _own_days_off, viewer.pk, first, last
+            ) == list(_own_days_off(viewer.pk, first, last))
+    browser = Client()
+    browser.force_login(engineer)
+    assert browser.get("/plan/").status_code == 200
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "plan_profile",
+        "plan_studio_days_off",
+        "plan_own_days_off",
+    }
