@@ -155,8 +155,11 @@ def home_cards(jobs: Sequence[Job], organisation_id: int | None = None) -> list[
     preview_rows: list[dict[str, Any]] | QuerySet[Any]
     if organisation_id is not None:
         stage_rows = rows_compiled_once("home_card_stages", _card_stage_rows, organisation_id)
-        preview_rows = rows_compiled_once(
-            "home_card_previews", _unanswered_preview_rows, organisation_id
+        # Asked only when a card can say so, as the list's read asks nothing of an empty list.
+        preview_rows = (
+            rows_compiled_once("home_card_previews", _unanswered_preview_rows, organisation_id)
+            if any(j.awaits_acknowledgement for j in jobs)
+            else []
         )
     else:
         stage_rows = (
