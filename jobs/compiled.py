@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +15,14 @@ from django.db.models import DEFERRED, Model, QuerySet
 
 # Two sets of marker values: a query is compiled with each, and a parameter that is the i-th
 # marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
-# moment); a constant of the query is the same in both. The ids fit every integer column
+# moment, a day); a constant of the query is the same in both. The ids fit every integer column
 # (Django finds nothing to ask for when a value is out of a column's range).
 _SLOT_IDS = (tuple(32_101 + i for i in range(4)), tuple(32_201 + i for i in range(4)))
 _SLOT_UUIDS = tuple(tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(4)) for k in range(2))
 _SLOT_MOMENTS = tuple(
     tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4)) for k in range(2)
 )
+_SLOT_DAYS = tuple(tuple(date(1900 + k, 2, 1 + i) for i in range(4)) for k in range(2))
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def _slots(values: tuple[Any, ...], k: int) -> list[Any]:
     for i, v in enumerate(values):
         if isinstance(v, datetime):
             slots.append(_SLOT_MOMENTS[k][i])
+        elif isinstance(v, date):  # after datetime, which is a date too
+            slots.append(_SLOT_DAYS[k][i])
         elif isinstance(v, UUID):
             slots.append(_SLOT_UUIDS[k][i])
         else:
@@ -51,8 +54,8 @@ def rows_compiled_once(
     key: str, build: Callable[..., QuerySet[Any]], *values: Any
 ) -> list[dict[str, Any]]:
     """The rows of a `values()` query whose shape never changes, from SQL compiled once per
-    process: `build(*values)` makes the queryset, and only those values (ids, moments) differ
-    between calls. Building and compiling a query with joins and a subquery costs Python more
+    process: `build(*values)` makes the queryset, and only those values (ids, moments, days)
+    differ between calls. Building and compiling a query with joins and a subquery costs Python more
     than PostgreSQL takes to run it, and a page runs the same few queries on every request. The
     SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
     invalidate it; `key` names the shape (and must change with anything else `build` depends

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,8 @@ from django.utils.formats import date_format
 from django.utils.text import capfirst, slugify
 from django.views.decorators.http import require_GET
 
+from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.fragments import content_key
 from jobs.models import EngineerDayOff, EngineerProfile, Stage, StudioDayOff, StudioPolicy, User
 from jobs.plan_store import ear_break_policy, engineer_calendar, engineer_timeline
 from jobs.planner import WORK
@@ -58,6 +61,7 @@ class PlanDay:
     title: str = ""  # "Tuesday 1 December"
     hours: tuple[str, str] = ("", "")  # the working window, "09:00", "18:00"
     due_times: list[tuple[str, str]] = field(default_factory=list)  # ("17:00", track title)
+    key: str = ""  # of everything the day shows, a kept fragment (jobs/plan.html)
 
 
 def _hm(moment: datetime, zone: ZoneInfo) -> str:
@@ -65,8 +69,10 @@ def _hm(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
-def _shown(days: list[PlanDay], zone: ZoneInfo) -> None:
-    """Fill in each day's and block's display strings."""
+def _shown(days: list[PlanDay], zone: ZoneInfo, daily_cap: int) -> None:
+    """Fill in each day's and block's display strings, and the day's key from them: a week of
+    blocks was most of the page's rendering, and most days look the same from one view to the
+    next."""
     urls: dict[Any, str] = {}
     for day in days:
         day.title = date_format(day.day, "l j F")
@@ -84,6 +90,61 @@ def _shown(days: list[PlanDay], zone: ZoneInfo) -> None:
             else:
                 b.text = capfirst(b.label) or ""
                 b.slug = slugify(b.break_kind)
+        day.key = content_key(
+            day is days[0],  # "today"
+            daily_cap,
+            day.title,
+            day.working,
+            day.off_reason,
+            day.hours,
+            day.listening_minutes,
+            tuple(day.due_times),
+            tuple(
+                (
+                    b.is_work,
+                    b.slug,
+                    b.overdue_at_end,
+                    b.start_iso,
+                    b.start_hm,
+                    b.end_iso,
+                    b.end_hm,
+                    b.url,
+                    b.text,
+                    b.minutes,
+                )
+                for b in day.blocks
+            ),
+        )
+
+
+def _studio_days_off(first: date, last: date) -> QuerySet[Any]:
+    rows: QuerySet[Any] = StudioDayOff.objects.filter(date__gte=first, date__lt=last).values(
+        "date", "reason"
+    )
+    return rows
+
+
+def _own_days_off(user_id: int, first: date, last: date) -> QuerySet[Any]:
+    rows: QuerySet[Any] = EngineerDayOff.objects.filter(
+        engineer_id=user_id, date__gte=first, date__lt=last
+    ).values("date", "reason")
+    return rows
+
+
+def _profile_rows(user_id: int) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        EngineerProfile.objects.filter(user_id=user_id)
+        .order_by("pk")
+        .values(*columns(EngineerProfile))[:1]
+    )
+    return rows
+
+
+def engineer_profile(user: User) -> EngineerProfile | None:
+    """The engineer's profile (None: they have none), as `.filter(user=user).first()` reads it,
+    from SQL compiled once: the plan page reads it on every view."""
+    rows = rows_compiled_once("plan_profile", _profile_rows, user.pk)
+    return instance_from(EngineerProfile, rows[0]) if rows else None
 
 
 def _plan_days(
@@ -94,14 +155,14 @@ def _plan_days(
     policy = StudioPolicy.current()
     today = now.astimezone(timezone.get_current_timezone()).date()
     last = today + timedelta(days=PLAN_DAYS)
-    studio_off = dict(
-        StudioDayOff.objects.filter(date__gte=today, date__lt=last).values_list("date", "reason")
-    )
-    own_off = dict(
-        EngineerDayOff.objects.filter(engineer=user, date__gte=today, date__lt=last).values_list(
-            "date", "reason"
-        )
-    )
+    studio_off = {
+        r["date"]: r["reason"]
+        for r in rows_compiled_once("plan_studio_days_off", _studio_days_off, today, last)
+    }
+    own_off = {
+        r["date"]: r["reason"]
+        for r in rows_compiled_once("plan_own_days_off", _own_days_off, user.pk, today, last)
+    }
     calendar = engineer_calendar(
         policy,
         profile,
@@ -156,8 +217,9 @@ def _plan_days(
             day.blocks.append(
                 PlanBlock(b.start, b.end, b.minutes, False, f"{kind} break", break_kind=kind)
             )
-    _shown(days, zone)
-    return days, ear_break_policy(policy, profile, by_dose=True).daily_cap, zone
+    cap = ear_break_policy(policy, profile, by_dose=True).daily_cap
+    _shown(days, zone, cap)
+    return days, cap, zone
 
 
 @require_GET
@@ -166,7 +228,7 @@ def my_plan(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.is_studio:
         raise PermissionDenied("The plan is the studio's.")
-    profile = EngineerProfile.objects.filter(user=user).first()  # read once for the page
+    profile = engineer_profile(user)  # read once for the page
     days, cap, zone = _plan_days(user, timezone.now(), profile)
     # Said when the sound dose at the engineer's usual level is what caps the day.
     by_dose = ear_break_policy(StudioPolicy.current(), profile).daily_cap > cap

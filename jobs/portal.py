@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs.compiled import rows_compiled_once
 from jobs.fragments import content_key
 from jobs.models import (
     CLOCK_RUNNING,
@@ -123,29 +124,68 @@ def client_ask(job: Job, *, preview_waiting: bool = False) -> Ask | None:
     return None
 
 
-def home_cards(jobs: Sequence[Job]) -> list[Card]:
-    """A card per job (the ones waiting on the client first), the stages of every job's current
-    round read in one query."""
-    stages: dict[object, list[Stage]] = defaultdict(list)
-    rows = Stage.objects.filter(
-        job__in=[j.pk for j in jobs], revision_round=F("job__revision_round")
-    ).only("job_id", "kind", "position", "status")
-    for stage in rows.order_by("position"):
-        stages[stage.job_id].append(stage)
-    waiting = set(
-        LevellingPreview.objects.filter(
-            job__in=[j.pk for j in jobs if j.awaits_acknowledgement], answer=""
-        ).values_list("job_id", flat=True)
+def _card_stage_rows(organisation_id: int) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        Stage.objects.filter(
+            job__organisation_id=organisation_id, revision_round=F("job__revision_round")
+        )
+        .values(*_CARD_STAGE_COLUMNS)
+        .order_by("position")
     )
+    return rows
+
+
+def _unanswered_preview_rows(organisation_id: int) -> QuerySet[Any]:
+    rows: QuerySet[Any] = LevellingPreview.objects.filter(
+        job__organisation_id=organisation_id, answer=""
+    ).values("job_id")
+    return rows
+
+
+_CARD_STAGE_COLUMNS = ("job_id", "kind", "position", "status")
+
+
+def home_cards(jobs: Sequence[Job], organisation_id: int | None = None) -> list[Card]:
+    """A card per job (the ones waiting on the client first), the stages of every job's current
+    round read in one query. With `organisation_id` (`jobs` are all of that organisation's),
+    the reads are keyed by the organisation, from SQL compiled once: a list of job ids would
+    make new SQL for every length of list. The rows of the organisation's other jobs are never
+    looked at, and an unanswered preview counts only for a job that awaits acknowledgement."""
+    stage_rows: list[dict[str, Any]] | QuerySet[Any]
+    preview_rows: list[dict[str, Any]] | QuerySet[Any]
+    if organisation_id is not None:
+        stage_rows = rows_compiled_once("home_card_stages", _card_stage_rows, organisation_id)
+        # Asked only when a card can say so, as the list's read asks nothing of an empty list.
+        preview_rows = (
+            rows_compiled_once("home_card_previews", _unanswered_preview_rows, organisation_id)
+            if any(j.awaits_acknowledgement for j in jobs)
+            else []
+        )
+    else:
+        stage_rows = (
+            Stage.objects.filter(
+                job__in=[j.pk for j in jobs], revision_round=F("job__revision_round")
+            )
+            .values(*_CARD_STAGE_COLUMNS)
+            .order_by("position")
+        )
+        preview_rows = LevellingPreview.objects.filter(
+            job__in=[j.pk for j in jobs if j.awaits_acknowledgement], answer=""
+        ).values("job_id")
+    stages: dict[object, list[dict[str, Any]]] = defaultdict(list)
+    for row in stage_rows:
+        stages[row["job_id"]].append(row)
+    waiting = {row["job_id"] for row in preview_rows}
     tz = studio_tz()
     now = timezone.now()
     cards = []
     for job in jobs:
         own = stages.get(job.pk, [])
-        done = sum(s.status in STAGE_FINISHED for s in own)
-        open_stage = next((s for s in own if s.status not in STAGE_FINISHED), None)
+        done = sum(s["status"] in STAGE_FINISHED for s in own)
+        open_stage = next((s for s in own if s["status"] not in STAGE_FINISHED), None)
         if job.status in CLOCK_RUNNING and open_stage is not None:
-            current = f"{StageKind(open_stage.kind).label} (stage {done + 1} of {len(STAGE_ORDER)})"
+            kind = StageKind(open_stage["kind"]).label
+            current = f"{kind} (stage {done + 1} of {len(STAGE_ORDER)})"
         elif job.status == JobStatus.REVISION_REQUESTED:
             current = "Revision requested"
         else:

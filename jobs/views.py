@@ -53,7 +53,7 @@ from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.room import RoomFiles, room_files, room_picks
 from jobs.review.selectors import attach_waveforms, peak_overviews
-from jobs.selectors import home_jobs, job_history, round_stage_list
+from jobs.selectors import client_home_jobs, home_jobs, job_history, round_stage_list
 from jobs.services import (
     NotAllowed,
     WorkflowError,
@@ -213,13 +213,14 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect("desk")
         if user.is_manager:
             return redirect("board")
-    jobs = home_jobs(user)
     if user.is_studio:
         # The whole studio's jobs: a page at a time (the board sorts and filters them all).
-        page = Paginator(jobs, STUDIO_JOBS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(home_jobs(user), STUDIO_JOBS_PER_PAGE).get_page(request.GET.get("page"))
         context = {"jobs": page.object_list, "page": page, "cards": None}
         return render(request, "jobs/home.html", context)
-    return render(request, "jobs/home.html", {"jobs": jobs, "cards": home_cards(list(jobs))})
+    own = client_home_jobs(user)
+    cards = home_cards(own, user.organisation_id)
+    return render(request, "jobs/home.html", {"jobs": own, "cards": cards})
 
 
 @require_http_methods(["GET", "POST"])

@@ -205,3 +205,113 @@ def test_the_session_poll_s_reads_are_compiled_once() -> None:
         "sessions_today",
         "ear_breaks",
     }
+
+
+def test_the_client_home_s_reads_are_the_orms() -> None:
+    """A client's home reads its jobs and their cards' stages and previews keyed by the
+    organisation, from SQL compiled once: the same jobs and cards as the ORM's reads keyed by
+    the list of the jobs (another organisation's jobs never count)."""
+    from django.test import Client
+
+    from jobs.models import FileKind, JobStatus, LevellingPreview, Verdict
+    from jobs.portal import home_cards
+    from jobs.selectors import client_home_jobs, home_jobs
+    from tests.factories import make_audio_file
+    from tests.jobs.helpers import accepted_job, stages_of, work_through
+
+    owner, other, engineer = (
+        make_user(Role.CLIENT),
+        make_user(Role.CLIENT),
+        make_user(Role.ENGINEER),
+    )
+    started = accepted_job(owner, track_title="Started")
+    work_through(started, engineer, upto=2)
+    accepted_job(owner, track_title="Accepted")
+    make_job(client=owner, track_title="Draft")
+    waiting = make_job(
+        client=owner,
+        status=JobStatus.AWAITING_CLIENT,
+        verdict=Verdict.ACCEPTED_WITH_WARNINGS,
+        track_title="Waiting",
+    )
+    LevellingPreview.objects.create(
+        job=waiting,
+        audio_file=make_audio_file(waiting, kind=FileKind.PREVIEW, name="p.wav"),
+        note="hear it",
+        sent_by=engineer,
+    )
+    unanswered_elsewhere = accepted_job(owner, track_title="Preview, not waiting")
+    LevellingPreview.objects.create(
+        job=unanswered_elsewhere,
+        audio_file=make_audio_file(unanswered_elsewhere, kind=FileKind.PREVIEW, name="q.wav"),
+        note="old",
+        sent_by=engineer,
+    )
+    stages_of(accepted_job(other, track_title="Someone else's"))
+    _COMPILED.clear()
+    for viewer in (owner, owner, other):
+        got = client_home_jobs(viewer)
+        want = list(home_jobs(viewer))
+        assert [(j.pk, j.organisation.name, j.due_at) for j in got] == [
+            (j.pk, j.organisation.name, j.due_at) for j in want
+        ]
+        assert home_cards(got, viewer.organisation_id) == home_cards(want)
+    cards = home_cards(client_home_jobs(owner), owner.organisation_id)
+    assert [c.ask is not None and "preview" in c.ask.text for c in cards].count(True) == 1
+    browser = Client()
+    browser.force_login(owner)
+    assert browser.get("/").status_code == 200
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "client_home_jobs",
+        "home_card_stages",
+        "home_card_previews",
+    }
+
+
+def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
+    """My plan reads the engineer's profile and the days off of the week shown (days as values)
+    from SQL compiled once, the rows the ORM's reads give."""
+    from datetime import date
+
+    from django.test import Client
+
+    from jobs.models import EngineerDayOff, EngineerProfile, StudioDayOff, StudioPolicy
+    from jobs.plan_views import _own_days_off, _studio_days_off, engineer_profile
+
+    StudioPolicy.current()
+    engineer, other = make_user(Role.ENGINEER), make_user(Role.ENGINEER)
+    EngineerProfile.objects.create(user=engineer, daily_listening_cap_min=200)
+    for day, reason in ((date(2026, 3, 3), "a"), (date(2026, 3, 9), "b")):
+        StudioDayOff.objects.create(date=day, reason=reason)
+        EngineerDayOff.objects.create(engineer=engineer, date=day, reason=reason)
+    _COMPILED.clear()
+    for viewer in (engineer, other, engineer):
+        got = engineer_profile(viewer)
+        want = EngineerProfile.objects.filter(user=viewer).first()
+        assert (got and (got.pk, got.daily_listening_cap_min, got.workday_start)) == (
+            want and (want.pk, want.daily_listening_cap_min, want.workday_start)
+        )
+        for first, last in (
+            (date(2026, 3, 2), date(2026, 3, 9)),
+            (date(2026, 3, 4), date(2026, 3, 11)),
+        ):
+            assert rows_compiled_once(
+                "plan_studio_days_off", _studio_days_off, first, last
+            ) == list(_studio_days_off(first, last))
+            assert rows_compiled_once(
+                "plan_own_days_off", _own_days_off, viewer.pk, first, last
+            ) == list(_own_days_off(viewer.pk, first, last))
+    browser = Client()
+    browser.force_login(engineer)
+    assert browser.get("/plan/").status_code == 200
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED} >= {
+        "plan_profile",
+        "plan_studio_days_off",
+        "plan_own_days_off",
+    }
