@@ -354,3 +354,52 @@ def test_the_delivery_table_follows_every_change_to_the_masters_and_the_rough_mi
     FileAnalysis.objects.filter(audio_file=third).update(status=AnalysisStatus.NEEDS_ATTENTION)
     studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
     assert "Could not be measured (needs_attention)" in studio
+
+
+def _board(c: Client, query: str) -> str:
+    return PER_RESPONSE.sub(r"\1", c.get(f"{reverse('board')}{query}").content.decode())
+
+
+def _board_same_as_from_nothing(c: Client, query: str = "") -> str:
+    """The board (its menus kept from before), checked against one rendered with no fragment
+    kept."""
+    seen = _board(c, query)
+    caches["fragments"].clear()
+    assert seen == _board(c, query)
+    return seen
+
+
+@pytestmark_db
+def test_the_board_s_menus_follow_every_change_to_the_people_the_clients_and_the_choice() -> (
+    None
+):
+    from jobs.models import Organisation, Role
+    from tests.factories import make_organisation, make_user
+
+    manager = make_user(Role.MANAGER, first_name="Mia", last_name="Stone")
+    ada = make_user(Role.ENGINEER, first_name="Ada", last_name="Lee")
+    acme = make_organisation(name="Acme Records")
+    c = _logged_in(manager)
+    page = _board_same_as_from_nothing(c)
+    assert ">Ada Lee</option>" in page and ">Acme Records</option>" in page
+
+    # A renamed engineer, a new one, one who left; a renamed client and a new one.
+    User.objects.filter(pk=ada.pk).update(first_name="Adele")
+    ben = make_user(Role.ENGINEER, first_name="Ben", last_name="")
+    page = _board_same_as_from_nothing(c)
+    assert ">Adele Lee</option>" in page and ">Ben</option>" in page
+    User.objects.filter(pk=ben.pk).update(is_active=False)
+    page = _board_same_as_from_nothing(c)
+    assert ">Ben</option>" not in page
+    Organisation.objects.filter(pk=acme.pk).update(name="Acme Sound")
+    make_organisation(name="Beacon Audio")
+    page = _board_same_as_from_nothing(c)
+    assert ">Acme Sound</option>" in page and ">Beacon Audio</option>" in page
+
+    # The engineer and the client chosen in the filters, and then neither.
+    page = _board_same_as_from_nothing(c, f"?engineer={ada.pk}")
+    assert f'<option value="{ada.pk}" selected>' in page
+    page = _board_same_as_from_nothing(c, f"?engineer={ada.pk}&client={acme.pk}")
+    assert f'<option value="{acme.pk}" selected>' in page
+    page = _board_same_as_from_nothing(c)
+    assert " selected>" not in page.split('id="board-engineer"')[1].split("</select>")[0]
