@@ -19,8 +19,10 @@ from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from jobs.board import shown_name, studio_people
 from jobs.clock import WorkCalendar
-from jobs.models import CLOCK_RUNNING, STAGE_OPEN, STUDIO_ROLES, Stage, StudioPolicy, User
+from jobs.compiled import instance_from
+from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Role, Stage, StudioPolicy, User
 from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
 
@@ -96,10 +98,10 @@ class Workload:
     days: list[date]
     engineers: list[EngineerLoad]
     unassigned: list[Unassigned]  # this page of it, most urgent first
-    people: list[User]  # who work can go to
+    people: list[tuple[int, str]]  # who work can go to: id, name as shown
     labels: dict[int, str]  # stage id -> "Track · Stage"
     unassigned_page: Page[Stage] | None = None
-    engineer_page: Page[User] | None = None
+    engineer_page: Page[dict[str, Any]] | None = None  # of jobs.board.studio_people rows
     planned_at: datetime | None = None
 
     def _links(self, which: str, page: Page[Any] | None) -> list[dict[str, object]]:
@@ -179,17 +181,25 @@ def workload(
     now = now or timezone.now()
     stored = stored_plan(now=now)
     policy = StudioPolicy.current()
-    by_id = {
-        u.pk: u
-        for u in User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
-            "first_name", "username"
-        )
-    }
+    # Every studio member as a plain row: only the people of this page of engineers and the
+    # engineers proposed for this page of work become Users (the menus need only names).
+    rows = studio_people()
+    by_id = {row["id"]: row for row in rows}
+    users: dict[int, User] = {}
+
+    def user(pk: int) -> User | None:
+        if pk not in users:
+            row = by_id.get(pk)
+            if row is None:
+                return None
+            users[pk] = instance_from(User, row)
+        return users[pk]
+
     # Who has days on the page: the people the plan planned for (engineers, and anyone with
     # work assigned), as in the plan.
-    everyone = [u for u in by_id.values() if u.is_engineer or u.pk in stored.blocks]
+    everyone = [r for r in rows if r["role"] == Role.ENGINEER or r["id"] in stored.blocks]
     engineer_page = Paginator(everyone, ENGINEERS_PER_PAGE).get_page(page)
-    planned = list(engineer_page.object_list)
+    planned = [u for r in engineer_page.object_list if (u := user(r["id"])) is not None]
     engineers = {e.id: e for e in engineers_in(policy, planned, now=now)}
     calendars = {eid: e.calendar for eid, e in engineers.items()}
     zone = policy.timezone
@@ -276,7 +286,7 @@ def workload(
     unassigned = [
         Unassigned(
             stage=s,
-            proposed=by_id.get(stored.proposed.get(s.pk, 0)),
+            proposed=user(stored.proposed.get(s.pk, 0)),
             finish=stored.finish.get(s.pk),
         )
         for s in todo_page
@@ -285,7 +295,7 @@ def workload(
         days=shown,
         engineers=loads,
         unassigned=unassigned,
-        people=list(by_id.values()),
+        people=[(row["id"], shown_name(row)) for row in rows],
         labels=stored.labels,
         unassigned_page=todo_page,
         engineer_page=engineer_page,

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from jobs.board import CLOSED_VIEW, Board
 from jobs.compliance import EngineerCompliance
-from jobs.models import JobStatus, Stage, StageKind, User
+from jobs.models import JobStatus, Stage, StageKind
 from jobs.timeline import local_time
 from jobs.workload import Day, EngineerLoad, Workload
 
@@ -237,8 +237,8 @@ class _PeopleMenu:
     """A "who does it" menu's options, escaped once per page; each row's menu differs only in
     the option chosen."""
 
-    def __init__(self, people: list[User]) -> None:
-        self.names = [(p.pk, html.escape(p.get_full_name() or p.username)) for p in people]
+    def __init__(self, people: list[tuple[int, str]]) -> None:
+        self.names = [(pk, html.escape(name)) for pk, name in people]
         self.options = [f'<option value="{pk}">{name}</option>' for pk, name in self.names]
         self.place = {pk: n for n, (pk, _) in enumerate(self.names)}
 
