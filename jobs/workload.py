@@ -9,7 +9,8 @@ jobs the studio has."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from django.utils import timezone
 from jobs.board import shown_name, studio_people
 from jobs.clock import WorkCalendar
 from jobs.compiled import instance_from
+from jobs.fragments import content_key
 from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Role, Stage, StudioPolicy, User
 from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
@@ -59,7 +61,29 @@ class Day:
     hours_min: int  # the working hours of the day, in minutes
     planned_min: int = 0  # planned listening
     cap_min: int = 0
-    blocks: list[Slot] = field(default_factory=list)
+    # The day's blocks as the stored plan has them (start and end in epoch minutes, kind,
+    # label) and the zone the page shows times in: made into Slots only when read, since a
+    # page whose weeks are kept as fragments (EngineerLoad.days_key) reads none.
+    raw: list[tuple[int, int, str, str]] = field(default_factory=list)
+    zone: tzinfo = UTC
+
+    @cached_property
+    def blocks(self) -> list[Slot]:
+        out = []
+        for start, end, kind, label in self.raw:
+            b_start = datetime.fromtimestamp(start * 60, UTC)
+            b_end = datetime.fromtimestamp(end * 60, UTC)
+            out.append(
+                Slot(
+                    b_start,
+                    b_end,
+                    kind,
+                    label,
+                    start_text=_clock(b_start.astimezone(self.zone)),
+                    end_text=_clock(b_end.astimezone(self.zone)),
+                )
+            )
+        return out
 
     @property
     def over_cap(self) -> bool:
@@ -76,6 +100,7 @@ class EngineerLoad:
     days: list[Day]
     stages: list[Stage]  # their most urgent open stages, for reassigning
     open_count: int = 0  # all their open stages
+    days_key: str = ""  # the fragment key of their days as the page shows them
 
     @property
     def more(self) -> int:
@@ -240,6 +265,7 @@ def workload(
                 off=window is None,
                 hours_min=hours,
                 cap_min=engineers[person.pk].policy.daily_cap,
+                zone=shown_zone,
             )
         if shown:
             # Only the blocks of the days shown become datetimes (with a day's margin for
@@ -250,8 +276,7 @@ def workload(
             for start, end, kind, stage_id, break_kind in stored.blocks.get(person.pk, []):
                 if not lo // 60 <= start < hi // 60:
                     continue
-                b_start = datetime.fromtimestamp(start * 60, UTC)
-                d = b_start.astimezone(local).date()
+                d = datetime.fromtimestamp(start * 60, UTC).astimezone(local).date()
                 if d not in per_day:
                     continue
                 label = (
@@ -259,25 +284,22 @@ def workload(
                     if kind == WORK
                     else f"{(break_kind or 'ear').replace('_', ' ')} break"
                 )
-                b_end = datetime.fromtimestamp(end * 60, UTC)
-                per_day[d].blocks.append(
-                    Slot(
-                        b_start,
-                        b_end,
-                        kind,
-                        label,
-                        start_text=_clock(b_start.astimezone(shown_zone)),
-                        end_text=_clock(b_end.astimezone(shown_zone)),
-                    )
-                )
+                per_day[d].raw.append((start, end, kind, label))
                 if kind == WORK:
                     per_day[d].planned_min += end - start
+        days_shown = [per_day[d] for d in shown]
+        # Everything the days show: the zone of their times, each day's hours, cap and blocks.
+        days_key = content_key(
+            str(shown_zone),
+            [(d.day, d.off, d.hours_min, d.cap_min, d.raw) for d in days_shown],
+        )
         loads.append(
             EngineerLoad(
                 person=person,
-                days=[per_day[d] for d in shown],
+                days=days_shown,
                 stages=mine.get(person.pk, []),
                 open_count=counts.get(person.pk, 0),
+                days_key=days_key,
             )
         )
     todo_page = Paginator(open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE).get_page(

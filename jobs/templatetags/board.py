@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from jobs.board import CLOSED_VIEW, Board
 from jobs.compliance import EngineerCompliance
+from jobs.fragments import kept
 from jobs.models import JobStatus, Stage, StageKind
 from jobs.timeline import local_time
 from jobs.workload import Day, EngineerLoad, Workload
@@ -378,7 +379,7 @@ def workload_engineer(context: template.Context, e: EngineerLoad, load: Workload
         f'  <h2 id="eng-{pk}">{name} <span class="muted">· {minutes(e.planned_min)} planned'
         "</span></h2>\n"
         '  <ol class="load-days">\n',
-        *(_day(d) for d in e.days),
+        kept("workload-days", e.days_key, lambda: "".join(_day(d) for d in e.days)),
         "  </ol>\n",
     ]
     if e.stages:

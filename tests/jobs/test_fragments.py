@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from itertools import count
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.cache import caches
@@ -450,3 +451,77 @@ def test_the_policy_form_follows_every_change_to_the_policy_and_a_bound_form_is_
     kept = _policy_page(c)
     refused = _policy_page(c, promise_days="")
     assert "has-error" in refused and "has-error" not in kept
+
+
+def _workload_same_as_from_nothing(c: Client) -> str:
+    seen = PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
+    caches["fragments"].clear()
+    assert seen == PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
+    return seen
+
+
+@pytestmark_db
+def test_the_workload_s_weeks_follow_every_change_to_the_plan_the_hours_and_the_zone(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from datetime import UTC, datetime, time, timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from jobs import plan_store
+    from jobs.models import STAGE_ORDER, EngineerDayOff, JobStatus, Role, Stage
+    from tests.factories import make_user
+
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    def replanned() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            plan_store.plan_refresh()
+
+    def job_for(engineer: User, title: str) -> Any:
+        job = make_job(
+            status=JobStatus.IN_PROGRESS,
+            track_title=title,
+            accepted_at=monday - timedelta(hours=1),
+            due_at=monday + timedelta(days=3),
+        )
+        for position, kind in enumerate(STAGE_ORDER):
+            Stage.objects.create(job=job, kind=kind, position=position, assignee=engineer)
+        return job
+
+    with time_machine.travel(monday, tick=False):
+        ada = make_user(Role.ENGINEER, first_name="Ada")
+        make_user(Role.ENGINEER, first_name="Ben")  # works when Ada is off: the day is shown
+        first = job_for(ada, "Copper Sky")
+        replanned()
+        c = _logged_in(make_user(Role.MANAGER))
+        page = _workload_same_as_from_nothing(c)
+        assert "Copper Sky · Listening" in page
+
+        # More work (new blocks), and a renamed track (new labels), each re-planned.
+        job_for(ada, "Open Water")
+        replanned()
+        assert "Open Water · " in _workload_same_as_from_nothing(c)
+        first.track_title = "Copper Skies"
+        first.save(update_fields=["track_title"])
+        replanned()
+        assert "Copper Skies · Listening" in _workload_same_as_from_nothing(c)
+
+        # The cap and the hours changed, and a day off, before the next re-plan.
+        _policy_changed(daily_listening_cap_min=200)
+        assert "of 3 h 20 min cap" in _workload_same_as_from_nothing(c)
+        _policy_changed(workday_end=time(17, 0))
+        assert "hours 8 h" in _workload_same_as_from_nothing(c)
+        EngineerDayOff.objects.create(engineer=ada, date=monday.date() + timedelta(days=1))
+        assert "Day off" in _workload_same_as_from_nothing(c)
+
+        # The times shown in another zone.
+        with timezone.override("America/New_York"):
+            assert '<time datetime="' in _workload_same_as_from_nothing(c)
+        _workload_same_as_from_nothing(c)  # the studio's zone's fragments kept again
+
+    # A week on: the same weekdays, their dates moved on (Ben's week is as empty as before).
+    with time_machine.travel(monday + timedelta(days=7), tick=False):
+        replanned()
+        assert "Mon 7 Dec" in _workload_same_as_from_nothing(c)
