@@ -525,3 +525,121 @@ def test_the_workload_s_weeks_follow_every_change_to_the_plan_the_hours_and_the_
     with time_machine.travel(monday + timedelta(days=7), tick=False):
         replanned()
         assert "Mon 7 Dec" in _workload_same_as_from_nothing(c)
+
+
+def _compliance_same_as_from_nothing(c: Client, query: str) -> str:
+    url = f"/compliance/?{query}"
+    seen = PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
+    caches["fragments"].clear()
+    assert seen == PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
+    return seen
+
+
+@pytestmark_db
+def test_the_compliance_sections_follow_every_change_to_the_listening_breaks_and_overrides() -> (
+    None
+):
+    from datetime import UTC, datetime, timedelta
+
+    from jobs.models import (
+        EarBreak,
+        EngineerProfile,
+        JobEvent,
+        JobStatus,
+        ListeningSession,
+        Role,
+        Stage,
+    )
+    from tests.factories import make_user
+
+    day = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    week = "start=2026-11-23&end=2026-11-29"
+    ada = make_user(Role.ENGINEER, first_name="Ada")
+    maya = make_user(Role.MANAGER, first_name="Maya")
+    job = make_job(status=JobStatus.IN_PROGRESS, track_title="Copper Sky")
+    stage = Stage.objects.create(job=job, kind="listening", position=0, assignee=ada)
+    # Two engineers of the same name and no listening: their sections differ by their ids only.
+    twins = [make_user(Role.ENGINEER, first_name="Sam") for _ in range(2)]
+    c = _logged_in(maya)
+    page = _compliance_same_as_from_nothing(c, week)
+    assert all(f'id="c-{twin.pk}"' in page for twin in twins)
+
+    def listened(minutes: int, dose: float | None = None) -> ListeningSession:
+        return ListeningSession.objects.create(
+            engineer=ada,
+            stage=stage,
+            started_at=day,
+            ended_at=day + timedelta(minutes=minutes),
+            work_seconds=minutes * 60,
+            levels=[[day.isoformat(), 90.0]] if dose is not None else [],
+            dose_percent=dose or 0.0,
+        )
+
+    def broke(outcome: str) -> None:
+        taken = outcome == "taken"
+        EarBreak.objects.create(
+            engineer=ada,
+            kind="short",
+            outcome=outcome,
+            prompted_at=day,
+            started_at=day if taken else None,
+            ended_at=day + timedelta(minutes=10) if taken else None,
+            planned_minutes=10,
+        )
+
+    # Listening, then a louder session (a dose), and each kind of break.
+    listened(50)
+    assert "listening 50 min" in _compliance_same_as_from_nothing(c, week)
+    loud = listened(10, dose=40.0)
+    assert "dose 40 %" in _compliance_same_as_from_nothing(c, week)
+    ListeningSession.objects.filter(pk=loud.pk).update(dose_percent=80.0)  # the same minutes
+    assert "dose 80 %" in _compliance_same_as_from_nothing(c, week)
+    broke("prompted")
+    broke("prompted")
+    assert "Breaks due <strong>2</strong>" in _compliance_same_as_from_nothing(c, week)
+    # Answered: as many due as before.
+    first, second = EarBreak.objects.filter(engineer=ada).order_by("pk")
+    EarBreak.objects.filter(pk=first.pk).update(
+        outcome="taken", started_at=day, ended_at=day + timedelta(minutes=10)
+    )
+    assert "taken <strong>1</strong>" in _compliance_same_as_from_nothing(c, week)
+    EarBreak.objects.filter(pk=second.pk).update(outcome="skipped")
+    assert "skipped <strong>1</strong>" in _compliance_same_as_from_nothing(c, week)
+
+    # A cap of her own, and the studio's dose limit.
+    EngineerProfile.objects.update_or_create(user=ada, defaults={"daily_listening_cap_min": 45})
+    assert "1 day over the cap" in _compliance_same_as_from_nothing(c, week)
+    _policy_changed(daily_dose_limit_pct=30)
+    assert "over the dose limit" in _compliance_same_as_from_nothing(c, week)
+
+    # A fresh-ears override, its reason reworded, her name, and another period.
+    JobEvent.objects.create(
+        job=job,
+        at=day,
+        actor=maya,
+        kind="stage",
+        subject="listening",
+        from_value="fresh ears",
+        to_value=f"overridden for {ada.username}",
+        note="booked session",
+    )
+    assert "booked session" in _compliance_same_as_from_nothing(c, week)
+    JobEvent.objects.create(
+        job=job,
+        at=day + timedelta(hours=1),
+        actor=None,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value=f"overridden for {ada.username}",
+        note="client waiting",
+    )
+    page = _compliance_same_as_from_nothing(c, week)
+    assert "Fresh-ears overrides <strong>2</strong>" in page and "client waiting" in page
+    User.objects.filter(pk=ada.pk).update(last_name="Byron")
+    assert ">Ada Byron<" in _compliance_same_as_from_nothing(c, week)
+    page = _compliance_same_as_from_nothing(c, "start=2026-11-24&end=2026-11-26")
+    assert "Thu 26 Nov" in page and "Fri 27 Nov" not in page
+    # The next week, as long: the twins' empty days now have other dates.
+    _compliance_same_as_from_nothing(c, week)
+    assert "Mon 30 Nov" in _compliance_same_as_from_nothing(c, "start=2026-11-30&end=2026-12-06")
