@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import cached_property
 
-from jobs.compiled import instance_from
+from jobs.compiled import instance_from, rows_compiled_once
 from jobs.csv_safe import text_cell
+from jobs.fragments import content_key
 from jobs.models import (
     CLOCK_RUNNING,
     CLOSED,
@@ -123,8 +125,13 @@ class Board:
     clients: list[tuple[int, str]] = field(default_factory=list)
     total: int = 0  # rows matching the filters, on every page
     page: Page[object] | None = None  # None: every row (the CSV)
+    # The fragment keys of the two long menus (jobs.fragments): their choices and the one chosen.
+    engineers_key: str = ""
+    clients_key: str = ""
 
-    @property
+    # The page reads `pages` and `summary` twice each (a test, then a loop; two lists of
+    # states): worked out once.
+    @cached_property
     def pages(self) -> list[dict[str, object]]:
         """Links to the previous and next page, with the filters kept."""
         if self.page is None or not self.page.has_other_pages():
@@ -142,7 +149,7 @@ class Board:
     def statuses(self) -> list[tuple[str, str]]:
         return CLOSED_STATUSES if self.filters.view == CLOSED_VIEW else OPEN_STATUSES
 
-    @property
+    @cached_property
     def summary(self) -> list[dict[str, object]]:
         """The counts at the top, each a link that filters the board by that state (or, when it
         is the filter already, removes it)."""
@@ -287,16 +294,42 @@ def _person_of(values: StageValues, people: dict[int, User]) -> User:
     return person
 
 
-def _menu_people() -> list[tuple[int, str]]:
-    people = User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
-        "first_name", "username"
+# What the studio's people menus (the board's, the workload's) and the workload's weeks take
+# of each active studio member.
+STUDIO_PEOPLE_COLUMNS = ("id", "first_name", "last_name", "username", "role", "is_active")
+
+
+def _studio_people() -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        User.objects.filter(role__in=STUDIO_ROLES, is_active=True)
+        .order_by("first_name", "username")
+        .values(*STUDIO_PEOPLE_COLUMNS)
     )
-    return [
-        (pk, f"{first} {last}".strip() or username)  # as User.get_full_name, else the username
-        for pk, first, last, username in people.values_list(
-            "pk", "first_name", "last_name", "username"
-        )
-    ]
+    return rows
+
+
+def studio_people() -> list[dict[str, Any]]:
+    """The active studio members by name, as rows of STUDIO_PEOPLE_COLUMNS (compiled once: the
+    board and the workload read them on every view; jobs.compiled.instance_from makes a User of
+    one)."""
+    return rows_compiled_once("studio_people", _studio_people)
+
+
+def shown_name(row: dict[str, Any]) -> str:
+    """A person's name as the pages show it: User.get_full_name, else the username."""
+    return f"{row['first_name']} {row['last_name']}".strip() or row["username"]
+
+
+def _menu_people() -> list[tuple[int, str]]:
+    return [(row["id"], shown_name(row)) for row in studio_people()]
+
+
+def _clients() -> QuerySet[Any]:
+    return Organisation.objects.order_by("name").values("id", "name")
+
+
+def _menu_clients() -> list[tuple[int, str]]:
+    return [(row["id"], row["name"]) for row in rows_compiled_once("board_clients", _clients)]
 
 
 def _row(job: Job, stages: list[StageValues], now: datetime, people: dict[int, User]) -> BoardRow:
@@ -340,24 +373,49 @@ def _urgency_of(
     )
 
 
+ORDER_FIELDS = (
+    "id",
+    "status",
+    "due_at",
+    "predicted_finish_at",
+    "deadline_status",
+    "created_at",
+    "closed_at",
+)
+_COMPILED_ID = range(-(2**31) + 1, 2**31)  # ids that fit the markers' place in any id column
+
+
+def _order_rows(filters: BoardFilters) -> list[dict[str, Any]]:
+    """The filtered jobs' ORDER_FIELDS, in the model's own order (so that ties sort as they
+    always did). Every view of the board reads them: compiled once for each shape of filters
+    (the view and status are few and part of the shape; the client and engineer are values),
+    except for a search, whose text is no id."""
+    ids = [v for v in (filters.client, filters.engineer) if v]
+    if filters.q or any(v not in _COMPILED_ID for v in ids):
+        return list(_filtered(filters).values(*ORDER_FIELDS))
+
+    def build(*values: int) -> QuerySet[Any]:
+        given = iter(values)
+        shaped = replace(
+            filters,
+            client=next(given) if filters.client else None,
+            engineer=next(given) if filters.engineer else None,
+        )
+        rows: QuerySet[Any] = _filtered(shaped).values(*ORDER_FIELDS)
+        return rows
+
+    shape = f"{filters.view}:{filters.status}:{bool(filters.client)}:{bool(filters.engineer)}"
+    return rows_compiled_once(f"board_order:{shape}", build, *ids)
+
+
 def _order(filters: BoardFilters, now: datetime) -> tuple[list[object], Counter[str]]:
     """The filtered jobs' ids in the board's order, and the count per deadline state (before
     the state filter), from a few plain fields of each job."""
     order: list[tuple[Any, object]] = []
     counts: Counter[str] = Counter()
     closed_view = filters.view == CLOSED_VIEW
-    for pk, status, due, predicted, stored, created, closed_at in (
-        # In the model's own order, so that ties sort as they always did.
-        _filtered(filters).values_list(
-            "pk",
-            "status",
-            "due_at",
-            "predicted_finish_at",
-            "deadline_status",
-            "created_at",
-            "closed_at",
-        )
-    ):
+    for row in _order_rows(filters):
+        pk, status, due, predicted, stored, created, closed_at = row.values()
         state = _state(status, due, stored, now)
         if state:
             counts[state] += 1
@@ -395,17 +453,19 @@ def board(
         (_row(job, stages.get(job.pk, []), now, people) for job in full),
         key=lambda r: place[r.job.pk],
     )
+    # The CSV has no menus.
+    engineers = _menu_people() if page is not None else []
+    clients = _menu_clients() if page is not None else []
     return Board(
         filters=filters,
         rows=rows,
         counts={state: counts.get(state, 0) for state in STATE_RANK},
-        # The CSV has no menus.
-        engineers=_menu_people() if page is not None else [],
-        clients=list(Organisation.objects.order_by("name").values_list("pk", "name"))
-        if page is not None
-        else [],
+        engineers=engineers,
+        clients=clients,
         total=len(ids),
         page=shown,
+        engineers_key=content_key(engineers, filters.engineer) if engineers else "",
+        clients_key=content_key(clients, filters.client) if clients else "",
     )
 
 

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
+from jobs.board import studio_people
+from jobs.compiled import instance_from
 from jobs.csv_safe import text_cell
+from jobs.fragments import content_key
 from jobs.models import (
-    STUDIO_ROLES,
     BreakOutcome,
     EarBreak,
     EngineerProfile,
@@ -76,6 +78,7 @@ class EngineerCompliance:
     taken: int
     skipped: int
     overrides: list[FreshEarsOverride] = field(default_factory=list)
+    key: str = ""  # the fragment key of the section the page shows (all of the above)
 
     @property
     def total_minutes(self) -> int:
@@ -111,11 +114,7 @@ def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
     zone = ZoneInfo(policy.timezone)
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
-    people = list(
-        User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
-            "first_name", "username"
-        )
-    )
+    people: list[User] = [instance_from(User, row) for row in studio_people()]
     profiles = {p.user_id: p for p in EngineerProfile.objects.filter(user__in=people)}
     listened: dict[tuple[int, date], int] = {}
     doses: dict[tuple[int, date], float] = {}
@@ -147,26 +146,40 @@ def compliance(*, start: date, end: date) -> list[EngineerCompliance]:
     overrides = fresh_ears_overrides(since, until, people, zone)
     days = period(start, end)
     out = []
+    dose_limit = policy.daily_dose_limit_pct
     for person in people:
-        cap = ear_break_policy(policy, profiles.get(person.pk)).daily_cap
-        b = breaks[person.pk]
+        pk = person.pk
+        cap = ear_break_policy(policy, profiles.get(pk)).daily_cap
+        b = breaks[pk]
+        minutes = [listened.get((pk, d), 0) for d in days]
+        day_doses = [doses.get((pk, d)) for d in days]
+        own = overrides.get(pk, [])
         out.append(
             EngineerCompliance(
                 person=person,
                 days=[
-                    DayListening(
-                        d,
-                        listened.get((person.pk, d), 0),
-                        cap,
-                        doses.get((person.pk, d)),
-                        policy.daily_dose_limit_pct,
-                    )
-                    for d in days
+                    DayListening(d, m, cap, dose, dose_limit)
+                    for d, m, dose in zip(days, minutes, day_doses, strict=True)
                 ],
                 prompted=b["p"],
                 taken=b["t"],
                 skipped=b["s"],
-                overrides=overrides.get(person.pk, []),
+                overrides=own,
+                # Everything the section shows, as plain values (the days are the period's).
+                key=content_key(
+                    pk,
+                    person.get_full_name() or person.username,
+                    start,
+                    end,
+                    cap,
+                    dose_limit,
+                    b["p"],
+                    b["t"],
+                    b["s"],
+                    minutes,
+                    day_doses,
+                    [(o.at, o.job_id, o.track, o.stage, o.by, o.reason) for o in own],
+                ),
             )
         )
     return out

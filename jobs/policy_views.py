@@ -13,9 +13,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jobs.board_views import require_manager
+from jobs.fragments import content_key
 from jobs.models import EngineerDayOff, PolicyChange, StudioDayOff, StudioPolicy
 from jobs.policy_form import DayOffForm, PolicyForm, form_fields_of, form_value, setting_label
 from jobs.services import WorkflowError
@@ -32,6 +34,15 @@ from jobs.timeline import local_time
 
 def _today(policy: StudioPolicy) -> date:
     return timezone.now().astimezone(ZoneInfo(policy.timezone)).date()
+
+
+def policy_form_key(policy: StudioPolicy) -> str:
+    """The fragment key of the policy form's fields as a GET shows them (unbound, over this
+    policy): every column of the policy (the form shows nearly all and its version), and the
+    language numbers are written in."""
+    return content_key(
+        get_language(), *(getattr(policy, f.attname) for f in StudioPolicy._meta.concrete_fields)
+    )
 
 
 def _page(
@@ -71,6 +82,8 @@ def _page(
             .order_by("date", "engineer__first_name", "engineer__username"),
             "history": history,
             "stale": stale,
+            # A form given is bound (errors, edits kept): rendered every time.
+            "form_key": policy_form_key(policy) if form is None else "",
         },
         status=status,
     )

@@ -9,7 +9,8 @@ jobs the studio has."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,8 +20,11 @@ from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from jobs.board import shown_name, studio_people
 from jobs.clock import WorkCalendar
-from jobs.models import CLOCK_RUNNING, STAGE_OPEN, STUDIO_ROLES, Stage, StudioPolicy, User
+from jobs.compiled import instance_from
+from jobs.fragments import content_key
+from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Role, Stage, StudioPolicy, User
 from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
 
@@ -57,7 +61,29 @@ class Day:
     hours_min: int  # the working hours of the day, in minutes
     planned_min: int = 0  # planned listening
     cap_min: int = 0
-    blocks: list[Slot] = field(default_factory=list)
+    # The day's blocks as the stored plan has them (start and end in epoch minutes, kind,
+    # label) and the zone the page shows times in: made into Slots only when read, since a
+    # page whose weeks are kept as fragments (EngineerLoad.days_key) reads none.
+    raw: list[tuple[int, int, str, str]] = field(default_factory=list)
+    zone: tzinfo = UTC
+
+    @cached_property
+    def blocks(self) -> list[Slot]:
+        out = []
+        for start, end, kind, label in self.raw:
+            b_start = datetime.fromtimestamp(start * 60, UTC)
+            b_end = datetime.fromtimestamp(end * 60, UTC)
+            out.append(
+                Slot(
+                    b_start,
+                    b_end,
+                    kind,
+                    label,
+                    start_text=_clock(b_start.astimezone(self.zone)),
+                    end_text=_clock(b_end.astimezone(self.zone)),
+                )
+            )
+        return out
 
     @property
     def over_cap(self) -> bool:
@@ -74,6 +100,7 @@ class EngineerLoad:
     days: list[Day]
     stages: list[Stage]  # their most urgent open stages, for reassigning
     open_count: int = 0  # all their open stages
+    days_key: str = ""  # the fragment key of their days as the page shows them
 
     @property
     def more(self) -> int:
@@ -96,10 +123,10 @@ class Workload:
     days: list[date]
     engineers: list[EngineerLoad]
     unassigned: list[Unassigned]  # this page of it, most urgent first
-    people: list[User]  # who work can go to
+    people: list[tuple[int, str]]  # who work can go to: id, name as shown
     labels: dict[int, str]  # stage id -> "Track · Stage"
     unassigned_page: Page[Stage] | None = None
-    engineer_page: Page[User] | None = None
+    engineer_page: Page[dict[str, Any]] | None = None  # of jobs.board.studio_people rows
     planned_at: datetime | None = None
 
     def _links(self, which: str, page: Page[Any] | None) -> list[dict[str, object]]:
@@ -179,17 +206,25 @@ def workload(
     now = now or timezone.now()
     stored = stored_plan(now=now)
     policy = StudioPolicy.current()
-    by_id = {
-        u.pk: u
-        for u in User.objects.filter(role__in=STUDIO_ROLES, is_active=True).order_by(
-            "first_name", "username"
-        )
-    }
+    # Every studio member as a plain row: only the people of this page of engineers and the
+    # engineers proposed for this page of work become Users (the menus need only names).
+    rows = studio_people()
+    by_id = {row["id"]: row for row in rows}
+    users: dict[int, User] = {}
+
+    def user(pk: int) -> User | None:
+        if pk not in users:
+            row = by_id.get(pk)
+            if row is None:
+                return None
+            users[pk] = instance_from(User, row)
+        return users[pk]
+
     # Who has days on the page: the people the plan planned for (engineers, and anyone with
     # work assigned), as in the plan.
-    everyone = [u for u in by_id.values() if u.is_engineer or u.pk in stored.blocks]
+    everyone = [r for r in rows if r["role"] == Role.ENGINEER or r["id"] in stored.blocks]
     engineer_page = Paginator(everyone, ENGINEERS_PER_PAGE).get_page(page)
-    planned = list(engineer_page.object_list)
+    planned = [u for r in engineer_page.object_list if (u := user(r["id"])) is not None]
     engineers = {e.id: e for e in engineers_in(policy, planned, now=now)}
     calendars = {eid: e.calendar for eid, e in engineers.items()}
     zone = policy.timezone
@@ -230,6 +265,7 @@ def workload(
                 off=window is None,
                 hours_min=hours,
                 cap_min=engineers[person.pk].policy.daily_cap,
+                zone=shown_zone,
             )
         if shown:
             # Only the blocks of the days shown become datetimes (with a day's margin for
@@ -240,8 +276,7 @@ def workload(
             for start, end, kind, stage_id, break_kind in stored.blocks.get(person.pk, []):
                 if not lo // 60 <= start < hi // 60:
                     continue
-                b_start = datetime.fromtimestamp(start * 60, UTC)
-                d = b_start.astimezone(local).date()
+                d = datetime.fromtimestamp(start * 60, UTC).astimezone(local).date()
                 if d not in per_day:
                     continue
                 label = (
@@ -249,25 +284,22 @@ def workload(
                     if kind == WORK
                     else f"{(break_kind or 'ear').replace('_', ' ')} break"
                 )
-                b_end = datetime.fromtimestamp(end * 60, UTC)
-                per_day[d].blocks.append(
-                    Slot(
-                        b_start,
-                        b_end,
-                        kind,
-                        label,
-                        start_text=_clock(b_start.astimezone(shown_zone)),
-                        end_text=_clock(b_end.astimezone(shown_zone)),
-                    )
-                )
+                per_day[d].raw.append((start, end, kind, label))
                 if kind == WORK:
                     per_day[d].planned_min += end - start
+        days_shown = [per_day[d] for d in shown]
+        # Everything the days show: the zone of their times, each day's hours, cap and blocks.
+        days_key = content_key(
+            str(shown_zone),
+            [(d.day, d.off, d.hours_min, d.cap_min, d.raw) for d in days_shown],
+        )
         loads.append(
             EngineerLoad(
                 person=person,
-                days=[per_day[d] for d in shown],
+                days=days_shown,
                 stages=mine.get(person.pk, []),
                 open_count=counts.get(person.pk, 0),
+                days_key=days_key,
             )
         )
     todo_page = Paginator(open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE).get_page(
@@ -276,7 +308,7 @@ def workload(
     unassigned = [
         Unassigned(
             stage=s,
-            proposed=by_id.get(stored.proposed.get(s.pk, 0)),
+            proposed=user(stored.proposed.get(s.pk, 0)),
             finish=stored.finish.get(s.pk),
         )
         for s in todo_page
@@ -285,7 +317,7 @@ def workload(
         days=shown,
         engineers=loads,
         unassigned=unassigned,
-        people=list(by_id.values()),
+        people=[(row["id"], shown_name(row)) for row in rows],
         labels=stored.labels,
         unassigned_page=todo_page,
         engineer_page=engineer_page,

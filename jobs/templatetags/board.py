@@ -16,7 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from jobs.board import CLOSED_VIEW, Board
 from jobs.compliance import EngineerCompliance
-from jobs.models import JobStatus, Stage, StageKind, User
+from jobs.fragments import kept
+from jobs.models import JobStatus, Stage, StageKind
 from jobs.timeline import local_time
 from jobs.workload import Day, EngineerLoad, Workload
 
@@ -168,7 +169,12 @@ def _plural(n: int) -> str:
 def compliance_section(r: EngineerCompliance) -> SafeString:
     """One engineer's section of the break-compliance page, written in Python: a week of a
     hundred engineers is some seven hundred days, too many variable lookups and filters for
-    the template language on every request. The same markup the template wrote."""
+    the template language on every request. The same markup the template wrote; kept as a
+    fragment for its key (EngineerCompliance.key), since most weeks' figures are settled."""
+    return mark_safe(kept("compliance-section", r.key, lambda: _compliance_section(r)))
+
+
+def _compliance_section(r: EngineerCompliance) -> str:
     pk = r.person.pk
     name = html.escape(r.person.get_full_name() or r.person.username)
     summary = (
@@ -230,15 +236,15 @@ def compliance_section(r: EngineerCompliance) -> SafeString:
             f"      {dose}</li>"
         )
     out.append("\n  </ol>\n</section>\n")
-    return mark_safe("".join(out))
+    return "".join(out)
 
 
 class _PeopleMenu:
     """A "who does it" menu's options, escaped once per page; each row's menu differs only in
     the option chosen."""
 
-    def __init__(self, people: list[User]) -> None:
-        self.names = [(p.pk, html.escape(p.get_full_name() or p.username)) for p in people]
+    def __init__(self, people: list[tuple[int, str]]) -> None:
+        self.names = [(pk, html.escape(name)) for pk, name in people]
         self.options = [f'<option value="{pk}">{name}</option>' for pk, name in self.names]
         self.place = {pk: n for n, (pk, _) in enumerate(self.names)}
 
@@ -378,7 +384,7 @@ def workload_engineer(context: template.Context, e: EngineerLoad, load: Workload
         f'  <h2 id="eng-{pk}">{name} <span class="muted">· {minutes(e.planned_min)} planned'
         "</span></h2>\n"
         '  <ol class="load-days">\n',
-        *(_day(d) for d in e.days),
+        kept("workload-days", e.days_key, lambda: "".join(_day(d) for d in e.days)),
         "  </ol>\n",
     ]
     if e.stages:

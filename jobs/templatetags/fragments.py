@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.core.cache import caches
 from django.template.base import FilterExpression, NodeList, Parser, Token
+
+from jobs.fragments import kept
 
 register = template.Library()
 
@@ -18,16 +19,7 @@ class FragmentNode(template.Node):
         self.name, self.key, self.nodelist = name, key, nodelist
 
     def render(self, context: Any) -> str:
-        key = self.key.resolve(context)
-        if not key:
-            return self.nodelist.render(context)
-        cache = caches["fragments"]
-        name = f"{self.name}:{key}"
-        html: str | None = cache.get(name)
-        if html is None:
-            html = self.nodelist.render(context)
-            cache.set(name, html)
-        return html
+        return kept(self.name, self.key.resolve(context), lambda: self.nodelist.render(context))
 
 
 @register.tag

@@ -315,3 +315,48 @@ def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
         "plan_studio_days_off",
         "plan_own_days_off",
     }
+
+
+def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
+    """The board's order (one per shape of filters), its menus and the workload's people are
+    compiled on their first call; a search is built afresh."""
+    from jobs.board import BoardFilters, board
+    from jobs.workload import workload
+
+    make_user(Role.MANAGER)
+    engineer = make_user(Role.ENGINEER)
+    job = make_job(status="in_progress")
+    _COMPILED.clear()
+    for _ in range(2):
+        board(BoardFilters())
+        board(BoardFilters(state="at_risk"))  # the same query: the state is sorted in Python
+        board(BoardFilters(engineer=engineer.pk, client=job.organisation_id))
+        board(BoardFilters(view="closed", status="cancelled"))
+        board(BoardFilters(q="sky"))
+        workload()
+    if connection.vendor != "postgresql":
+        assert not _COMPILED
+        return
+    assert {key for _, key in _COMPILED if key.startswith(("board", "studio"))} == {
+        "board_order:open::False:False",
+        "board_order:open::True:True",
+        "board_order:closed:cancelled:False:False",
+        "board_clients",
+        "studio_people",
+    }
+
+
+def test_the_board_s_order_compiled_once_gives_each_filter_value_its_own_jobs() -> None:
+    from jobs.board import BoardFilters, board
+
+    ada, ben = make_user(Role.ENGINEER), make_user(Role.ENGINEER)
+    jobs = {ada.pk: make_job(status="in_progress"), ben.pk: make_job(status="in_progress")}
+    for person, job in jobs.items():
+        Stage.objects.create(job=job, kind="listening", position=0, assignee_id=person)
+    for person in (ada.pk, ben.pk, ada.pk):
+        rows = board(BoardFilters(engineer=person)).rows
+        assert [r.job.pk for r in rows] == [jobs[person].pk]
+        by_client = board(BoardFilters(client=jobs[person].organisation_id)).rows
+        assert [r.job.pk for r in by_client] == [jobs[person].pk]
+    # An id too big for the markers' place is asked of the ORM: nobody has it.
+    assert board(BoardFilters(engineer=2**40)).rows == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from itertools import count
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.cache import caches
@@ -354,3 +355,291 @@ def test_the_delivery_table_follows_every_change_to_the_masters_and_the_rough_mi
     FileAnalysis.objects.filter(audio_file=third).update(status=AnalysisStatus.NEEDS_ATTENTION)
     studio, _ = _viewers_same_as_from_nothing(viewers, job.pk)
     assert "Could not be measured (needs_attention)" in studio
+
+
+def _board(c: Client, query: str) -> str:
+    return PER_RESPONSE.sub(r"\1", c.get(f"{reverse('board')}{query}").content.decode())
+
+
+def _board_same_as_from_nothing(c: Client, query: str = "") -> str:
+    """The board (its menus kept from before), checked against one rendered with no fragment
+    kept."""
+    seen = _board(c, query)
+    caches["fragments"].clear()
+    assert seen == _board(c, query)
+    return seen
+
+
+@pytestmark_db
+def test_the_board_s_menus_follow_every_change_to_the_people_the_clients_and_the_choice() -> None:
+    from jobs.models import Organisation, Role
+    from tests.factories import make_organisation, make_user
+
+    manager = make_user(Role.MANAGER, first_name="Mia", last_name="Stone")
+    ada = make_user(Role.ENGINEER, first_name="Ada", last_name="Lee")
+    acme = make_organisation(name="Acme Records")
+    c = _logged_in(manager)
+    page = _board_same_as_from_nothing(c)
+    assert ">Ada Lee</option>" in page and ">Acme Records</option>" in page
+
+    # A renamed engineer, a new one, one who left; a renamed client and a new one.
+    User.objects.filter(pk=ada.pk).update(first_name="Adele")
+    ben = make_user(Role.ENGINEER, first_name="Ben", last_name="")
+    page = _board_same_as_from_nothing(c)
+    assert ">Adele Lee</option>" in page and ">Ben</option>" in page
+    User.objects.filter(pk=ben.pk).update(is_active=False)
+    page = _board_same_as_from_nothing(c)
+    assert ">Ben</option>" not in page
+    Organisation.objects.filter(pk=acme.pk).update(name="Acme Sound")
+    make_organisation(name="Beacon Audio")
+    page = _board_same_as_from_nothing(c)
+    assert ">Acme Sound</option>" in page and ">Beacon Audio</option>" in page
+
+    # The engineer and the client chosen in the filters, and then neither.
+    page = _board_same_as_from_nothing(c, f"?engineer={ada.pk}")
+    assert f'<option value="{ada.pk}" selected>' in page
+    page = _board_same_as_from_nothing(c, f"?engineer={ada.pk}&client={acme.pk}")
+    assert f'<option value="{acme.pk}" selected>' in page
+    page = _board_same_as_from_nothing(c)
+    assert " selected>" not in page.split('id="board-engineer"')[1].split("</select>")[0]
+
+
+def _policy_page(c: Client, **post: object) -> str:
+    response = c.post("/policy/", post) if post else c.get("/policy/")
+    return PER_RESPONSE.sub(r"\1", response.content.decode())
+
+
+def _policy_same_as_from_nothing(c: Client) -> str:
+    seen = _policy_page(c)
+    caches["fragments"].clear()
+    assert seen == _policy_page(c)
+    return seen
+
+
+def _policy_changed(**values: object) -> None:
+    """A policy column changed as a migration or the shell would: its `updated_at` (the form's
+    version) left as it was, so that the key must hold the column itself."""
+    from jobs.models import StudioPolicy
+    from jobs.models.policy import _drop_cached_policy
+
+    StudioPolicy.objects.filter(pk=1).update(**values)
+    _drop_cached_policy()
+
+
+@pytestmark_db
+def test_the_policy_form_follows_every_change_to_the_policy_and_a_bound_form_is_never_kept() -> (
+    None
+):
+    from jobs.models import Role, StudioPolicy
+    from tests.factories import make_user
+
+    StudioPolicy.current()
+    c = _logged_in(make_user(Role.MANAGER))
+    page = _policy_same_as_from_nothing(c)
+    assert 'name="promise_days"' in page and 'value="9"' not in page
+
+    _policy_changed(promise_days=9)
+    assert 'value="9"' in _policy_same_as_from_nothing(c)
+    _policy_changed(timezone="America/New_York")
+    assert '<option value="America/New_York" selected>' in _policy_same_as_from_nothing(c)
+    _policy_changed(checklists={"listening": ["Check the fades"]})
+    assert "Check the fades" in _policy_same_as_from_nothing(c)
+    _policy_changed(stage_estimates={"cleanup": {"base": 71, "per_stem": 4}})
+    assert 'value="71"' in _policy_same_as_from_nothing(c)
+
+    # A form sent with a mistake shows it, though the page's form was kept before.
+    kept = _policy_page(c)
+    refused = _policy_page(c, promise_days="")
+    assert "has-error" in refused and "has-error" not in kept
+
+
+def _workload_same_as_from_nothing(c: Client) -> str:
+    seen = PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
+    caches["fragments"].clear()
+    assert seen == PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
+    return seen
+
+
+@pytestmark_db
+def test_the_workload_s_weeks_follow_every_change_to_the_plan_the_hours_and_the_zone(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from datetime import UTC, datetime, time, timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from jobs import plan_store
+    from jobs.models import STAGE_ORDER, EngineerDayOff, JobStatus, Role, Stage
+    from tests.factories import make_user
+
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    def replanned() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            plan_store.plan_refresh()
+
+    def job_for(engineer: User, title: str) -> Any:
+        job = make_job(
+            status=JobStatus.IN_PROGRESS,
+            track_title=title,
+            accepted_at=monday - timedelta(hours=1),
+            due_at=monday + timedelta(days=3),
+        )
+        for position, kind in enumerate(STAGE_ORDER):
+            Stage.objects.create(job=job, kind=kind, position=position, assignee=engineer)
+        return job
+
+    with time_machine.travel(monday, tick=False):
+        ada = make_user(Role.ENGINEER, first_name="Ada")
+        make_user(Role.ENGINEER, first_name="Ben")  # works when Ada is off: the day is shown
+        first = job_for(ada, "Copper Sky")
+        replanned()
+        c = _logged_in(make_user(Role.MANAGER))
+        page = _workload_same_as_from_nothing(c)
+        assert "Copper Sky · Listening" in page
+
+        # More work (new blocks), and a renamed track (new labels), each re-planned.
+        job_for(ada, "Open Water")
+        replanned()
+        assert "Open Water · " in _workload_same_as_from_nothing(c)
+        first.track_title = "Copper Skies"
+        first.save(update_fields=["track_title"])
+        replanned()
+        assert "Copper Skies · Listening" in _workload_same_as_from_nothing(c)
+
+        # The cap and the hours changed, and a day off, before the next re-plan.
+        _policy_changed(daily_listening_cap_min=200)
+        assert "of 3 h 20 min cap" in _workload_same_as_from_nothing(c)
+        _policy_changed(workday_end=time(17, 0))
+        assert "hours 8 h" in _workload_same_as_from_nothing(c)
+        EngineerDayOff.objects.create(engineer=ada, date=monday.date() + timedelta(days=1))
+        assert "Day off" in _workload_same_as_from_nothing(c)
+
+        # The times shown in another zone.
+        with timezone.override("America/New_York"):
+            assert '<time datetime="' in _workload_same_as_from_nothing(c)
+        _workload_same_as_from_nothing(c)  # the studio's zone's fragments kept again
+
+    # A week on: the same weekdays, their dates moved on (Ben's week is as empty as before).
+    with time_machine.travel(monday + timedelta(days=7), tick=False):
+        replanned()
+        assert "Mon 7 Dec" in _workload_same_as_from_nothing(c)
+
+
+def _compliance_same_as_from_nothing(c: Client, query: str) -> str:
+    url = f"/compliance/?{query}"
+    seen = PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
+    caches["fragments"].clear()
+    assert seen == PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
+    return seen
+
+
+@pytestmark_db
+def test_the_compliance_sections_follow_every_change_to_the_listening_breaks_and_overrides() -> (
+    None
+):
+    from datetime import UTC, datetime, timedelta
+
+    from jobs.models import (
+        EarBreak,
+        EngineerProfile,
+        JobEvent,
+        JobStatus,
+        ListeningSession,
+        Role,
+        Stage,
+    )
+    from tests.factories import make_user
+
+    day = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    week = "start=2026-11-23&end=2026-11-29"
+    ada = make_user(Role.ENGINEER, first_name="Ada")
+    maya = make_user(Role.MANAGER, first_name="Maya")
+    job = make_job(status=JobStatus.IN_PROGRESS, track_title="Copper Sky")
+    stage = Stage.objects.create(job=job, kind="listening", position=0, assignee=ada)
+    # Two engineers of the same name and no listening: their sections differ by their ids only.
+    twins = [make_user(Role.ENGINEER, first_name="Sam") for _ in range(2)]
+    c = _logged_in(maya)
+    page = _compliance_same_as_from_nothing(c, week)
+    assert all(f'id="c-{twin.pk}"' in page for twin in twins)
+
+    def listened(minutes: int, dose: float | None = None) -> ListeningSession:
+        return ListeningSession.objects.create(
+            engineer=ada,
+            stage=stage,
+            started_at=day,
+            ended_at=day + timedelta(minutes=minutes),
+            work_seconds=minutes * 60,
+            levels=[[day.isoformat(), 90.0]] if dose is not None else [],
+            dose_percent=dose or 0.0,
+        )
+
+    def broke(outcome: str) -> None:
+        taken = outcome == "taken"
+        EarBreak.objects.create(
+            engineer=ada,
+            kind="short",
+            outcome=outcome,
+            prompted_at=day,
+            started_at=day if taken else None,
+            ended_at=day + timedelta(minutes=10) if taken else None,
+            planned_minutes=10,
+        )
+
+    # Listening, then a louder session (a dose), and each kind of break.
+    listened(50)
+    assert "listening 50 min" in _compliance_same_as_from_nothing(c, week)
+    loud = listened(10, dose=40.0)
+    assert "dose 40 %" in _compliance_same_as_from_nothing(c, week)
+    ListeningSession.objects.filter(pk=loud.pk).update(dose_percent=80.0)  # the same minutes
+    assert "dose 80 %" in _compliance_same_as_from_nothing(c, week)
+    broke("prompted")
+    broke("prompted")
+    assert "Breaks due <strong>2</strong>" in _compliance_same_as_from_nothing(c, week)
+    # Answered: as many due as before.
+    first, second = EarBreak.objects.filter(engineer=ada).order_by("pk")
+    EarBreak.objects.filter(pk=first.pk).update(
+        outcome="taken", started_at=day, ended_at=day + timedelta(minutes=10)
+    )
+    assert "taken <strong>1</strong>" in _compliance_same_as_from_nothing(c, week)
+    EarBreak.objects.filter(pk=second.pk).update(outcome="skipped")
+    assert "skipped <strong>1</strong>" in _compliance_same_as_from_nothing(c, week)
+
+    # A cap of her own, and the studio's dose limit.
+    EngineerProfile.objects.update_or_create(user=ada, defaults={"daily_listening_cap_min": 45})
+    assert "1 day over the cap" in _compliance_same_as_from_nothing(c, week)
+    _policy_changed(daily_dose_limit_pct=30)
+    assert "over the dose limit" in _compliance_same_as_from_nothing(c, week)
+
+    # A fresh-ears override, its reason reworded, her name, and another period.
+    JobEvent.objects.create(
+        job=job,
+        at=day,
+        actor=maya,
+        kind="stage",
+        subject="listening",
+        from_value="fresh ears",
+        to_value=f"overridden for {ada.username}",
+        note="booked session",
+    )
+    assert "booked session" in _compliance_same_as_from_nothing(c, week)
+    JobEvent.objects.create(
+        job=job,
+        at=day + timedelta(hours=1),
+        actor=None,
+        kind="stage",
+        subject="delivery",
+        from_value="fresh ears",
+        to_value=f"overridden for {ada.username}",
+        note="client waiting",
+    )
+    page = _compliance_same_as_from_nothing(c, week)
+    assert "Fresh-ears overrides <strong>2</strong>" in page and "client waiting" in page
+    User.objects.filter(pk=ada.pk).update(last_name="Byron")
+    assert ">Ada Byron<" in _compliance_same_as_from_nothing(c, week)
+    page = _compliance_same_as_from_nothing(c, "start=2026-11-24&end=2026-11-26")
+    assert "Thu 26 Nov" in page and "Fri 27 Nov" not in page
+    # The next week, as long: the twins' empty days now have other dates.
+    _compliance_same_as_from_nothing(c, week)
+    assert "Mon 30 Nov" in _compliance_same_as_from_nothing(c, "start=2026-11-30&end=2026-12-06")
