@@ -33,6 +33,7 @@ from jobs.services import (
 )
 from jobs.uploads import audio_file_add
 from tests.factories import make_audio_file, make_job, wav_bytes
+from tests.jobs.fragment_checks import masked, same_as_from_nothing
 from tests.jobs.helpers import accepted_job, master_wav, stages_of, upload_master, work_through
 from tests.jobs.review.helpers import measured_file, tone
 from tests.jobs.test_intake_views import _measured, _report
@@ -68,27 +69,16 @@ def test_keys_differ_when_any_shown_value_does() -> None:
 pytestmark_db = pytest.mark.django_db
 
 
-# What differs between any two responses: the masked CSRF token and the CSP nonce.
-PER_RESPONSE = re.compile(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": "|nonce=")[^"]+')
-
-
 def _pages(client: Client, job_pk: object) -> tuple[str, str]:
     page = client.get(reverse("job_detail", args=[job_pk])).content.decode()
     poll = client.get(reverse("job_intake", args=[job_pk]), HTTP_HX_REQUEST="true")
-    return PER_RESPONSE.sub(r"\1", page), PER_RESPONSE.sub(r"\1", poll.content.decode())
-
-
-def _as_from_nothing(client: Client, job_pk: object) -> tuple[str, str]:
-    caches["fragments"].clear()
-    return _pages(client, job_pk)
+    return masked(page), masked(poll)
 
 
 def _same_as_from_nothing(client: Client, job_pk: object) -> tuple[str, str]:
     """The job page and the intake poll (the fragments kept from before), checked against both
     rendered with no fragment kept."""
-    seen = _pages(client, job_pk)
-    assert seen == _as_from_nothing(client, job_pk)
-    return seen
+    return same_as_from_nothing(lambda: _pages(client, job_pk))
 
 
 @pytestmark_db
@@ -239,7 +229,7 @@ def test_a_page_whose_fragments_are_kept_reads_no_peak_overview(client_user: Use
 
 def _job_pages(clients: list[Client], job_pk: object) -> list[str]:
     url = reverse("job_detail", args=[job_pk])
-    return [PER_RESPONSE.sub(r"\1", c.get(url).content.decode()) for c in clients]
+    return [masked(c.get(url)) for c in clients]
 
 
 def _viewers_same_as_from_nothing(clients: list[Client], job_pk: object) -> list[str]:
@@ -358,16 +348,13 @@ def test_the_delivery_table_follows_every_change_to_the_masters_and_the_rough_mi
 
 
 def _board(c: Client, query: str) -> str:
-    return PER_RESPONSE.sub(r"\1", c.get(f"{reverse('board')}{query}").content.decode())
+    return masked(c.get(f"{reverse('board')}{query}"))
 
 
 def _board_same_as_from_nothing(c: Client, query: str = "") -> str:
     """The board (its menus kept from before), checked against one rendered with no fragment
     kept."""
-    seen = _board(c, query)
-    caches["fragments"].clear()
-    assert seen == _board(c, query)
-    return seen
+    return same_as_from_nothing(lambda: _board(c, query))
 
 
 @pytestmark_db
@@ -406,14 +393,11 @@ def test_the_board_s_menus_follow_every_change_to_the_people_the_clients_and_the
 
 def _policy_page(c: Client, **post: object) -> str:
     response = c.post("/policy/", post) if post else c.get("/policy/")
-    return PER_RESPONSE.sub(r"\1", response.content.decode())
+    return masked(response)
 
 
 def _policy_same_as_from_nothing(c: Client) -> str:
-    seen = _policy_page(c)
-    caches["fragments"].clear()
-    assert seen == _policy_page(c)
-    return seen
+    return same_as_from_nothing(lambda: _policy_page(c))
 
 
 def _policy_changed(**values: object) -> None:
@@ -454,10 +438,7 @@ def test_the_policy_form_follows_every_change_to_the_policy_and_a_bound_form_is_
 
 
 def _workload_same_as_from_nothing(c: Client) -> str:
-    seen = PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
-    caches["fragments"].clear()
-    assert seen == PER_RESPONSE.sub(r"\1", c.get("/workload/").content.decode())
-    return seen
+    return same_as_from_nothing(lambda: masked(c.get("/workload/")))
 
 
 @pytestmark_db
@@ -528,11 +509,7 @@ def test_the_workload_s_weeks_follow_every_change_to_the_plan_the_hours_and_the_
 
 
 def _compliance_same_as_from_nothing(c: Client, query: str) -> str:
-    url = f"/compliance/?{query}"
-    seen = PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
-    caches["fragments"].clear()
-    assert seen == PER_RESPONSE.sub(r"\1", c.get(url).content.decode())
-    return seen
+    return same_as_from_nothing(lambda: masked(c.get(f"/compliance/?{query}")))
 
 
 @pytestmark_db

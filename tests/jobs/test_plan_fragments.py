@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.test import Client
 
 from jobs.models import (
@@ -22,17 +22,14 @@ from jobs.models import (
 )
 from jobs.plan_store import STORED_PLAN
 from jobs.services import stage_take
+from tests.jobs.fragment_checks import masked, same_as_from_nothing
 from tests.jobs.helpers import accepted_job, stages_of
-from tests.jobs.test_fragments import PER_RESPONSE
 
 pytestmark = pytest.mark.django_db
 
 
 def _same_as_from_nothing(c: Client) -> str:
-    seen = PER_RESPONSE.sub(r"\1", c.get("/plan/").content.decode())
-    caches["fragments"].clear()
-    assert seen == PER_RESPONSE.sub(r"\1", c.get("/plan/").content.decode())
-    return seen
+    return same_as_from_nothing(lambda: masked(c.get("/plan/")))
 
 
 @pytest.fixture

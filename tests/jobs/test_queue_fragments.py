@@ -7,15 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 
 from jobs.models import DeadlineStatus, Job, JobStatus, Role, Stage, StageKind, User
 from jobs.services import stage_assign, stage_start
 from tests.factories import make_user
+from tests.jobs.fragment_checks import masked, same_as_from_nothing
 from tests.jobs.helpers import accepted_job, stages_of
-from tests.jobs.test_fragments import PER_RESPONSE
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -23,17 +22,11 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def _queues(c: Client) -> tuple[str, str]:
     """The queue page and its htmx region."""
-    return (
-        PER_RESPONSE.sub(r"\1", c.get("/queue/").content.decode()),
-        PER_RESPONSE.sub(r"\1", c.get("/queue/", **HTMX).content.decode()),
-    )
+    return masked(c.get("/queue/")), masked(c.get("/queue/", **HTMX))
 
 
 def _same_as_from_nothing(c: Client) -> str:
-    seen = _queues(c)
-    caches["fragments"].clear()
-    assert seen == _queues(c)
-    return seen[0]
+    return same_as_from_nothing(lambda: _queues(c))[0]
 
 
 def _row(page: str, stage: Stage) -> str:
