@@ -6,8 +6,8 @@ listening limit in the policy changes an engineer's plan."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -100,6 +100,14 @@ def _shot(page: Any, seen: list[str], name: str) -> None:
     page.evaluate("window.__cspViolations = []")
 
 
+# The day starts at 10:00 UTC today (then the clock runs): the plan of a studio open round the
+# clock still depends on the hour (in the evening it put the work after midnight, so the
+# re-plan two hours on found it on track), and the test runs whenever CI does. Today's date,
+# so that the session cookie the browser is given has not expired by the browser's clock.
+TEN_TODAY = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+@time_machine.travel(TEN_TODAY, tick=True)
 def test_a_managers_day(live_server: Any) -> None:
     from playwright.sync_api import sync_playwright
 
