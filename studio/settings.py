@@ -226,7 +226,7 @@ CACHES = {
     "default": {"BACKEND": "studio.cache.Cache", "LOCATION": _broker}
     if _broker
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # Rendered fragments of each process (jobs.fragments): its own memory, emptied by a deploy.
+    # Rendered fragments in each process's own memory (jobs.fragments), emptied by a deploy.
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fragments",
@@ -234,6 +234,15 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     },
 }
+if _broker:
+    # The same fragments shared by every web process (jobs.fragments; their keys hold a digest
+    # of the code, so a deploy never reads the old code's renderings).
+    CACHES["fragments_shared"] = {
+        "BACKEND": "studio.cache.Cache",
+        "LOCATION": _broker,
+        "KEY_PREFIX": "fragment",
+        "TIMEOUT": 6 * 3600,
+    }
 # Sessions are read on every request: from Redis when it is there (the database keeps them too,
 # so a restart of Redis logs no one out), from the database alone otherwise.
 if _broker:

@@ -41,7 +41,7 @@ def print_settings(**env: str) -> str:
     code = (
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, "
-        "s.CELERY_TASK_ALWAYS_EAGER, s.STORAGES['default']['BACKEND'])"
+        "s.CELERY_TASK_ALWAYS_EAGER, s.STORAGES['default']['BACKEND'], ','.join(sorted(s.CACHES)))"
     )
     result = run_manage("shell", "-v0", "-c", code, **env)
     assert result.returncode == 0, result.stderr
@@ -72,11 +72,12 @@ def test_it_refuses_bad_configuration_with_one_line(name: str, value: str, expec
 
 
 def test_with_no_variables_it_runs_on_the_embedded_default() -> None:
-    engine, broker, eager, storage = print_settings().split()
+    engine, broker, eager, storage, caches = print_settings().split()
     assert engine == "django.db.backends.sqlite3"
     assert broker.startswith("memory://")
     assert eager == "True"
     assert storage == "django.core.files.storage.FileSystemStorage"
+    assert caches == "default,fragments"  # in each process's memory: none is shared
 
 
 def test_service_variables_move_it_onto_postgres_redis_and_s3() -> None:
@@ -91,6 +92,7 @@ def test_service_variables_move_it_onto_postgres_redis_and_s3() -> None:
         "redis://127.0.0.1:6379/3",
         "False",
         "storages.backends.s3.S3Storage",
+        "default,fragments,fragments_shared",  # Redis: the fragments are shared too
     ]
 
 
