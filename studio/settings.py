@@ -258,7 +258,8 @@ STORAGES: dict[str, dict[str, object]] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Django's, with each URL worked out once (studio/staticfiles.py).
+    "staticfiles": {"BACKEND": "studio.staticfiles.StaticStorage"},
 }
 if _s3_bucket:
     STORAGES["default"] = {
