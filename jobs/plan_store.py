@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -269,6 +269,9 @@ def plan_compute(*, now: datetime | None = None) -> tuple[Plan, PlanInputs]:
 # (after each change, and on the beat) stores it; a page that finds none, or one older than
 # STORED_MAX_AGE, plans once and stores that.
 STORED_PLAN = "jobs:stored-plan"
+# Written with it: which plan it is. A process keeps the last plan it read and reads the plan
+# itself again only when this has changed (a studio's plan is some hundreds of kilobytes).
+STORED_PLAN_STAMP = "jobs:stored-plan-stamp"
 STORED_DAYS = 21  # how far ahead the stored blocks reach
 STORED_MAX_AGE = timedelta(minutes=30)
 
@@ -338,10 +341,36 @@ def _stored_from(result: Plan, inputs: PlanInputs) -> StoredPlan:
 
 
 def _store(stored: StoredPlan) -> None:
+    entries = {STORED_PLAN: stored, STORED_PLAN_STAMP: uuid4().hex}
     try:
-        cache.set(STORED_PLAN, stored, timeout=int(STORED_MAX_AGE.total_seconds()) * 2)
+        cache.set_many(entries, timeout=int(STORED_MAX_AGE.total_seconds()) * 2)
     except Exception:
         logger.warning("could not store the plan in the cache", exc_info=True)
+
+
+class _Kept:
+    """The stored plan this process read last, and its stamp."""
+
+    stamp: str | None = None
+    plan: StoredPlan | None = None
+
+
+def _read_stored() -> StoredPlan | None:
+    """The plan in the cache: the one this process read last while its stamp is unchanged
+    (one small read), else read in full."""
+    stamp = cache.get(STORED_PLAN_STAMP)
+    if stamp is not None and stamp == _Kept.stamp:
+        return _Kept.plan
+    stored = cache.get(STORED_PLAN)
+    if not isinstance(stored, StoredPlan):
+        return None
+    _Kept.stamp, _Kept.plan = stamp, stored
+    return stored
+
+
+def forget_stored_plan() -> None:
+    """Drop the stored plan: the next page that needs it plans afresh."""
+    cache.delete_many([STORED_PLAN, STORED_PLAN_STAMP])
 
 
 def stored_plan(*, now: datetime | None = None) -> StoredPlan:
@@ -349,11 +378,11 @@ def stored_plan(*, now: datetime | None = None) -> StoredPlan:
     STORED_MAX_AGE or does not reach a day after `now`. Writes nothing to the database."""
     now = now or timezone.now()
     try:
-        stored = cache.get(STORED_PLAN)
+        stored = _read_stored()
     except Exception:
         logger.warning("could not read the plan from the cache", exc_info=True)
         stored = None
-    if isinstance(stored, StoredPlan) and stored.now <= now < stored.now + STORED_MAX_AGE:
+    if stored is not None and stored.now <= now < stored.now + STORED_MAX_AGE:
         return stored
     result, inputs = plan_compute(now=now)
     fresh = _stored_from(result, inputs)

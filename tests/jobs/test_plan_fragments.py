@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from jobs.models import (
@@ -20,7 +19,7 @@ from jobs.models import (
     StudioPolicy,
     User,
 )
-from jobs.plan_store import STORED_PLAN
+from jobs.plan_store import forget_stored_plan
 from jobs.services import stage_take
 from tests.jobs.fragment_checks import masked, same_as_from_nothing
 from tests.jobs.helpers import accepted_job, stages_of
@@ -64,7 +63,7 @@ def test_the_days_follow_their_work_and_due_dates(plan: tuple[Client, Job, list[
     assert "after the due date" in page
 
     Stage.objects.filter(pk=stages[1].pk).update(status=StageStatus.SKIPPED, skip_reason="x")
-    cache.delete(STORED_PLAN)  # re-planned: another set of blocks
+    forget_stored_plan()  # re-planned: another set of blocks
     page = _same_as_from_nothing(c)
     assert "Cleanup" not in page
 

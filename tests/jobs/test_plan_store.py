@@ -329,3 +329,55 @@ def test_array_parameters_reach_the_database_unchanged() -> None:
             ],
         )
         assert cursor.fetchone() == (texts, moments, ids, [2**40, None, 3])
+
+
+def test_a_process_reads_the_stored_plan_in_full_only_when_another_was_stored(
+    client_user: User, engineer: User, frozen, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """The pages that show the plan (workload, my plan) read the small stamp stored with it;
+    the plan itself (some hundreds of kilobytes in a big studio) only when it is another."""
+    from django.core.cache import cache
+
+    from jobs import plan_store
+    from jobs.plan_store import STORED_PLAN, forget_stored_plan, stored_plan
+
+    first = accepted_job(client_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_refresh()
+    read: list[str] = []
+
+    class Counted:
+        """The real cache, counting what is read from it."""
+
+        def get(self, key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            read.append(key)
+            return cache.get(key, *args, **kwargs)
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(cache, name)
+
+    monkeypatch.setattr(plan_store, "cache", Counted())
+    once = stored_plan()
+    again = stored_plan()
+    assert again is once
+    assert read.count(STORED_PLAN) == 1  # the second read was the stamp's alone
+
+    # Another re-plan (another process, say) stores another plan: it is read, and shows it.
+    second = accepted_job(client_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_refresh()
+    fresh = stored_plan()
+    assert read.count(STORED_PLAN) == 2 and fresh is not once
+    assert stages_of(second)[0].pk in fresh.labels and stages_of(first)[0].pk in fresh.labels
+
+    # Forgotten (or evicted): planned afresh, never the plan this process kept.
+    forget_stored_plan()
+    planned: list[bool] = []
+    real_compute = plan_store.plan_compute
+
+    def compute(**kw):  # type: ignore[no-untyped-def]
+        planned.append(True)
+        return real_compute(**kw)
+
+    monkeypatch.setattr(plan_store, "plan_compute", compute)
+    assert stored_plan() is not fresh and planned == [True]
