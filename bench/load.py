@@ -42,8 +42,11 @@ from types import FrameType
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import machine
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -502,19 +505,6 @@ def _slow_queries(log: Path, offset: int, db_name: str, top: int = 8) -> list[st
     ]
 
 
-def _reference_ms() -> float:
-    """CPU milliseconds this machine takes for a fixed loop of pure Python, the best of three:
-    machines of the same kind differ by two times and more, and the bar is in milliseconds."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        total = 0
-        for i in range(3_000_000):
-            total += i
-        best = min(best, time.process_time() - start)
-    return best * 1000
-
-
 def _report(
     rows: list[dict[str, str]],
     cpu: dict[str, tuple[int, float]],
@@ -669,10 +659,7 @@ def main(argv: list[str] | None = None) -> int:
             # running jobs and walks every stage.
             _psql("ANALYZE", db=db_name)
             _psql(f"ALTER DATABASE {db_name} SET log_min_duration_statement = {SLOW_QUERY_MS}")
-            print(
-                f"machine: {_reference_ms():.0f} ms of CPU for a fixed piece of pure Python "
-                "(the best of three; the same code's CPU per request scales with it)"
-            )
+            print(machine.line())
             print(
                 f"set up in {time.perf_counter() - t:.1f} s: database {db_name}, "
                 f"{studio.jobs} jobs, {studio.stages} stages, {len(studio.clients)} clients, "

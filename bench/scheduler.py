@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import machine
 from jobs.clock import WorkCalendar
 from jobs.planner import EarBreakPolicy, EngineerIn, StageWork, plan
 
@@ -225,6 +226,7 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=None, help="open jobs (implies --db)")
     parser.add_argument("--engineers", type=int, default=None, help="engineers (with --jobs)")
     args = parser.parse_args()
+    print(machine.line())
     if args.jobs is None:
         bench_pure()
         if args.db:
