@@ -310,19 +310,15 @@ def _from_minute(minute: int) -> datetime:
 
 def _stored_from(result: Plan, inputs: PlanInputs) -> StoredPlan:
     until = result.now + timedelta(days=STORED_DAYS)
+    # The blocks that start before `until`, in epoch minutes as the plan keeps them.
+    before = until.timestamp() / 60
     blocks = {
         eid: [
-            (
-                int(b.start.timestamp()) // 60,
-                int(b.end.timestamp()) // 60,
-                b.kind,
-                b.stage_id,
-                b.break_kind,
-            )
-            for b in timeline
-            if b.start < until
+            (start, end, kind, stage_id, break_kind)
+            for start, end, kind, stage_id, _job, break_kind in line
+            if start < before
         ]
-        for eid, timeline in result.timelines.items()
+        for eid, line in result.lines.items()
     }
     kinds = dict(StageKind.choices)
     labels = {
@@ -401,7 +397,7 @@ def engineer_timeline(
         if until <= stored.until:
             return [b for b in stored.timeline(engineer.pk) if b.start < until]
     result, _ = plan_compute(now=now)
-    blocks = result.timelines.get(engineer.pk, [])
+    blocks = result.timeline(engineer.pk)
     return [b for b in blocks if until is None or b.start < until]
 
 

@@ -95,10 +95,17 @@ class Block:
         return int((self.end - self.start).total_seconds() // 60)
 
 
+# A block as the plan keeps it: (start, end) in epoch minutes, kind, stage id, job id (None
+# for a break) and break kind.
+MinuteBlock = tuple[int, int, str, int | None, object, str]
+
+
 @dataclass
 class Plan:
     now: datetime
-    timelines: dict[int, list[Block]]
+    # Each engineer's blocks in epoch minutes. A big studio's plan has tens of thousands, and
+    # a re-plan stores them as minutes: they are made into Blocks only when asked for.
+    lines: dict[int, list[MinuteBlock]]
     stage_start: dict[int, datetime | None]
     stage_finish: dict[int, datetime | None]
     stage_engineer: dict[int, int | None]
@@ -108,6 +115,15 @@ class Plan:
     @property
     def unplanned(self) -> set[int]:
         return {sid for sid, finish in self.stage_finish.items() if finish is None}
+
+    def timeline(self, engineer_id: int) -> list[Block]:
+        """One engineer's work blocks and ear breaks, in order."""
+        return _blocks(engineer_id, self.lines.get(engineer_id, []))
+
+    @property
+    def timelines(self) -> dict[int, list[Block]]:
+        """Every engineer's (`timeline`)."""
+        return {eid: _blocks(eid, line) for eid, line in self.lines.items()}
 
 
 def deadline_status(
@@ -401,11 +417,47 @@ def _bound_later(
 
 _day_end = operator.itemgetter(1)  # of a working window (start, end)
 
-# The setters of a block's slots, in field order (how `_Run._assign` fills new blocks).
+# The setters of a block's slots, in field order (how `_blocks` fills new blocks).
 _BLOCK_SLOTS = tuple(
     getattr(Block, name).__set__
     for name in ("engineer_id", "start", "end", "kind", "stage_id", "job_id", "break_kind")
 )
+
+
+def _minute_to_dt(minute: int, days: dict[int, datetime]) -> datetime:
+    """An epoch minute as a datetime: its day's midnight (kept in `days`) plus the minutes
+    into it, quicker than arithmetic on the epoch."""
+    day, r = divmod(minute, 1440)
+    base = days.get(day)
+    if base is None:
+        base = days[day] = _EPOCH + timedelta(days=day)
+    return base + _INTO_DAY[r]
+
+
+def _blocks(eid: int, line: list[MinuteBlock]) -> list[Block]:
+    """An engineer's blocks as Blocks. A block's end is usually the next one's start and is
+    reused; the blocks are made without the frozen dataclass's field-by-field `__init__`, their
+    slots filled straight through their descriptors."""
+    days: dict[int, datetime] = {}
+    new = object.__new__
+    set_eid, set_start, set_end, set_kind, set_stage, set_job, set_bkind = _BLOCK_SLOTS
+    out: list[Block] = []
+    append = out.append
+    prev, end_at = -1, _EPOCH
+    for s, e, kind, stage_id, job_id, bkind in line:
+        start_at = end_at if s == prev else _minute_to_dt(s, days)
+        end_at = _minute_to_dt(e, days)
+        prev = e
+        block = new(Block)
+        set_eid(block, eid)
+        set_start(block, start_at)
+        set_end(block, end_at)
+        set_kind(block, kind)
+        set_stage(block, stage_id)
+        set_job(block, job_id)
+        set_bkind(block, bkind)
+        append(block)
+    return out
 
 
 def plan(
@@ -427,7 +479,7 @@ def plan(
         run.give_up_the_rest()
     return Plan(
         now=now,
-        timelines=run.timelines,
+        lines=run.lines,
         stage_start=run.stage_start,
         stage_finish=run.stage_finish,
         stage_engineer=run.stage_engineer,
@@ -550,13 +602,13 @@ class _Run:
         self.wake: dict[int, int] = {}
         self.heap: list[tuple[int, int]] = []
         # The answer.
-        self.timelines: dict[int, list[Block]] = {eid: [] for eid in self.engs}
+        self.lines: dict[int, list[MinuteBlock]] = {eid: [] for eid in self.engs}
         self.stage_start: dict[int, datetime | None] = {}
         self.stage_finish: dict[int, datetime | None] = {}
         self.stage_engineer: dict[int, int | None] = {w.stage_id: w.assignee_id for w in work}
         self.job_finish: dict[object, datetime | None] = {}
         self.proposed: dict[int, int] = {}
-        # Each day's midnight (UTC) as a datetime, by days since the epoch, as the output needs.
+        # Each day's midnight (UTC) as a datetime, by days since the epoch (`_minute_to_dt`).
         self.days: dict[int, datetime] = {}
 
     def start_every_job(self) -> None:
@@ -819,51 +871,16 @@ class _Run:
         next stage on."""
         self.states[eid], raw, _finish, placed = trial
         job_id, stage_id = self.job_ids[job], w.stage_id
-        # Each minute becomes a datetime from its day's midnight (kept for the run) plus the
-        # minutes into it; a block's end is usually the next one's start and is reused. The
-        # blocks are made without the frozen dataclass's field-by-field `__init__`: its slots
-        # are filled straight through their descriptors (a big studio makes tens of thousands).
-        days, into_day = self.days, _INTO_DAY
-        new = object.__new__
-        set_eid, set_start, set_end, set_kind, set_stage, set_job, set_bkind = _BLOCK_SLOTS
-        line = self.timelines[eid]
+        line = self.lines[eid]
         append = line.append
-        first_start: datetime | None = None
-        prev, end_at = -1, _EPOCH
         for s, e, kind, bkind in raw:
-            if s == prev:
-                start_at = end_at
-            else:
-                day, r = divmod(s, 1440)
-                base = days.get(day)
-                if base is None:
-                    base = days[day] = _EPOCH + timedelta(days=day)
-                start_at = base + into_day[r]
-            day, r = divmod(e, 1440)
-            base = days.get(day)
-            if base is None:
-                base = days[day] = _EPOCH + timedelta(days=day)
-            end_at = base + into_day[r]
-            prev = e
-            block = new(Block)
-            set_eid(block, eid)
-            set_start(block, start_at)
-            set_end(block, end_at)
-            set_kind(block, kind)
             if kind == WORK:
-                if first_start is None:
-                    first_start = start_at
-                set_stage(block, stage_id)
-                set_job(block, job_id)
+                append((s, e, kind, stage_id, job_id, bkind))
             else:
-                set_stage(block, None)
-                set_job(block, None)
-            set_bkind(block, bkind)
-            append(block)
+                append((s, e, kind, None, None, bkind))
         # The work starts in its first block and finishes with its last.
-        assert first_start is not None and prev == placed[1]
-        self.stage_start[stage_id] = first_start
-        self.stage_finish[stage_id] = end_at
+        self.stage_start[stage_id] = _minute_to_dt(placed[0], self.days)
+        self.stage_finish[stage_id] = _minute_to_dt(placed[1], self.days)
         self.stage_engineer[w.stage_id] = eid
         if w.assignee_id is None:
             self.proposed[w.stage_id] = eid

@@ -381,3 +381,34 @@ def test_a_process_reads_the_stored_plan_in_full_only_when_another_was_stored(
 
     monkeypatch.setattr(plan_store, "plan_compute", compute)
     assert stored_plan() is not fresh and planned == [True]
+
+
+def test_the_stored_plan_holds_the_blocks_of_its_three_weeks_as_planned(
+    client_user: User, engineer: User, frozen
+) -> None:
+    """What the plan pages read: every block that starts before the stored plan's end, in the
+    plan's own minutes, and none after."""
+    from datetime import UTC, datetime
+
+    from jobs.plan_store import STORED_DAYS, _stored_from, plan_compute
+
+    for _ in range(45):  # a backlog of some seven weeks for the one engineer
+        accepted_job(client_user)
+    result, inputs = plan_compute()
+    stored = _stored_from(result, inputs)
+    assert stored.until == result.now + timedelta(days=STORED_DAYS)
+    planned = result.timeline(engineer.pk)
+    assert planned[-1].start > stored.until  # the cut is exercised
+
+    def minute(moment: datetime) -> int:
+        return int((moment - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) // 60
+
+    kept = [
+        (minute(b.start), minute(b.end), b.kind, b.stage_id, b.break_kind)
+        for b in planned
+        if b.start < stored.until
+    ]
+    assert stored.blocks[engineer.pk] == kept
+    assert [(b.start, b.end) for b in stored.timeline(engineer.pk)] == [
+        (b.start, b.end) for b in planned if b.start < stored.until
+    ]

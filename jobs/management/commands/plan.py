@@ -41,10 +41,11 @@ class Command(BaseCommand):
         until = now + timedelta(days=options["days"])
         stage_ids = [sid for sid in result.stage_finish]
         stages = {s.pk: s for s in Stage.objects.filter(pk__in=stage_ids).select_related("job")}
-        people = {u.pk: u for u in User.objects.filter(pk__in=list(result.timelines))}
+        timelines = result.timelines
+        people = {u.pk: u for u in User.objects.filter(pk__in=list(timelines))}
         zones = {e.id: ZoneInfo(e.calendar.tz) for e in inputs.engineers}
 
-        for eid, blocks in sorted(result.timelines.items(), key=lambda kv: people[kv[0]].username):
+        for eid, blocks in sorted(timelines.items(), key=lambda kv: people[kv[0]].username):
             user = people[eid]
             zone = zones[eid]
             work = sum(b.minutes for b in blocks if b.kind == WORK)
