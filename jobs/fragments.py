@@ -69,13 +69,13 @@ def kept(name: str, key: str, render: Callable[[], str]) -> str:
     html: str | None = local.get(entry)
     if html is not None:
         return html
-    shared = caches[SHARED] if SHARED in settings.CACHES else None
-    shared_entry = f"{code_version()}:{entry}"
-    if shared is not None:
-        html = _shared(lambda: shared.get(shared_entry))
-    if html is None:
+    if SHARED not in settings.CACHES:
         html = render()
-        if shared is not None:
+    else:
+        shared, shared_entry = caches[SHARED], f"{code_version()}:{entry}"
+        html = _shared(lambda: shared.get(shared_entry))
+        if html is None:
+            html = render()
             _shared(lambda: shared.set(shared_entry, html))
     local.set(entry, html)
     return html
