@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -46,6 +46,7 @@ from jobs.planner import (
     EngineerIn,
     Plan,
     StageWork,
+    blocks_from,
     collector_paused,
     deadline_status,
     plan,
@@ -290,22 +291,9 @@ class StoredPlan:
     labels: dict[int, str]
 
     def timeline(self, engineer_id: int) -> list[Block]:
-        return [
-            Block(
-                engineer_id=engineer_id,
-                start=_from_minute(start),
-                end=_from_minute(end),
-                kind=kind,
-                stage_id=stage_id,
-                job_id=None,
-                break_kind=break_kind,
-            )
-            for start, end, kind, stage_id, break_kind in self.blocks.get(engineer_id, [])
-        ]
-
-
-def _from_minute(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute * 60, UTC)
+        # As the plan makes them (the stored blocks keep no job id).
+        line = self.blocks.get(engineer_id, [])
+        return blocks_from(engineer_id, [(s, e, k, sid, None, bk) for s, e, k, sid, bk in line])
 
 
 def _stored_from(result: Plan, inputs: PlanInputs) -> StoredPlan:

@@ -118,12 +118,12 @@ class Plan:
 
     def timeline(self, engineer_id: int) -> list[Block]:
         """One engineer's work blocks and ear breaks, in order."""
-        return _blocks(engineer_id, self.lines.get(engineer_id, []))
+        return blocks_from(engineer_id, self.lines.get(engineer_id, []))
 
     @property
     def timelines(self) -> dict[int, list[Block]]:
         """Every engineer's (`timeline`)."""
-        return {eid: _blocks(eid, line) for eid, line in self.lines.items()}
+        return {eid: blocks_from(eid, line) for eid, line in self.lines.items()}
 
 
 def deadline_status(
@@ -417,7 +417,7 @@ def _bound_later(
 
 _day_end = operator.itemgetter(1)  # of a working window (start, end)
 
-# The setters of a block's slots, in field order (how `_blocks` fills new blocks).
+# The setters of a block's slots, in field order (how `blocks_from` fills new blocks).
 _BLOCK_SLOTS = tuple(
     getattr(Block, name).__set__
     for name in ("engineer_id", "start", "end", "kind", "stage_id", "job_id", "break_kind")
@@ -434,7 +434,7 @@ def _minute_to_dt(minute: int, days: dict[int, datetime]) -> datetime:
     return base + _INTO_DAY[r]
 
 
-def _blocks(eid: int, line: list[MinuteBlock]) -> list[Block]:
+def blocks_from(eid: int, line: list[MinuteBlock]) -> list[Block]:
     """An engineer's blocks as Blocks. A block's end is usually the next one's start and is
     reused; the blocks are made without the frozen dataclass's field-by-field `__init__`, their
     slots filled straight through their descriptors."""
