@@ -100,6 +100,37 @@ def test_the_studio_job_list_comes_a_page_at_a_time() -> None:
     assert 'rel="next"' not in mine.get("/").content.decode()
 
 
+def test_the_studio_job_list_kept_rows_follow_every_change() -> None:
+    """The list's rows are rendered once and kept (jobs.fragments): a change to anything a row
+    shows, and another time zone, shows at once."""
+    from django.utils import timezone
+
+    org = make_organisation(name="Northlight")
+    job = make_job(client=make_user(Role.CLIENT, organisation=org), status=JobStatus.IN_PROGRESS)
+    job.due_at = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    job.save(update_fields=["due_at"])
+    client = Client()
+    client.force_login(make_user(Role.MANAGER))
+
+    def rows() -> str:
+        page = client.get("/jobs/all/").content.decode()
+        return page[page.index("<tbody>") : page.index("</tbody>")]
+
+    first = rows()
+    assert first == rows()  # read back, the same
+    assert "Northlight" in first and "In progress" in first
+    org.name = "Southlight"  # another table's row: the job's own are unchanged
+    org.save(update_fields=["name"])
+    assert "Southlight" in rows() and "Northlight" not in rows()
+    job.track_title, job.status = "Renamed take", JobStatus.DELIVERED
+    job.save(update_fields=["track_title", "status"])
+    now = rows()
+    assert "Renamed take" in now and "Delivered" in now
+    with timezone.override("Asia/Tokyo"):
+        tokyo = rows()
+    assert tokyo != now and "19:00" in tokyo
+
+
 def test_the_clients_job_page_costs_the_same_for_3_and_12_files() -> None:
     """The review room reads the viewer's files, their measurements and the comments once,
     whatever the number of files, versions and comments."""
