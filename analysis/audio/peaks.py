@@ -121,12 +121,18 @@ class Peaks:
 
 
 def quantise_max(x: NDArray[np.floating]) -> NDArray[np.int8]:
-    out: NDArray[np.int8] = np.clip(np.ceil(x * LEVELS - 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    out: NDArray[np.int8] = _clip_levels(np.ceil(x * LEVELS - 1e-4)).astype(np.int8)
     return out
 
 
 def quantise_min(x: NDArray[np.floating]) -> NDArray[np.int8]:
-    out: NDArray[np.int8] = np.clip(np.floor(x * LEVELS + 1e-4), -LEVELS, LEVELS).astype(np.int8)
+    out: NDArray[np.int8] = _clip_levels(np.floor(x * LEVELS + 1e-4)).astype(np.int8)
+    return out
+
+
+def _clip_levels(v: NDArray[np.floating]) -> NDArray[np.floating]:
+    # np.clip, without its Python-level argument handling (it runs for every block)
+    out: NDArray[np.floating] = np.minimum(np.maximum(v, -LEVELS), LEVELS)
     return out
 
 
@@ -270,15 +276,11 @@ class OverFinder:
         if whole and (bucket_bound > 1.0).any():
             worth = max(block_peak, float(np.abs(self.buf).max(initial=0.0))) * self.flt.l1 * SAFETY
         if worth > 1.0:
-            ext = np.concatenate([self.buf, x], axis=1)
-            self._check(ext[:, : hist + whole * per], bucket_bound)
-            self.buf = ext[:, whole * per :].copy()
-        elif whole:
-            keep = hist + (held + n) % per
-            tail_x = x[:, -keep:] if keep <= n else np.concatenate([self.buf, x], axis=1)
-            self.buf = tail_x[:, -keep:].copy()
-        else:
-            self.buf = np.concatenate([self.buf, x], axis=1)
+            self._check(x, bucket_bound)
+        # What the next block needs: the history and the partial bucket, the end of buf + x.
+        keep = hist + (held + n) % per
+        tail_x = x[:, -keep:] if keep <= n else np.concatenate([self.buf, x], axis=1)
+        self.buf = tail_x[:, -keep:].copy()
         if whole:
             self.first = False
         self.next_bucket += whole
@@ -302,16 +304,16 @@ class OverFinder:
             out[:, 0] = np.maximum(out[:, 0], self.previous_tail)
         return out
 
-    def _check(self, ext: NDArray[np.float32], bucket_bound: NDArray[np.float32]) -> None:
-        """`ext`: `hist` samples of history, then whole buckets; `bucket_bound`: an upper bound
-        per channel and bucket from the true-peak meter (inf without one). Only buckets whose
-        bound reaches full scale are looked at, with a bound from their own window."""
-        flt, per, hist = self.flt, self.per, self.hist
+    def _check(self, x: NDArray[np.float32], bucket_bound: NDArray[np.float32]) -> None:
+        """`x`: the block, whose whole buckets follow the history and partial bucket in `buf`;
+        `bucket_bound`: an upper bound per channel and completed bucket from the true-peak
+        meter (inf without one). Only buckets whose bound reaches full scale are looked at,
+        with a bound from their own window."""
+        flt = self.flt
         cc, jj = np.nonzero(bucket_bound > 1.0)
         if not len(jj):
             return
-        rows = np.arange(per + hist)
-        windows = ext[cc[:, None], jj[:, None] * per + rows[None, :]]
+        windows = self._windows(x, cc, jj)
         # The peak and second difference over each output window (analysis.audio.truepeak).
         wmax = np.abs(windows).max(axis=1)
         d2 = windows[:, 2:] - 2.0 * windows[:, 1:-1] + windows[:, :-2]
@@ -327,6 +329,23 @@ class OverFinder:
         self._candidate_count += windows.size
         if self._candidate_count > MAX_CANDIDATE_SAMPLES:
             self._resolve()
+
+    def _windows(
+        self, x: NDArray[np.float32], cc: NDArray[np.intp], jj: NDArray[np.intp]
+    ) -> NDArray[np.float32]:
+        """The input window (history included) of bucket jj[i] on channel cc[i], out of buf + x
+        without joining the two: only a window that starts in `buf` needs the joined head."""
+        per, width = self.per, self.per + self.hist
+        rows = np.arange(width)
+        start = jj * per - self.buf.shape[1]  # where the window starts in x
+        windows = np.empty((len(jj), width), np.float32)
+        inside = start >= 0
+        windows[inside] = x[cc[inside, None], start[inside, None] + rows]
+        if not inside.all():
+            head = np.concatenate([self.buf, x[:, :width]], axis=1)
+            early = ~inside
+            windows[early] = head[cc[early, None], (jj[early] * per)[:, None] + rows]
+        return windows
 
     def _resolve(self) -> None:
         """Interpolate the kept candidate buckets and record their overs."""

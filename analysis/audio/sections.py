@@ -88,7 +88,8 @@ def _agrees(loop: Loop) -> bool:
 def sosfilt_inplace(sos: NDArray[Any], x: NDArray[Any], zi: NDArray[Any]) -> None:
     """Filter every row of `x` (signals x samples, C-contiguous) in place through the sections
     `sos` (sections x 6, rows b0 b1 b2 a0 a1 a2 with a0 = 1), starting from and updating the
-    state `zi` (signals x sections x 2, C-contiguous). All three share one float dtype."""
+    state `zi` (signals x sections x 2, C-contiguous). All three share one dtype: float32 or
+    float64, or complex64 or complex128 (two real signals in one, see KWeightedEnergy)."""
     _LOOP(sos, x, zi)
 
 
