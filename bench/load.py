@@ -561,6 +561,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--think", type=float, default=2.0, help="mean seconds between actions")
     parser.add_argument("--spawn-rate", type=float, default=0.0, help="users started a second")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="seconds after the ramp before measuring (the arrivals' queue clears)",
+    )
     parser.add_argument("--jobs-per-engineer", type=int, default=4)
     parser.add_argument("--bar-ms", type=float, default=BAR_P95_MS, help="p95 bar")
     parser.add_argument(
@@ -689,30 +695,32 @@ def main(argv: list[str] | None = None) -> int:
             _wait_until(lambda: "ready." in worker.output(), worker, 90, "the Celery worker")
             ramp = args.users / spawn
             print(f"gunicorn and one Celery worker up ({base}); {args.users} users for "
-                  f"{args.duration:g} s after a {ramp:.0f} s ramp ({login} logins, not counted), "
-                  f"{args.think:g} s think time")  # fmt: skip
+                  f"{args.duration:g} s after a {ramp:.0f} s ramp and {args.settle:g} s to settle "
+                  f"({login} logins, not counted), {args.think:g} s think time")  # fmt: skip
 
             pg_log_offset = PG_LOG.stat().st_size if PG_LOG.exists() else 0
             locust_env = {
                 **env,
                 "HEADROOM_LOAD_USERS": str(users_file),
                 "HEADROOM_LOAD_THINK": str(args.think),
+                "HEADROOM_LOAD_SETTLE": str(args.settle),
             }
-            # Locust resets its statistics once every user has started (and logged in): the
-            # figures, like the CPU samples taken then, cover the steady state only.
+            # Locust resets its statistics once every user has started (and logged in), and
+            # again once the queue their arrival made has cleared (--settle): the figures, like
+            # the CPU samples taken then, cover the steady state only.
             running = subprocess.Popen(
                 [
                     str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),
                     "--headless", "--host", base, "-u", str(args.users), "-r", f"{spawn:g}",
-                    "-t", f"{args.duration + ramp:g}s", "--stop-timeout", "10", "--csv",
-                    str(work / "stats"), "--only-summary", "--loglevel", "WARNING",
+                    "-t", f"{args.duration + ramp + args.settle:g}s", "--stop-timeout", "10",
+                    "--csv", str(work / "stats"), "--only-summary", "--loglevel", "WARNING",
                     "--reset-stats",
                 ],
                 cwd=ROOT, env=locust_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True,
             )  # fmt: skip
-            time.sleep(ramp)
-            cpu_log.write_text("")  # the requests of the run only, not the ramp
+            time.sleep(ramp + args.settle)
+            cpu_log.write_text("")  # the requests of the run only, not the ramp nor the settling
             load_before = os.getloadavg()[0]
             cpu_before = CpuSample.take(web, worker, db_name, running.pid)
             start = time.monotonic()
@@ -732,6 +740,10 @@ def main(argv: list[str] | None = None) -> int:
             failures = Path(f"{work / 'stats'}_failures.csv")
             if failures.exists() and len(failures.read_text().splitlines()) > 1:
                 print("failures:\n" + "\n".join(failures.read_text().splitlines()[1:11]))
+            for line in (ran.stdout or "").splitlines():  # the locustfile's whole-run tally
+                if line.startswith("failed requests in the whole run"):
+                    print(line)
+                    ok = False
             if ran.returncode != 0:
                 print(f"locust exited {ran.returncode}: {(ran.stderr or ran.stdout)[-2000:]}")
             print(f"load average (1 min) before the run: {load_before:.2f}")
@@ -761,10 +773,11 @@ def main(argv: list[str] | None = None) -> int:
                 connections.close_all()
             except Exception:  # django may not be set up yet
                 pass
-            # Our queue, the broker's bookkeeping for it, and the cache (login counts, re-plan
-            # mark); the database was empty when this run chose it.
+            # Our queue, the broker's bookkeeping for it, the cache (sessions, login counts,
+            # re-plan mark) and the shared fragments; the database was empty when this run
+            # chose it.
             keys = [queue, "unacked", "unacked_index", "unacked_mutex"]
-            for pattern in (f"*{queue}*", "_kombu.binding*", ":1:*"):
+            for pattern in (f"*{queue}*", "_kombu.binding*", ":1:*", "fragment:*"):
                 keys += _redis(redis_db, "--scan", "--pattern", pattern).split()
             _redis(redis_db, "del", *keys)
             if created_db:

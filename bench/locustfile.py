@@ -15,15 +15,22 @@ import json
 import os
 import random
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from http.cookiejar import Cookie
 from typing import Any
 
-from locust import between, task
+import gevent
+from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.env import Environment
 
 PASSWORD = os.environ.get("HEADROOM_LOAD_PASSWORD", "headroom-demo")
 THINK = float(os.environ.get("HEADROOM_LOAD_THINK", "2.0"))
+# Seconds after the last user has started before the statistics start (HEADROOM_LOAD_SETTLE):
+# users arriving together send their first pages together, and the queue that leaves is the
+# arrival's, not the steady state's.
+SETTLE = float(os.environ.get("HEADROOM_LOAD_SETTLE", "0"))
 JOB_LINK = re.compile(r'href="/jobs/([0-9a-f-]{36})/"')
 STREAM_LINK = re.compile(r"/files/([0-9a-f-]{36})/stream/")
 PEAKS_LINK = re.compile(r'data-peaks="(/files/[0-9a-f-]{36}/peaks/)"')
@@ -40,6 +47,34 @@ DESK_START = re.compile(r'hx-post="(/desk/stages/\d+/start/)"')
 FRESH_EARS = "needs fresh ears"
 LOGIN_FORM = '<input name="username" autocomplete="username"'  # templates/registration/login.html
 TICKS_PER_SESSION = 8  # then the engineer stops listening (and may finish the stage)
+
+
+# Every failure of the run by page kind, the ramp and the settling included: the statistics
+# are reset when they start, their failures with them, and the run still fails on any.
+FAILED: Counter[str] = Counter()
+
+
+@events.init.add_listener
+def _settle_then_measure(environment: Environment, **_: Any) -> None:
+    """Reset the statistics SETTLE seconds after every user has started (--reset-stats resets
+    them at that moment); at the end, exit 1 if any request failed at any time."""
+
+    def spawned(**_: Any) -> None:
+        if SETTLE > 0 and environment.runner is not None:
+            gevent.spawn_later(SETTLE, environment.runner.stats.reset_all)
+
+    def tally(name: str, exception: BaseException | None, **_: Any) -> None:
+        if exception is not None:
+            FAILED[name] += 1
+
+    def quitting(**_: Any) -> None:
+        if FAILED:
+            print(f"failed requests in the whole run, before the statistics too: {dict(FAILED)}")
+            environment.process_exit_code = 1
+
+    environment.events.spawning_complete.add_listener(spawned)
+    environment.events.request.add_listener(tally)
+    environment.events.quitting.add_listener(quitting)
 
 
 def _people() -> dict[str, Any]:
