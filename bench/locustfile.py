@@ -129,7 +129,8 @@ class StudioUser(FastHttpUser):
         self.job_ids: list[str] = []
         self.file_ids: list[str] = []
         if self.username in SESSIONS:  # arrives logged in: the session the runner made
-            self.client.cookiejar.set_cookie(_session_cookie(self.host, SESSIONS[self.username]))
+            cookie = _session_cookie(self.host or "", SESSIONS[self.username])
+            self.client.cookiejar.set_cookie(cookie)
             self.get("/", "login: arrive logged in", redirects=True)
             return
         login = self.client.get("/login/", name="login: page")
