@@ -740,10 +740,10 @@ def main(argv: list[str] | None = None) -> int:
             failures = Path(f"{work / 'stats'}_failures.csv")
             if failures.exists() and len(failures.read_text().splitlines()) > 1:
                 print("failures:\n" + "\n".join(failures.read_text().splitlines()[1:11]))
-            for line in (ran.stdout or "").splitlines():  # the locustfile's whole-run tally
+            # The locustfile's whole-run tally (it exits 1 then, which fails the run above).
+            for line in (ran.stdout or "").splitlines():
                 if line.startswith("failed requests in the whole run"):
                     print(line)
-                    ok = False
             if ran.returncode != 0:
                 print(f"locust exited {ran.returncode}: {(ran.stderr or ran.stdout)[-2000:]}")
             print(f"load average (1 min) before the run: {load_before:.2f}")
