@@ -205,3 +205,35 @@ def _lufs(audio: Any) -> float:
     from analysis.models import FileAnalysis
 
     return float(FileAnalysis.objects.get(audio_file=audio).report["integrated_lufs"])
+
+
+def test_the_rooms_waveform_comes_from_the_browsers_cache_the_second_time(
+    live_server: Any, chromium: Any, twelve_files: Any, client_user: User
+) -> None:
+    """Peaks are sent with a max-age (a file's peaks never change): opening the room again asks
+    the studio for the page, not for its waveform (bench/locustfile.py's clients keep that
+    cache as the browser does)."""
+    from django.core.signals import request_started
+
+    job, _master, _rough = twelve_files
+    served: list[str] = []
+
+    def seen(environ: dict[str, Any] | None = None, **_: Any) -> None:
+        served.append((environ or {}).get("PATH_INFO", ""))
+
+    request_started.connect(seen, weak=False)
+    try:
+        page = _login(chromium, live_server.url, client_user)
+        peaks = []
+        for _visit in range(2):
+            served.clear()
+            page.goto(f"{live_server.url}/jobs/{job.pk}/")
+            page.wait_for_selector("#player.enhanced")
+            wait_until(page, "document.querySelector('[data-wave]').children.length > 0")
+            page.wait_for_timeout(300)
+            peaks.append([p for p in served if p.endswith("/peaks/")])
+            assert f"/jobs/{job.pk}/" in served
+        assert len(peaks[0]) == 1  # the master's, drawn on arrival
+        assert peaks[1] == []
+    finally:
+        request_started.disconnect(seen)
