@@ -103,11 +103,16 @@ def test_the_studio_job_list_comes_a_page_at_a_time() -> None:
 def test_the_studio_job_list_kept_rows_follow_every_change() -> None:
     """The list's rows are rendered once and kept (jobs.fragments): a change to anything a row
     shows, and another time zone, shows at once."""
+    from datetime import timedelta
+
     from django.utils import timezone
 
     org = make_organisation(name="Northlight")
     job = make_job(client=make_user(Role.CLIENT, organisation=org), status=JobStatus.IN_PROGRESS)
-    job.due_at = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    # 10:00 UTC (19:00 in Tokyo) on a day after the job was accepted, whatever the hour now.
+    job.due_at = (timezone.now() + timedelta(days=2)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
     job.save(update_fields=["due_at"])
     client = Client()
     client.force_login(make_user(Role.MANAGER))
