@@ -34,6 +34,26 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A Chromium of the test's own, for a test that reads the database between browser steps
+    in its own thread (the session's `browser` is for tests that do not). Playwright's sync API
+    keeps an event loop running on that thread, where Django refuses database work unless
+    DJANGO_ALLOW_ASYNC_UNSAFE and then gives it a connection of the loop's own: closed here
+    while the loop still runs, or it stays open and the run cannot drop its test database."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
+
+
+@pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context()  # type: ignore[attr-defined]
     page = context.new_page()

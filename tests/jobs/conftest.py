@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from jobs.models import Role, User
+from tests.browser import chromium  # noqa: F401 (the browser tests' Chromium of their own)
 from tests.factories import make_user
 
 # Monday 2026-03-02 10:00 UTC (10:00 in London too: no summer time yet).

@@ -4,7 +4,6 @@ the rough mix at matched loudness, carries on, and the job proceeds with its clo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,6 @@ from jobs.models import FileKind, Job, JobStatus, LevellingPreview, User, Verdic
 from jobs.review.gain import ab_gains
 from jobs.services import job_record_verdict, job_start_analysis, job_submit
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     csp_violations,
     screenshot,
@@ -46,19 +43,6 @@ def waiting(client_user: User) -> Job:
     job.refresh_from_db()
     assert job.awaits_acknowledgement and job.due_at is None
     return job
-
-
-@pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _login(browser: Any, base: str, user: User, *, width: int = 1366) -> Any:

@@ -6,7 +6,6 @@ plays but cannot download or approve. A job page with 12 files fetches no audio 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from jobs.review.guests import guest_link_create
 from jobs.review.markers import parse_reaper_csv
 from jobs.review.models import Comment
 from jobs.services import job_deliver
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, wait_until, watch_csp
+from tests.browser import csp_violations, wait_until, watch_csp
 from tests.factories import make_audio_file
 from tests.jobs.helpers import accepted_job, master_wav, upload_master, work_through
 from tests.jobs.review.helpers import measured_file, tone
@@ -42,21 +41,6 @@ def twelve_files(client_user: User, engineer: User) -> Any:
     job.refresh_from_db()
     assert job.files.count() == 12
     return job, master, rough
-
-
-@pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own database reads
-    # between browser steps are plain synchronous calls, so Django may make them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _login(browser: Any, base: str, user: User) -> Any:
