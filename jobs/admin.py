@@ -7,7 +7,7 @@ from typing import Any
 from axes.utils import reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import ForeignKey
+from django.db.models import ForeignKey, URLField
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.urls import reverse
@@ -174,6 +174,8 @@ class JobAdmin(admin.ModelAdmin[Job]):
     )
     list_filter = ("status", "verdict", "deadline_status")
     search_fields = ("track_title", "artist", "organisation__name")
+    # A cloud link typed without its scheme is an https one (Drive, Dropbox, WeTransfer).
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
     # Status, verdict and the clock change only through the workflow moves (the actions here, the
     # decisions on the job page), which keep the history, the stages and the due date together.
     readonly_fields = (

@@ -46,6 +46,22 @@ def test_the_job_form_cannot_change_status_verdict_or_clock() -> None:
     )
 
 
+def test_a_cloud_link_typed_without_its_scheme_is_an_https_one() -> None:
+    job = make_job(status=JobStatus.AWAITING_CLIENT)
+    _admin().post(
+        f"/admin/jobs/job/{job.pk}/change/",
+        {
+            "track_title": job.track_title,
+            "artist": job.artist,
+            "cloud_link": "www.dropbox.com/s/abc/stems.zip",
+            **{f"{p}-TOTAL_FORMS": "0" for p in ("files", "stages", "events")},
+            **{f"{p}-INITIAL_FORMS": "0" for p in ("files", "stages", "events")},
+        },
+    )
+    job.refresh_from_db()
+    assert job.cloud_link == "https://www.dropbox.com/s/abc/stems.zip"
+
+
 def test_a_stage_goes_to_the_studio_only_and_through_the_service() -> None:
     job = make_job(status=JobStatus.IN_PROGRESS)
     stage = Stage.objects.create(job=job, kind=STAGE_ORDER[0], position=0)
