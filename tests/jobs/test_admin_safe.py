@@ -12,6 +12,14 @@ from tests.factories import make_job, make_user
 pytestmark = pytest.mark.django_db
 
 
+# The job form's inline lists (files, stages, events), posted with no rows.
+NO_INLINE_ROWS = {
+    f"{p}-{count}": "0"
+    for p in ("files", "stages", "events")
+    for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
+
 def _admin() -> Client:
     c = Client()
     c.force_login(make_user(Role.MANAGER, is_staff=True, is_superuser=True))
@@ -33,8 +41,7 @@ def test_the_job_form_cannot_change_status_verdict_or_clock() -> None:
             "artist": job.artist,
             "status": "accepted",
             "verdict": "accepted",
-            **{f"{p}-TOTAL_FORMS": "0" for p in ("files", "stages", "events")},
-            **{f"{p}-INITIAL_FORMS": "0" for p in ("files", "stages", "events")},
+            **NO_INLINE_ROWS,
         },
     )
     job.refresh_from_db()
@@ -54,8 +61,7 @@ def test_a_cloud_link_typed_without_its_scheme_is_an_https_one() -> None:
             "track_title": job.track_title,
             "artist": job.artist,
             "cloud_link": "www.dropbox.com/s/abc/stems.zip",
-            **{f"{p}-TOTAL_FORMS": "0" for p in ("files", "stages", "events")},
-            **{f"{p}-INITIAL_FORMS": "0" for p in ("files", "stages", "events")},
+            **NO_INLINE_ROWS,
         },
     )
     job.refresh_from_db()
