@@ -25,8 +25,6 @@ def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> N
     kind = environ.get("HTTP_X_LOAD_KIND", "") or req.path
     # One short line per request, through this process's own handle (opened after the fork,
     # line-buffered: a line is written whole, and lines of processes do not interleave).
-    # (It was opened for each request, which a profile of the run put at 3 % of the studio's
-    # samples; part of that is the GIL changing hands around the system calls.)
     if worker.pid not in _OPEN:
         _OPEN[worker.pid] = open(_LOG, "a", buffering=1)  # closed at the worker's exit
     _OPEN[worker.pid].write(f"{kind}\t{(time.thread_time() - start) * 1000:.3f}\n")
