@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from analysis.selectors import file_measurements, intake_files
 from jobs.access import stage_for
 from jobs.compiled import columns, instance_from, rows_compiled_once
+from jobs.fragments import content_key
 from jobs.models import FileKind, Job, RecallNote, Stage, StudioPolicy, User
 from jobs.selectors import round_stage_list
 from jobs.services import (
@@ -74,13 +76,60 @@ def stage_work_context(
         }
         for s in stages
     ]
+    stems = [m for m in measurements if m["file"].kind == FileKind.STEM]
+    vision = [m for m in measurements if m["file"].kind != FileKind.STEM]
     return {
         "shown": True,
         "job": job,
-        "stems": [m for m in measurements if m["file"].kind == FileKind.STEM],
-        "vision": [m for m in measurements if m["file"].kind != FileKind.STEM],
+        "stems": stems,
+        "vision": vision,
         "cards": cards,
+        "key": _work_key(job, user, stems, vision, cards),
     }
+
+
+_SHOWN = ("sample_peak_dbfs", "true_peak_dbtp", "headroom_db", "integrated_lufs")
+
+
+def _person(user: User | None) -> tuple[Any, ...] | None:
+    return None if user is None else (user.pk, user.first_name, user.last_name, user.username)
+
+
+def _work_key(
+    job: Job,
+    user: User,
+    stems: list[dict[str, Any]],
+    vision: list[dict[str, Any]],
+    cards: list[dict[str, Any]],
+) -> str:
+    """Everything the region shows (jobs/stage_work.html, the `stage_work` fragment), and the
+    zone its notes' times are written in: the stems and the vision with their measurements,
+    the client's notes, and each stage's card (its moves for this viewer, checklist, notes)."""
+
+    def measured(m: dict[str, Any]) -> tuple[Any, ...]:
+        f, report = m["file"], m["report"]
+        return (f.pk, f.kind, f.original_name, report and tuple(report.get(k) for k in _SHOWN))
+
+    def card(c: dict[str, Any]) -> tuple[Any, ...]:
+        row, s = c["row"], c["row"].stage
+        return (
+            s.pk, s.kind, s.status, s.is_open, s.skip_reason, s.notes, _person(s.assignee),
+            row.error, row.can_start, row.can_finish, row.can_skip, row.can_reopen, row.can_take,
+            tuple(c["confirm"] or ()),
+            tuple((n.pk, n.text, n.at, _person(n.author)) for n in c["notes"]),
+            tuple(tuple(sorted(item.items())) for item in c["checklist"]),
+        )  # fmt: skip
+
+    return content_key(
+        str(timezone.get_current_timezone()),
+        job.pk,
+        job.notes,
+        job.reference_notes,
+        user.may_manage,
+        tuple(measured(m) for m in stems),
+        tuple(measured(m) for m in vision),
+        tuple(card(c) for c in cards),
+    )
 
 
 def _note_rows(job_id: Any, revision_round: int) -> QuerySet[Any]:

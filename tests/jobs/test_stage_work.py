@@ -4,13 +4,19 @@ skip reason shown, and the region only for the studio."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
-from jobs.models import RecallNote, Role, StageStatus, StudioPolicy, User
+from jobs.models import Job, RecallNote, Role, StageStatus, StudioPolicy, User
 from jobs.services import stage_assign, stage_start
+from jobs.templatetags.fragments import CSRF_MARK
 from tests.factories import make_user
+from tests.jobs.fragment_checks import masked, same_as_from_nothing
 from tests.jobs.helpers import accepted_job, stages_of
+from tests.jobs.test_intake_views import _measured
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -162,3 +168,79 @@ def test_the_checklist_comes_from_the_studio_policy_and_old_ticks_stay_readable(
     # An item nobody ever listed cannot be ticked.
     refused = c.post(url, {"action": "tick", "item": "made up", "done": "1"}, **HTMX)
     assert refused.status_code == 400
+
+
+def _region(page: str) -> str:
+    return page.split('id="stage-work"')[1].split("</section>")[0]
+
+
+def _regions(viewers: list[Client], job: Job) -> list[str]:
+    """The region on each viewer's job page, with the fragments kept so far, checked against
+    the same pages rendered with none kept."""
+    return same_as_from_nothing(
+        lambda: [_region(masked(c.get(f"/jobs/{job.pk}/"))) for c in viewers]
+    )
+
+
+def test_the_kept_region_follows_every_change_to_what_it_shows(
+    client_user: User, engineer: User, manager: User, frozen
+) -> None:
+    job, stage = started(client_user, engineer)
+    viewers = [logged_in(engineer), logged_in(manager)]
+    mine, managers = _regions(viewers, job)
+    assert "☐ references heard" in mine and "No notes yet." in mine and "Vocal.wav" not in mine
+
+    url = f"/stages/{stage.pk}/work/"
+    viewers[0].post(url, {"action": "tick", "item": "references heard", "done": "1"}, **HTMX)
+    mine, managers = _regions(viewers, job)
+    assert "✓ references heard" in mine and "✓ references heard" in managers
+    viewers[0].post(url, {"action": "note", "text": "Kick and bass fight at 60 Hz"}, **HTMX)
+    mine, _ = _regions(viewers, job)
+    assert "Kick and bass fight at 60 Hz" in mine and "· 1 note</span>" in mine
+
+    # The engineer renamed; the client's notes changed; a stem measured.
+    engineer.first_name, engineer.last_name = "Renamed", "Engineer"
+    engineer.save()
+    Job.objects.filter(pk=job.pk).update(notes="More air on the vocal")
+    _measured(job, name="Vocal.wav", integrated_lufs=-18.4)
+    mine, _ = _regions(viewers, job)
+    assert "Renamed Engineer, <time" in mine and "More air on the vocal" in mine
+    assert '<td data-label="LUFS">-18.4</td>' in mine and '<td data-label="Stem">Vocal.wav' in mine
+
+    # The stage skipped: its reason shows and its moves go.
+    viewers[0].post(url, {"action": "skip", "reason": "Client asked to skip it"}, **HTMX)
+    mine, managers = _regions(viewers, job)
+    assert "Skipped: Client asked to skip it" in mine and "Skipped: Client asked to skip it" in (
+        managers
+    )
+
+
+def test_a_kept_region_s_forms_carry_each_viewer_s_own_token(
+    client_user: User, engineer: User
+) -> None:
+    """The engineer in two browsers: the region the first page kept is read back into the
+    second, with the second session's token, which its form posts with (the first session's
+    would be refused)."""
+    job, stage = started(client_user, engineer)
+    browsers = [Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)]
+    tokens = []
+    for c in browsers:
+        c.force_login(engineer)
+        region = _region(c.get(f"/jobs/{job.pk}/").content.decode())
+        tokens.append(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', region))
+    assert tokens[0] and tokens[1] and not set(tokens[0]) & set(tokens[1])
+    assert CSRF_MARK not in "".join(tokens[0] + tokens[1])
+    answer = browsers[1].post(
+        f"/stages/{stage.pk}/work/",
+        {
+            "action": "note",
+            "text": "Posted from a kept region",
+            "csrfmiddlewaretoken": tokens[1][0],
+        },
+        **HTMX,
+    )
+    assert answer.status_code == 200 and "Posted from a kept region" in answer.content.decode()
+    # What is kept holds the mark, never a viewer's token.
+    kept = [bytes(v) for v in caches["fragments"]._cache.values() if b"stage-work" in bytes(v)]
+    assert kept and all(CSRF_MARK.encode() in v for v in kept)
+    assert not any(token.encode() in v for v in kept for token in tokens[0] + tokens[1])
