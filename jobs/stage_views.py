@@ -8,7 +8,7 @@ POST goes back to the job page with the outcome as a message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -67,7 +67,7 @@ class StageRow:
     error: str = ""
     due_iso: str = ""
     due_label: str = ""
-    key: str = ""  # of the row's head (all but its forms), a kept fragment; empty: not kept
+    key: str = ""  # of the whole row, a kept fragment; empty: not kept
 
     @cached_property
     def urls(self) -> dict[str, str]:
@@ -119,16 +119,17 @@ def _row(
     labels: dict[Any, tuple[str, str]] | None = None,
     *,
     labelled: bool = True,
-    keyed: bool = False,
+    people: str | None = None,
 ) -> StageRow:
-    """The row of `stage` for `user`; `keyed`: with the key of its head, for a page that shows
-    many rows (the queue), where rendering them was most of the page's CPU."""
+    """The row of `stage` for `user`; `people`: the `_people_key` of the engineers its menu
+    offers, for a page that shows many rows (the queue), where rendering them was most of the
+    page's CPU: the row then has the key of the whole row, kept as a fragment."""
     job = stage.job
     due_iso, due_label = _due(job, labels, labelled)
     workable = job.is_workable and stage.in_current_round
     mover = user.may_move(stage)
     blocked = bool(getattr(stage, "blocked", False))
-    return StageRow(
+    row = StageRow(
         stage=stage,
         can_take=workable and stage.is_open and stage.assignee_id is None and user.may_take(stage),
         can_start=workable and mover and stage.status == StageStatus.PENDING and not blocked,
@@ -145,12 +146,19 @@ def _row(
         error=error,
         due_iso=due_iso,
         due_label=due_label,
-        key=_head_key(stage, error, due_iso, due_label) if keyed else "",
     )
+    return row if people is None else replace(row, key=_row_key(row, people))
 
 
-def _head_key(stage: Stage, error: str, due_iso: str, due_label: str) -> str:
-    """Every value the row's head shows (jobs/stage_row.html, the `stage_row_head` fragment)."""
+def _people_key(engineers: list[User]) -> str:
+    """The engineers a row's menu offers, as the row's key holds them."""
+    return content_key(tuple((e.pk, e.first_name, e.last_name, e.username) for e in engineers))
+
+
+def _row_key(row: StageRow, people: str) -> str:
+    """Every value the row shows (jobs/stage_row.html, the `stage_row` fragment): the stage
+    and its job, the moves offered and the engineers its menu offers (`people`)."""
+    stage = row.stage
     job, assignee = stage.job, stage.assignee
     return content_key(
         stage.pk,
@@ -158,7 +166,8 @@ def _head_key(stage: Stage, error: str, due_iso: str, due_label: str) -> str:
         stage.kind,
         stage.revision_round,
         stage.skip_reason,
-        error,
+        stage.notes,
+        stage.assignee_id,
         stage.job_id,
         job.track_title,
         job.artist,
@@ -167,8 +176,11 @@ def _head_key(stage: Stage, error: str, due_iso: str, due_label: str) -> str:
         None
         if assignee is None
         else (assignee.pk, assignee.first_name, assignee.last_name, assignee.username),
-        due_iso,
-        due_label,
+        row.error,
+        row.due_iso,
+        row.due_label,
+        (row.can_take, row.can_start, row.can_finish, row.can_skip, row.can_reopen),
+        row.can_assign and people,
     )
 
 
@@ -286,7 +298,9 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         raise PermissionDenied("The queue is the studio's.")
     stages = queue_stage_list(user)
     labels: dict[Any, tuple[str, str]] = {}
-    rows = [_row(s, user, labels=labels, keyed=True) for s in stages]
-    context = {"rows": rows, "engineers": _engineers(user)}
+    engineers = _engineers(user)
+    people = _people_key(engineers)
+    rows = [_row(s, user, labels=labels, people=people) for s in stages]
+    context = {"rows": rows, "engineers": engineers}
     template = "jobs/queue.html#queue" if request.htmx else "jobs/queue.html"
     return render(request, template, context)

@@ -1,9 +1,10 @@
-"""The queue's kept row heads (jobs.fragments): the queue is always what one rendered from
-nothing shows, after every change to what a row shows; the rows' forms, with their CSRF tokens,
-are rendered on every view."""
+"""The queue's kept rows (jobs.fragments): the queue is always what one rendered from nothing
+shows, after every change to what a row shows, its forms included; each viewer's forms carry
+that viewer's own CSRF token."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -117,10 +118,10 @@ def test_the_rows_follow_their_stages_and_engineers(
     assert f'id="stage-{stages[3].pk}"' in page
 
 
-def test_a_manager_s_queue_keeps_the_heads_and_not_the_forms(
+def test_a_manager_s_rows_follow_the_engineers_their_menu_offers(
     client_user: User, frozen: object
 ) -> None:
-    """A manager's rows have the assign form with every engineer, outside the kept head."""
+    """A manager's rows have the assign form with every engineer."""
     manager = make_user(Role.MANAGER)
     stages = stages_of(accepted_job(client_user, track_title="Glasshouse"))
     stage_assign(stage=stages[0], by=manager, engineer=manager)
@@ -131,3 +132,41 @@ def test_a_manager_s_queue_keeps_the_heads_and_not_the_forms(
     make_user(Role.ENGINEER, first_name="Ben", last_name="Castillo")
     page = _same_as_from_nothing(c)
     assert "Ben Castillo" in _row(page, stages[0])
+    User.objects.filter(first_name="Ben").update(last_name="Castle")
+    page = _same_as_from_nothing(c)
+    assert "Ben Castle<" in _row(page, stages[0]) and "Castillo" not in page
+
+
+def test_the_rows_follow_the_moves_they_offer(queue: tuple[Client, Job, list[Stage]]) -> None:
+    c, _, stages = queue
+    page = _same_as_from_nothing(c)
+    assert "Finish</button>" in _row(page, stages[0]) and "<form" not in _row(page, stages[1])
+    Stage.objects.filter(pk=stages[0].pk).update(notes="Cut 200 Hz on the pads")
+    page = _same_as_from_nothing(c)
+    assert ">Cut 200 Hz on the pads</textarea>" in _row(page, stages[0])
+    # The stage before it skipped: the next one may start.
+    Stage.objects.filter(pk=stages[0].pk).update(status="skipped", skip_reason="Heard already")
+    page = _same_as_from_nothing(c)
+    assert "Start</button>" in _row(page, stages[1])
+
+
+def test_each_viewer_of_a_kept_row_posts_with_their_own_token(
+    queue: tuple[Client, Job, list[Stage]], engineer: User
+) -> None:
+    """The same engineer in two browsers: the second reads the rows the first kept, with its
+    own session's token, which its move is accepted with."""
+    _, _, stages = queue
+    tokens, browsers = [], []
+    for _ in range(2):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(engineer)
+        row = _row(browser.get("/queue/").content.decode(), stages[0])
+        tokens.append(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', row))
+        browsers.append(browser)
+    assert tokens[0] and tokens[1] and not set(tokens[0]) & set(tokens[1])
+    skipped = browsers[1].post(
+        f"/stages/{stages[0].pk}/skip/",
+        {"csrfmiddlewaretoken": tokens[1][0], "reason": "Heard already"},
+        **HTMX,
+    )
+    assert skipped.status_code == 200 and "stage-skipped" in skipped.content.decode()
