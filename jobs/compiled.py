@@ -12,6 +12,8 @@ from uuid import UUID
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import DEFERRED, Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 # Two sets of marker values: a query is compiled with each, and a parameter that is the i-th
 # marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
@@ -114,45 +116,71 @@ def columns(model: type[Model], prefix: str = "", without: tuple[str, ...] = ())
 
 
 # Per model, prefix and a row's columns: for each concrete field, the column it is loaded from
-# (None: deferred) and whether it has a converter. The rows of one query share their columns,
-# so a list of rows works this out once, not once per row and field.
-_PLANS: dict[tuple[type[Model], str, tuple[str, ...]], tuple[tuple[str, ...], list[Any]]] = {}
+# (None: deferred) and whether it has a converter; and the loaded ones as (attname, column,
+# converter). The rows of one query share their columns, so a list of rows works this out once,
+# not once per row and field.
+_Plan = tuple[tuple[str, ...], list[Any], tuple[tuple[str, str, Any], ...]]
+_PLANS: dict[tuple[type[Model], str, tuple[str, ...]], _Plan] = {}
 
 
-def _plan(
-    model: type[Model], prefix: str, present: tuple[str, ...]
-) -> tuple[tuple[str, ...], list[Any]]:
+def _plan(model: type[Model], prefix: str, present: tuple[str, ...]) -> _Plan:
     key = (model, prefix, present)
     plan = _PLANS.get(key)
     if plan is None:
         names: list[str] = []
         fields: list[tuple[str | None, Any]] = []
+        loaded: list[tuple[str, str, Any]] = []
         for f in model._meta.concrete_fields:
             column = prefix + f.attname
             if column in present:
+                converter = f if hasattr(f, "from_db_value") else None
                 names.append(f.attname)
-                fields.append((column, f if hasattr(f, "from_db_value") else None))
+                fields.append((column, converter))
+                loaded.append((f.attname, column, converter))
             else:
                 fields.append((None, None))
-        plan = _PLANS[key] = (tuple(names), fields)
+        plan = _PLANS[key] = (tuple(names), fields, tuple(loaded))
     return plan
 
 
 def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> Any:
     """A model instance from a `values()` row, as the ORM makes one (`from_db`, each field's
     `from_db_value`): the fields named `prefix` + attname in the row are loaded, the others
-    deferred."""
-    names, fields = _plan(model, prefix, tuple(row))
+    deferred.
+
+    Where nothing listens for a model's instances being made (no pre_init or post_init
+    receiver; the model keeps Model's own __init__), the instance is made as Model.__init__
+    would leave it without running it: its loaded columns straight into its __dict__ (every
+    field descriptor's __set__ does that on a new instance) and its state as from_db sets it.
+    Model.__init__ walks every field with its signals around it, and pages make some dozens
+    of instances each."""
+    names, fields, loaded = _plan(model, prefix, tuple(row))
     raw = not isinstance(row, _Converted)
-    values = [
-        DEFERRED
-        if column is None
-        else field.from_db_value(row[column], None, connection)
-        if field is not None and raw
-        else row[column]
-        for column, field in fields
-    ]
-    return model.from_db(connection.alias, names, values)
+    if pre_init.receivers or post_init.receivers or model.__init__ is not Model.__init__:
+        values = [
+            DEFERRED
+            if column is None
+            else field.from_db_value(row[column], None, connection)
+            if field is not None and raw
+            else row[column]
+            for column, field in fields
+        ]
+        return model.from_db(connection.alias, names, values)
+    instance: Any = object.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, connection.alias
+    attributes = instance.__dict__
+    attributes["_state"] = state
+    if raw:
+        for attname, column, field in loaded:
+            value = row[column]
+            attributes[attname] = (
+                value if field is None else field.from_db_value(value, None, connection)
+            )
+    else:
+        for attname, column, _ in loaded:
+            attributes[attname] = row[column]
+    return instance
 
 
 def related_from(model: type[Model], row: dict[str, Any], prefix: str) -> Any:

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Model
+from django.db.models.signals import post_init
 from django.utils import timezone
 
-from jobs.compiled import _COMPILED, instance_from, rows_compiled_once
-from jobs.models import Role, Stage
-from tests.factories import make_job, make_user
+from jobs.compiled import _COMPILED, columns, instance_from, rows_compiled_once
+from jobs.models import AudioFile, Job, Role, Stage
+from tests.factories import make_audio_file, make_job, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -360,3 +362,54 @@ def test_the_board_s_order_compiled_once_gives_each_filter_value_its_own_jobs() 
         assert [r.job.pk for r in by_client] == [jobs[person].pk]
     # An id too big for the markers' place is asked of the ORM: nobody has it.
     assert board(BoardFilters(engineer=2**40)).rows == []
+
+
+def _as_the_orm_left_it(instance: Model) -> tuple[dict[str, object], bool, str | None]:
+    attributes = {k: v for k, v in vars(instance).items() if k != "_state"}
+    return attributes, instance._state.adding, instance._state.db
+
+
+def test_an_instance_is_what_the_orm_makes_of_the_same_row() -> None:
+    """Every column loaded as the ORM loads it (a file, a relation's id, JSON, moments), the
+    rest deferred and read on first use, and saved as an update of its row."""
+    job = make_job()
+    file = make_audio_file(job, name="Bass.wav")
+    Stage.objects.create(job=job, kind="listening", position=0, checklist=[{"item": "x"}])
+    for model, field in ((AudioFile, "pk"), (Stage, "job_id"), (Job, "pk")):
+        query = model.objects.filter(**{field: file.pk if model is AudioFile else job.pk})
+        for names in (columns(model), columns(model)[:4]):
+            orm = list(query.only(*names).order_by("pk"))
+            rows = rows_compiled_once(
+                f"test-{model.__name__}-{len(names)}",
+                lambda pk, names=names, model=model, field=field: (
+                    model.objects.filter(**{field: pk}).values(*names).order_by("pk")
+                ),
+                file.pk if model is AudioFile else job.pk,
+            )
+            ours = [instance_from(model, row) for row in rows]
+            assert orm and [_as_the_orm_left_it(o) for o in ours] == [
+                _as_the_orm_left_it(o) for o in orm
+            ]
+    row = rows_compiled_once(
+        "test-audiofile-ids", lambda pk: AudioFile.objects.filter(pk=pk).values("id"), file.pk
+    )[0]
+    mine = instance_from(AudioFile, row)
+    assert mine.original_name == "Bass.wav" and mine.file.name == file.file.name  # deferred
+    mine.original_name = "Bass (fixed).wav"
+    mine.save(update_fields=["original_name"])
+    assert AudioFile.objects.get(pk=file.pk).original_name == "Bass (fixed).wav"
+
+
+def test_an_instance_is_made_by_the_orm_where_something_listens_for_it() -> None:
+    job = make_job()
+    made: list[object] = []
+
+    def heard(sender: type[Model], instance: Model, **_: object) -> None:
+        made.append(instance)
+
+    post_init.connect(heard, sender=Job)
+    try:
+        got = instance_from(Job, Job.objects.filter(pk=job.pk).values(*columns(Job))[0])
+    finally:
+        post_init.disconnect(heard, sender=Job)
+    assert made == [got] and got.pk == job.pk and not got._state.adding
