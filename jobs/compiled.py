@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import DEFERRED, Model, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -165,10 +165,10 @@ def instance_from(model: type[Model], row: dict[str, Any], prefix: str = "") -> 
             else row[column]
             for column, field in fields
         ]
-        return model.from_db(connection.alias, names, values)
+        return model.from_db(DEFAULT_DB_ALIAS, names, values)
     instance: Any = object.__new__(model)
     state = ModelState()
-    state.adding, state.db = False, connection.alias
+    state.adding, state.db = False, DEFAULT_DB_ALIAS  # `connection` is the default database's
     attributes = instance.__dict__
     attributes["_state"] = state
     if raw:
