@@ -3,12 +3,14 @@ viewer's local time in words."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import functools
+from datetime import date, datetime, timedelta
 
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -44,16 +46,23 @@ def when(value: datetime | None, now: datetime | None = None) -> str:
     week, else "Mon 9 Mar at 14:30" (with the year when it is not this one)."""
     if value is None:
         return "\u2013"
-    local = localtime(value)
-    today = localtime(now or timezone.now()).date()
-    at = f"at {local:%H:%M}"
-    days = (local.date() - today).days
+    zone = timezone.get_current_timezone()
+    local = localtime(value, zone)
+    today = localtime(now or timezone.now(), zone).date()
+    return f"{_day_in_words(local.date(), today, get_language())} at {local:%H:%M}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_in_words(day: date, today: date, language: str | None) -> str:
+    """`when`'s day, kept for each day, today and language: a desk words some thirty moments,
+    most of them on the same few days, and Django's date formatting is most of that cost."""
+    days = (day - today).days
     if days == 0:
-        return f"today {at}"
+        return "today"
     if days == 1:
-        return f"tomorrow {at}"
+        return "tomorrow"
     if days == -1:
-        return f"yesterday {at}"
+        return "yesterday"
     if 1 < days < 7:
-        return f"{date_format(local, 'l')} {at}"
-    return f"{date_format(local, 'D j M' if local.year == today.year else 'D j M Y')} {at}"
+        return date_format(day, "l")
+    return date_format(day, "D j M" if day.year == today.year else "D j M Y")

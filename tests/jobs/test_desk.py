@@ -315,7 +315,7 @@ def test_the_desk_and_the_plan_show_the_engineers_local_time_in_words(
 def test_moments_in_words() -> None:
     from datetime import UTC, datetime
 
-    from django.utils import timezone
+    from django.utils import timezone, translation
 
     from jobs.templatetags.desk import when
 
@@ -329,6 +329,13 @@ def test_moments_in_words() -> None:
         assert when(now + timedelta(days=300), now) == "Sun 27 Dec at 11:00"
         assert when(now + timedelta(days=400), now) == "Tue 6 Apr 2027 at 12:00"  # summer time
         assert when(None, now) == "\u2013"
+        # The day's words are kept for each language: another's are its own.
+        with translation.override("de"):
+            assert when(now + timedelta(days=3), now) == "Donnerstag at 11:00"
+        assert when(now + timedelta(days=3), now) == "Thursday at 11:00"
+        # And for each day and today: tomorrow's moment, seen tomorrow, is today's.
+        assert when(now + timedelta(days=1), now) == "tomorrow at 11:00"
+        assert when(now + timedelta(days=1), now + timedelta(days=1)) == "today at 11:00"
 
 
 @pytest.mark.parametrize("prefix", ["/", "/studio/"])
