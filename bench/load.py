@@ -748,6 +748,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"locust exited {ran.returncode}: {(ran.stderr or ran.stdout)[-2000:]}")
             print(f"load average (1 min) before the run: {load_before:.2f}")
             _cpu_report(cpu_before, cpu_after)
+            # The same loop as before the run: a machine shared with others can slow down
+            # during a run, and every figure above with it.
+            print(f"after the run, {machine.line()}")
             print(f"slowest statements (over {SLOW_QUERY_MS} ms, PostgreSQL's log):")
             for line in _slow_queries(PG_LOG, pg_log_offset, db_name) or ["  none"]:
                 print(f"  {line}")
