@@ -1,7 +1,8 @@
 """Load: locust users (bench/locustfile.py) against the real stack on loopback (gunicorn from
 deploy/gunicorn.conf.py, PostgreSQL, Redis, one Celery worker), seeded by seed_demo plus extra
 people and jobs. Prints throughput, p50/p95/p99 and CPU milliseconds per request for each page
-kind, where the machine's CPU went, and the slowest statements.
+kind, where the machine's CPU went, the slowest statements, and the machine's speed
+(bench/machine.py) before and after the run.
 
     .venv/bin/python bench/load.py                          # 300 users, 2 s think time, 60 s
     .venv/bin/python bench/load.py --users 20 --duration 20 # the short mode the suite runs
