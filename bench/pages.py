@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--only", default="", help="page kinds whose label contains this")
-    parser.add_argument("--profile", action="store_true", help="cProfile's top of each")
+    parser.add_argument("--profile", action="store_true", help="cProfile's top of each (CPU time)")
     parser.add_argument("--keep-db", default="", help="make the studio here once and reuse it")
     args = parser.parse_args(argv)
     name = args.keep_db or f"headroom_pagesbench_{os.getpid()}"
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(queries):4d} queries  {path}"
             )
             if args.profile:
-                prof = cProfile.Profile()
+                prof = cProfile.Profile(time.thread_time)  # CPU, not waiting on PostgreSQL
                 prof.enable()
                 for _ in range(max(5, args.requests // 3)):
                     once()
