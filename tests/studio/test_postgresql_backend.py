@@ -1,16 +1,19 @@
 """studio.postgresql reads timestamps with psycopg's C loader and gives the datetimes Django's
-own loader gives (the same instants, the same zone object)."""
+own loader gives (the same instants, the same zone object): psycopg's loader itself when the
+connection's zone is Django's (as Django sets it), Django's way of setting the zone otherwise."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from psycopg.adapt import Transformer
 
 from jobs.models import JobEvent
-from studio.postgresql.base import _TzLoader
+from studio.postgresql.base import _PARSER, _TzLoader
 from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +41,8 @@ def test_timestamps_read_as_django_s_loader_reads_them() -> None:
     ours = _read(sql, [MOMENTS])
     loader = connection.connection.adapters.get_loader(1184, 0)
     assert issubclass(loader, _TzLoader) and loader.timezone is connection.timezone
+    # What it makes for a query is psycopg's own loader (in C, as psycopg is installed here).
+    assert type(Transformer(connection.connection).get_loader(1184, 0)) is _PARSER
     register_tzloader(connection.timezone, connection.connection)  # Django's, for the reference
     try:
         django_s = _read(sql, [MOMENTS])
@@ -46,6 +51,17 @@ def test_timestamps_read_as_django_s_loader_reads_them() -> None:
     assert ours == django_s == MOMENTS
     assert [m.tzinfo for m in ours] == [m.tzinfo for m in django_s]
     assert [m.isoformat() for m in ours] == [m.isoformat() for m in django_s]
+
+
+def test_a_zone_other_than_the_connection_s_is_set_on_each_value_as_django_sets_it() -> None:
+    if connection.vendor != "postgresql":
+        return
+    connection.ensure_connection()
+    paris = ZoneInfo("Europe/Paris")
+    loader = type("Paris", (_TzLoader,), {"timezone": paris})(1184, connection.connection)
+    assert isinstance(loader, _TzLoader)  # not psycopg's: its zone would be the connection's
+    read = loader.load(b"2026-12-01 15:00:00.000001+00")
+    assert read == datetime(2026, 12, 1, 15, 0, 0, 1, tzinfo=paris) and read.tzinfo is paris
 
 
 def test_the_orm_reads_moments_back_as_written() -> None:
