@@ -21,7 +21,7 @@ from psycopg import errors as pg_errors
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
 from jobs.services.stages import _require_previous_finished
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, watch_csp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, watch_csp
 from tests.factories import make_job, make_user
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -494,6 +494,12 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
         finally:
             connection.close()
 
+    def release_the_job() -> None:
+        try:
+            Job.objects.filter(pk=job.pk).update(status=JobStatus.IN_PROGRESS)
+        finally:
+            connection.close()
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -518,6 +524,24 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
             assert "cannot have a stage finished" in page.inner_text(f"{row} [role=alert]")
             assert page.url.endswith("/queue/")
             assert csp_violations(page, csp) == []
+
+            # On a phone each stage is a card: its due date and its moves (Finish and its notes,
+            # once the job is released) are on the screen, and nothing scrolls sideways.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(release_the_job).result()
+            phone = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+            phone.goto(live_server.url + "/login/")
+            phone.fill("input[name=username]", engineer.username)
+            phone.fill("input[name=password]", "correct horse battery staple")
+            phone.click("button[type=submit]")
+            phone.goto(live_server.url + "/queue/")
+            screenshot(phone, "queue-390")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            for part in (f"{row} td.due", f"{row} button:has-text('Finish')", f"{row} textarea"):
+                box = phone.locator(part).bounding_box()
+                assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, part
+            before = "sel => getComputedStyle(document.querySelector(sel), '::before').content"
+            assert phone.evaluate(before, f"{row} td.due") == '"Due: "'  # labelled, no header
         finally:
             chromium.close()
     listening.refresh_from_db()
