@@ -5,7 +5,6 @@ moves that show their reason; the queue's order and its query count."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +20,14 @@ from psycopg import errors as pg_errors
 from jobs.models import Job, JobStatus, Role, Stage, StageStatus, User
 from jobs.services import stage_assign, stage_finish, stage_start
 from jobs.services.stages import _require_previous_finished
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, csp_violations, screenshot, watch_csp
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    csp_violations,
+    on_db_thread,
+    screenshot,
+    watch_csp,
+)
 from tests.factories import make_job, make_user
 from tests.jobs.helpers import accepted_job, stages_of
 
@@ -485,30 +491,22 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
     job = _in_progress_job(client_user, engineer, due_in_days=2, title="Browser Song")
     listening, cleanup = stages_of(job)[:2]
 
-    def hold_the_job() -> None:
+    def set_status(**fields: str) -> None:
         # On a thread of its own: Playwright's sync API runs an event loop in this one.
-        try:
-            Job.objects.filter(pk=job.pk).update(
-                status=JobStatus.ON_HOLD, status_before_hold=JobStatus.IN_PROGRESS
-            )
-        finally:
-            connection.close()
+        on_db_thread(lambda: Job.objects.filter(pk=job.pk).update(**fields))
 
-    def release_the_job() -> None:
-        try:
-            Job.objects.filter(pk=job.pk).update(status=JobStatus.IN_PROGRESS)
-        finally:
-            connection.close()
+    def log_in(page: Any) -> None:
+        page.goto(live_server.url + "/login/")
+        page.fill("input[name=username]", engineer.username)
+        page.fill("input[name=password]", "correct horse battery staple")
+        page.click("button[type=submit]")
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = chromium.new_page()
             csp = watch_csp(page)  # the pages and htmx work under the CSP, which is on
-            page.goto(live_server.url + "/login/")
-            page.fill("input[name=username]", engineer.username)
-            page.fill("input[name=password]", "correct horse battery staple")
-            page.click("button[type=submit]")
+            log_in(page)
             page.goto(live_server.url + "/queue/")
             row = f"#stage-{listening.pk}"
             page.click(f"{row} button:has-text('Start')")
@@ -517,8 +515,7 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
             assert page.url.endswith("/queue/")  # swapped in place, no page load
 
             # Meanwhile a manager holds the job: the offered Finish is refused, and says why.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pool.submit(hold_the_job).result()
+            set_status(status=JobStatus.ON_HOLD, status_before_hold=JobStatus.IN_PROGRESS)
             page.click(f"{row} button:has-text('Finish')")
             page.wait_for_selector(f"{row} [role=alert]")
             assert "cannot have a stage finished" in page.inner_text(f"{row} [role=alert]")
@@ -527,13 +524,9 @@ def test_in_a_browser_a_move_and_a_refusal_replace_the_row(
 
             # On a phone each stage is a card: its due date and its moves (Finish and its notes,
             # once the job is released) are on the screen, and nothing scrolls sideways.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pool.submit(release_the_job).result()
+            set_status(status=JobStatus.IN_PROGRESS)
             phone = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
-            phone.goto(live_server.url + "/login/")
-            phone.fill("input[name=username]", engineer.username)
-            phone.fill("input[name=password]", "correct horse battery staple")
-            phone.click("button[type=submit]")
+            log_in(phone)
             phone.goto(live_server.url + "/queue/")
             screenshot(phone, "queue-390")
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390
