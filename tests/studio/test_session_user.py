@@ -1,13 +1,16 @@
 """studio.login.UserBackend: the session's user read from SQL compiled once is the user Django's
 ModelBackend reads; sessions logged in before it keep working; a refused password is checked
-once; a deactivated user is logged out."""
+once; a deactivated user is logged out; views and templates get the user itself."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from jobs.models import Organisation, Role, User
 from studio.login import UserBackend
@@ -79,3 +82,19 @@ def test_a_wrong_password_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> No
     response = Client().post("/login/", {"username": "nova", "password": "wrong"})
     assert response.status_code == 200  # the form again, with its error
     assert checked == ["wrong"]
+
+
+def test_views_and_templates_get_the_user_itself_not_a_lazy_stand_in() -> None:
+    user = _person()
+    c = Client()
+    c.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        page = c.get("/")
+    assert page.status_code == 200
+    assert type(page.wsgi_request.user) is User and page.wsgi_request.user.pk == user.pk
+    assert type(page.context["user"]) is User
+    assert sum('FROM "jobs_user"' in q["sql"] for q in queries.captured_queries) == 1
+    # Logged out, it is Django's anonymous user, and the login page still works.
+    c.logout()
+    page = c.get("/login/")
+    assert page.status_code == 200 and type(page.wsgi_request.user) is AnonymousUser
