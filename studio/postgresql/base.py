@@ -11,6 +11,7 @@ zone (the pure-Python one again when psycopg has no C implementation)."""
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from django.db.backends.postgresql import base
@@ -43,3 +44,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
         loader = type("TzLoader", (_TzLoader,), {"timezone": self.timezone})
         connection.adapters.register_loader(_TIMESTAMPTZ, loader)
         return connection
+
+    def close_if_health_check_failed(self) -> None:
+        """Django's check, skipped for an idle connection the server has said nothing on: a
+        server restarting, or ending the connection, writes its reason and closes the socket,
+        so the socket has something to read; Django's `SELECT 1` then finds the connection
+        dead and it is replaced before the request's first statement."""
+        wrapper: Any = self  # django-stubs know neither the check's flags nor the pool
+        if (
+            wrapper.connection is not None
+            and wrapper.health_check_enabled
+            and not wrapper.health_check_done
+            and not wrapper.pool
+            and self._quiet()
+        ):
+            wrapper.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+    def _quiet(self) -> bool:
+        conn = self.connection
+        if conn.closed or conn.broken or conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            return False
+        try:
+            return not select.select([conn.fileno()], [], [], 0)[0]
+        except (OSError, ValueError):
+            return False

@@ -1,9 +1,11 @@
 """studio.postgresql reads timestamps with psycopg's C loader and gives the datetimes Django's
 own loader gives (the same instants, the same zone object): psycopg's loader itself when the
-connection's zone is Django's (as Django sets it), Django's way of setting the zone otherwise."""
+connection's zone is Django's (as Django sets it), Django's way of setting the zone otherwise;
+its health check asks PostgreSQL only about a connection that is not plainly well."""
 
 from __future__ import annotations
 
+import select
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +15,7 @@ from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.adapt import Transformer
 
 from jobs.models import JobEvent
-from studio.postgresql.base import _PARSER, _TzLoader
+from studio.postgresql.base import _PARSER, DatabaseWrapper, _TzLoader
 from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,40 @@ def test_a_statement_run_again_is_prepared_on_the_connection() -> None:
             ['%COUNT(*)%"jobs_jobevent"%'],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_a_connection_the_server_ended_is_replaced_before_the_next_request_uses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CONN_HEALTH_CHECKS: a well connection is reused without asking PostgreSQL; one the
+    server ended (as a restart ends every connection) is found dead and replaced, so the
+    request's statements run on a new one instead of failing."""
+    if connection.vendor != "postgresql":
+        return
+    asked: list[bool] = []
+    original = DatabaseWrapper.is_usable
+
+    def is_usable(self: DatabaseWrapper) -> bool:
+        asked.append(usable := original(self))
+        return usable
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", is_usable)
+    other = connection.copy()  # its own connection, outside the test's transaction
+    try:
+        other.ensure_connection()
+        first = other.connection
+        other.health_check_done = False  # as each request starts (close_old_connections)
+        other.close_if_health_check_failed()
+        assert other.connection is first and asked == []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [first.info.backend_pid])
+        assert select.select([first.fileno()], [], [], 10)[0]  # the server's notice arrived
+        other.health_check_done = False
+        other.close_if_health_check_failed()
+        assert asked == [False] and other.connection is None
+        with other.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        assert other.connection is not first
+    finally:
+        other.close()
