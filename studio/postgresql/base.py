@@ -66,7 +66,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         conn = self.connection
         if conn.closed or conn.broken or conn.info.transaction_status != pq.TransactionStatus.IDLE:
             return False
+        waiting = select.poll()
         try:
-            return not select.select([conn.fileno()], [], [], 0)[0]
+            waiting.register(conn.fileno(), select.POLLIN)
+            return not waiting.poll(0)
         except (OSError, ValueError):
             return False
