@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.backends.postgresql import base as django_s
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.adapt import Transformer
 
 from jobs.models import JobEvent
-from studio.postgresql.base import _PARSER, DatabaseWrapper, _TzLoader
+from studio.postgresql.base import _PARSER, _TzLoader
 from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
@@ -99,13 +100,13 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_request_uses_
     if connection.vendor != "postgresql":
         return
     asked: list[bool] = []
-    original = DatabaseWrapper.is_usable
+    original = django_s.DatabaseWrapper.is_usable  # Django's: it sends SELECT 1
 
-    def is_usable(self: DatabaseWrapper) -> bool:
+    def is_usable(self: django_s.DatabaseWrapper) -> bool:
         asked.append(usable := original(self))
         return usable
 
-    monkeypatch.setattr(DatabaseWrapper, "is_usable", is_usable)
+    monkeypatch.setattr(django_s.DatabaseWrapper, "is_usable", is_usable)
     other = connection.copy()  # its own connection, outside the test's transaction
     try:
         other.ensure_connection()
