@@ -18,13 +18,18 @@ from django.db.models.signals import post_init, pre_init
 # Two sets of marker values: a query is compiled with each, and a parameter that is the i-th
 # marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
 # moment, a day); a constant of the query is the same in both. The ids fit every integer column
-# (Django finds nothing to ask for when a value is out of a column's range).
-_SLOT_IDS = (tuple(32_101 + i for i in range(4)), tuple(32_201 + i for i in range(4)))
-_SLOT_UUIDS = tuple(tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(4)) for k in range(2))
-_SLOT_MOMENTS = tuple(
-    tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(4)) for k in range(2)
+# (Django finds nothing to ask for when a value is out of a column's range). A query takes at
+# most MAX_VALUES of them (a page of ten engineers' ids, say).
+MAX_VALUES = 16
+_SLOT_IDS = tuple(tuple(32_101 + 100 * k + i for i in range(MAX_VALUES)) for k in range(2))
+_SLOT_UUIDS = tuple(
+    tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(MAX_VALUES)) for k in range(2)
 )
-_SLOT_DAYS = tuple(tuple(date(1900 + k, 2, 1 + i) for i in range(4)) for k in range(2))
+_SLOT_MOMENTS = tuple(
+    tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(MAX_VALUES))
+    for k in range(2)
+)
+_SLOT_DAYS = tuple(tuple(date(1900 + k, 2, 1 + i) for i in range(MAX_VALUES)) for k in range(2))
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,10 @@ def rows_compiled_once(
     SQL depends on the code and the database's kind alone (kept per kind), so nothing has to
     invalidate it; `key` names the shape (and must change with anything else `build` depends
     on, such as a limit)."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(values) > MAX_VALUES:
         # The rows are read raw, as psycopg gives them (moments with their zone); other
-        # databases need the ORM's converters (SQLite gives moments as text): built afresh.
+        # databases need the ORM's converters (SQLite gives moments as text): built afresh,
+        # as is a query with more values than there are markers.
         return [_Converted(row) for row in build(*values)]
     entry = _COMPILED.get((connection.vendor, key))
     if entry is None:

@@ -16,15 +16,15 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from jobs.board import shown_name, studio_people
 from jobs.clock import WorkCalendar
-from jobs.compiled import instance_from
+from jobs.compiled import instance_from, rows_compiled_once
 from jobs.fragments import content_key
-from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Role, Stage, StudioPolicy, User
+from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Job, Role, Stage, StudioPolicy, User
 from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
 
@@ -181,18 +181,96 @@ def _clock(moment: datetime) -> str:
 
 def _open_stages() -> QuerySet[Stage]:
     """The open stages the plan covers (current round of jobs whose clocks run), most urgent
-    first, with what a row of the page shows."""
-    return (
-        Stage.objects.filter(
-            job__status__in=sorted(s.value for s in CLOCK_RUNNING),
-            job__paused_at__isnull=True,
-            status__in=STAGE_OPEN,
-            revision_round=F("job__revision_round"),
-        )
-        .select_related("job")
-        .only("kind", "position", "assignee_id", "job_id", "job__track_title", "job__due_at")
-        .order_by(F("job__due_at").asc(nulls_last=True), "position", "pk")
+    first."""
+    return Stage.objects.filter(
+        job__status__in=sorted(s.value for s in CLOCK_RUNNING),
+        job__paused_at__isnull=True,
+        status__in=STAGE_OPEN,
+        revision_round=F("job__revision_round"),
+    ).order_by(F("job__due_at").asc(nulls_last=True), "position", "pk")
+
+
+# What a row of the page shows of an open stage and its job (`_stage_from`). The job's id is
+# the stage's job_id: asked for again as job__id, it would be the same column, selected once.
+_ROW_COLUMNS = ("id", "kind", "position", "assignee_id", "job_id")
+_ROW_JOB_COLUMNS = ("job__track_title", "job__due_at")
+
+
+def _stage_from(row: dict[str, Any]) -> Stage:
+    stage: Stage = instance_from(Stage, row)
+    row["job__id"] = row["job_id"]
+    stage.job = instance_from(Job, row, "job__")
+    return stage
+
+
+# The page's three reads of the open stages, compiled once per process (jobs.compiled) for each
+# number of engineers on the page and each page of unassigned work: building them in the ORM
+# was a fifth of the page.
+def _open_counts(*engineers: int) -> QuerySet[Any]:
+    """How many open stages each of `engineers` has, and how many nobody has (under None)."""
+    rows: QuerySet[Any] = (
+        _open_stages()
+        .filter(Q(assignee_id__in=engineers) | Q(assignee__isnull=True))
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
     )
+    return rows
+
+
+def _most_urgent_of(*engineers: int) -> QuerySet[Any]:
+    """The first STAGES_PER_ENGINEER open stages of each of `engineers`, in one query: numbered
+    within each engineer's, most urgent first, and cut there. In no order (`_urgent_first`):
+    Django orders the rows of a query cut by a window by column numbers that its outer select
+    does not have when the ordering's columns are among its values."""
+    urgent_first = [F("job__due_at").asc(nulls_last=True), F("position").asc(), F("pk").asc()]
+    rows: QuerySet[Any] = (
+        _open_stages()
+        .filter(assignee_id__in=engineers)
+        .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
+        .filter(n__lte=STAGES_PER_ENGINEER)
+        .order_by()
+        .values(*_ROW_COLUMNS, *_ROW_JOB_COLUMNS)
+    )
+    return rows
+
+
+def _urgent_first(row: dict[str, Any]) -> tuple[bool, datetime, int, int]:
+    """`_open_stages`' order: due soonest (no due date last), then by position and id."""
+    due = row["job__due_at"]
+    return (due is None, due or datetime.min.replace(tzinfo=UTC), row["position"], row["id"])
+
+
+class _UnassignedStages:
+    """The unassigned open stages as the Paginator takes them: their number, counted already,
+    and a page of them read when it is sliced."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, part: slice) -> list[Stage]:
+        start = part.start or 0
+        stop = self._count if part.stop is None else part.stop
+        # A whole page is read, so that the SQL is the same for a page however many stages are
+        # left after it, and cut to what the Paginator asked for.
+        limit = UNASSIGNED_PER_PAGE
+
+        def page() -> QuerySet[Any]:
+            rows: QuerySet[Any] = (
+                _open_stages()
+                .filter(assignee__isnull=True)
+                .values(*_ROW_COLUMNS, *_ROW_JOB_COLUMNS)[start : start + limit]
+            )
+            return rows
+
+        rows = rows_compiled_once(f"workload_unassigned:{start}:{limit}", page)
+        return [_stage_from(row) for row in rows[: max(0, stop - start)]]
 
 
 def workload(
@@ -231,26 +309,17 @@ def workload(
     today = now.astimezone(ZoneInfo(zone)).date()
     shown = _next_working_days(list(calendars.values()), today, days)
 
-    open_stages = _open_stages()
     on_page = [u.pk for u in planned]
-    counts = dict(
-        open_stages.filter(assignee_id__in=on_page)
-        .order_by()
-        .values("assignee_id")
-        .annotate(n=Count("pk"))
-        .values_list("assignee_id", "n")
-    )
-    # The first few of each engineer's, in one query: numbered within each engineer's, urgent
-    # first, and cut at the number shown.
-    urgent_first = [F("job__due_at").asc(nulls_last=True), F("position").asc(), F("pk").asc()]
+    counts = {
+        row["assignee_id"]: row["n"]
+        for row in rows_compiled_once(f"workload_counts:{len(on_page)}", _open_counts, *on_page)
+    }
     mine: dict[int, list[Stage]] = {}
-    for s in (
-        open_stages.filter(assignee_id__in=on_page)
-        .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
-        .filter(n__lte=STAGES_PER_ENGINEER)
-    ):
-        assert s.assignee_id is not None
-        mine.setdefault(s.assignee_id, []).append(s)
+    urgent = rows_compiled_once(
+        f"workload_most_urgent:{len(on_page)}:{STAGES_PER_ENGINEER}", _most_urgent_of, *on_page
+    )
+    for row in sorted(urgent, key=_urgent_first):
+        mine.setdefault(row["assignee_id"], []).append(_stage_from(row))
 
     loads = []
     shown_zone = timezone.get_current_timezone()  # the page's times, as timezone.localtime
@@ -302,9 +371,10 @@ def workload(
                 days_key=days_key,
             )
         )
-    todo_page = Paginator(open_stages.filter(assignee__isnull=True), UNASSIGNED_PER_PAGE).get_page(
-        unassigned_page
-    )
+    todo_page: Page[Stage] = Paginator(
+        _UnassignedStages(counts.get(None, 0)),  # type: ignore[arg-type]
+        UNASSIGNED_PER_PAGE,
+    ).get_page(unassigned_page)
     unassigned = [
         Unassigned(
             stage=s,

@@ -12,7 +12,7 @@ from django.db.models.signals import post_init
 from django.utils import timezone
 
 from jobs.compiled import _COMPILED, columns, instance_from, rows_compiled_once
-from jobs.models import AudioFile, Job, Role, Stage
+from jobs.models import AudioFile, Job, Role, Stage, User
 from tests.factories import make_audio_file, make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,29 @@ def test_small_integer_values_and_constants_like_the_markers_are_told_apart() ->
             (p, revision_round) for p in positions
         ]
     assert bool(_COMPILED) == (connection.vendor == "postgresql")
+
+
+def test_a_list_of_ids_takes_a_marker_each_and_a_longer_one_is_asked_of_the_orm() -> None:
+    """`pk__in` a page of ids: each id has its own marker, so a call with other ids (as many)
+    reads their rows; with more ids than markers the query is built afresh, never compiled."""
+    from jobs.compiled import MAX_VALUES
+
+    users = [make_user(Role.ENGINEER) for _ in range(MAX_VALUES + 1)]
+    ids = [u.pk for u in users]
+
+    def named(*pks: int) -> object:
+        return User.objects.filter(pk__in=pks).order_by("pk").values("id", "username")
+
+    _COMPILED.clear()
+    for chosen in (ids[:MAX_VALUES], ids[1:], ids[::-1][:MAX_VALUES]):
+        rows = rows_compiled_once(f"test-named:{len(chosen)}", named, *chosen)
+        assert [r["id"] for r in rows] == sorted(chosen)
+    assert {key for _, key in _COMPILED} == (
+        {f"test-named:{MAX_VALUES}"} if connection.vendor == "postgresql" else set()
+    )
+    rows = rows_compiled_once("test-named:all", named, *ids)
+    assert [r["id"] for r in rows] == ids
+    assert all(key != "test-named:all" for _, key in _COMPILED)
 
 
 def test_a_query_that_can_match_nothing_is_asked_of_the_orm() -> None:
@@ -320,7 +343,8 @@ def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
 
 
 def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
-    """The board's order (one per shape of filters), its menus and the workload's people are
+    """The board's order (one per shape of filters), its menus and the workload's people and
+    open stages (one per number of engineers on its page, and per page of unassigned work) are
     compiled on their first call; a search is built afresh."""
     from jobs.board import BoardFilters, board
     from jobs.workload import workload
@@ -345,6 +369,11 @@ def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
         "board_order:closed:cancelled:False:False",
         "board_clients",
         "studio_people",
+    }
+    assert {key for _, key in _COMPILED if key.startswith("workload")} == {
+        "workload_counts:1",
+        "workload_most_urgent:1:8",
+        "workload_unassigned:0:25",
     }
 
 
