@@ -248,18 +248,43 @@ ROW_PERSON_FIELDS = ("assignee__first_name", "assignee__last_name", "assignee__u
 StageValues = tuple[Any, ...]  # ROW_STAGE_FIELDS then ROW_PERSON_FIELDS
 
 
-def _in_full(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    return jobs.select_related("organisation").only(*ROW_JOB_FIELDS)
+# A row's job as the page reads it: its own fields, its client's id and ROW_JOB_FIELDS (whose
+# client name becomes the job's organisation, `_rows_jobs`).
+_ROW_JOB_COLUMNS = ("id", "organisation_id", *ROW_JOB_FIELDS)
+
+
+def _jobs_rows(*job_ids: object) -> QuerySet[Any]:
+    rows: QuerySet[Any] = Job.objects.filter(pk__in=job_ids).values(*_ROW_JOB_COLUMNS)
+    return rows
+
+
+def _rows_jobs(job_ids: list[object]) -> list[Job]:
+    """The jobs of a page of rows, as objects with their client (compiled once for each number
+    of rows, jobs.compiled, like the page's stages)."""
+    jobs = []
+    for row in rows_compiled_once(f"board_jobs:{len(job_ids)}", _jobs_rows, *job_ids):
+        job: Job = instance_from(Job, row)
+        # The client's id is the job's organisation_id (asked for again, the same column).
+        row["organisation__id"] = row["organisation_id"]
+        job.organisation = instance_from(Organisation, row, "organisation__")
+        jobs.append(job)
+    return jobs
+
+
+def _stages_rows(*job_ids: object) -> QuerySet[Any]:
+    rows: QuerySet[Any] = (
+        Stage.objects.filter(job_id__in=job_ids, revision_round=F("job__revision_round"))
+        .order_by("job_id", "position")
+        .values(*ROW_STAGE_FIELDS, *ROW_PERSON_FIELDS)
+    )
+    return rows
 
 
 def _round_stages(job_ids: list[object]) -> dict[object, list[StageValues]]:
     """Each job's stages of its current round, in order, as plain values."""
     out: dict[object, list[StageValues]] = {}
-    for values in (
-        Stage.objects.filter(job_id__in=job_ids, revision_round=F("job__revision_round"))
-        .order_by("job_id", "position")
-        .values_list(*ROW_STAGE_FIELDS, *ROW_PERSON_FIELDS)
-    ):
+    for row in rows_compiled_once(f"board_stages:{len(job_ids)}", _stages_rows, *job_ids):
+        values = tuple(row.values())
         out.setdefault(values[0], []).append(values)
     return out
 
@@ -446,7 +471,7 @@ def board(
     else:
         wanted = ids
     place = {pk: n for n, pk in enumerate(wanted)}
-    full = list(_in_full(Job.objects.filter(pk__in=wanted))) if wanted else []
+    full = _rows_jobs(wanted) if wanted else []
     stages = _round_stages(wanted) if wanted else {}
     people: dict[int, User] = {}
     rows = sorted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,8 +19,8 @@ from django.db.models.signals import post_init, pre_init
 # marker in both is where the i-th of a call's values goes (an id, a job's or file's id, a
 # moment, a day); a constant of the query is the same in both. The ids fit every integer column
 # (Django finds nothing to ask for when a value is out of a column's range). A query takes at
-# most MAX_VALUES of them (a page of ten engineers' ids, say).
-MAX_VALUES = 16
+# most MAX_VALUES of them (a page of the board's fifty jobs' ids, say).
+MAX_VALUES = 64
 _SLOT_IDS = tuple(tuple(32_101 + 100 * k + i for i in range(MAX_VALUES)) for k in range(2))
 _SLOT_UUIDS = tuple(
     tuple(UUID(int=(0x5107 + k) << 112 | i) for i in range(MAX_VALUES)) for k in range(2)
@@ -29,7 +29,9 @@ _SLOT_MOMENTS = tuple(
     tuple(datetime(1900 + k, 1, 1, 0, 0, 0, 1 + i, tzinfo=UTC) for i in range(MAX_VALUES))
     for k in range(2)
 )
-_SLOT_DAYS = tuple(tuple(date(1900 + k, 2, 1 + i) for i in range(MAX_VALUES)) for k in range(2))
+_SLOT_DAYS = tuple(
+    tuple(date(1900 + k, 2, 1) + timedelta(days=i) for i in range(MAX_VALUES)) for k in range(2)
+)
 
 
 @dataclass(frozen=True)

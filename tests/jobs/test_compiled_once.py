@@ -343,9 +343,10 @@ def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
 
 
 def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
-    """The board's order (one per shape of filters), its menus and the workload's people and
-    open stages (one per number of engineers on its page, and per page of unassigned work) are
-    compiled on their first call; a search is built afresh."""
+    """The board's order (one per shape of filters), its rows (one per number of rows), its
+    menus and the workload's people and open stages (one per number of engineers on its page,
+    and per page of unassigned work) are compiled on their first call; a search is built
+    afresh."""
     from jobs.board import BoardFilters, board
     from jobs.workload import workload
 
@@ -367,6 +368,8 @@ def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
         "board_order:open::False:False",
         "board_order:open::True:True",
         "board_order:closed:cancelled:False:False",
+        "board_jobs:1",
+        "board_stages:1",
         "board_clients",
         "studio_people",
     }
