@@ -248,9 +248,8 @@ ROW_PERSON_FIELDS = ("assignee__first_name", "assignee__last_name", "assignee__u
 StageValues = tuple[Any, ...]  # ROW_STAGE_FIELDS then ROW_PERSON_FIELDS
 
 
-# A row's job as the page reads it: its own fields, its client's id and ROW_JOB_FIELDS (whose
-# client name becomes the job's organisation, `_rows_jobs`).
-_ROW_JOB_COLUMNS = ("id", "organisation_id", *ROW_JOB_FIELDS)
+# A row's job as the page reads it: its own fields and its client's (`_rows_jobs`).
+_ROW_JOB_COLUMNS = ("id", "organisation_id", "organisation__id", *ROW_JOB_FIELDS)
 
 
 def _jobs_rows(*job_ids: object) -> QuerySet[Any]:
@@ -264,8 +263,6 @@ def _rows_jobs(job_ids: list[object]) -> list[Job]:
     jobs = []
     for row in rows_compiled_once(f"board_jobs:{len(job_ids)}", _jobs_rows, *job_ids):
         job: Job = instance_from(Job, row)
-        # The client's id is the job's organisation_id (asked for again, the same column).
-        row["organisation__id"] = row["organisation_id"]
         job.organisation = instance_from(Organisation, row, "organisation__")
         jobs.append(job)
     return jobs

@@ -24,6 +24,7 @@ from jobs.fragments import content_key
 from jobs.models import EngineerDayOff, EngineerProfile, Stage, StudioDayOff, StudioPolicy, User
 from jobs.plan_store import ear_break_policy, engineer_calendar, engineer_timeline
 from jobs.planner import WORK
+from jobs.selectors import stages_from
 
 PLAN_DAYS = 7  # calendar days shown: a working week and its weekend
 
@@ -131,6 +132,15 @@ def _own_days_off(user_id: int, first: date, last: date) -> QuerySet[Any]:
     return rows
 
 
+def _stage_rows(*stage_ids: int) -> QuerySet[Any]:
+    """What a work block shows of its stage and job (compiled once for each number of stages
+    in the week, jobs.compiled)."""
+    rows: QuerySet[Any] = Stage.objects.filter(pk__in=stage_ids).values(
+        "id", "kind", "job_id", "job__id", "job__track_title", "job__due_at"
+    )
+    return rows
+
+
 def _profile_rows(user_id: int) -> QuerySet[Any]:
     rows: QuerySet[Any] = (
         EngineerProfile.objects.filter(user_id=user_id)
@@ -179,12 +189,9 @@ def _plan_days(
         days.append(PlanDay(d, w is not None, reason or ("" if w else "not a working day"), w))
     until = datetime.combine(today + timedelta(days=PLAN_DAYS), datetime.min.time(), tzinfo=zone)
     blocks = engineer_timeline(engineer=user, now=now, until=until)
-    stages = {
-        s.pk: s
-        for s in Stage.objects.filter(pk__in={b.stage_id for b in blocks if b.stage_id})
-        .select_related("job")
-        .only("kind", "job_id", "job__track_title", "job__due_at")
-    }
+    wanted = sorted({b.stage_id for b in blocks if b.stage_id})
+    rows = rows_compiled_once(f"plan_stages:{len(wanted)}", _stage_rows, *wanted)
+    stages = {s.pk: s for s in stages_from(rows)}
     by_day = {d.day: d for d in days}
     dues_seen: set[Any] = set()
     for b in blocks:

@@ -24,9 +24,10 @@ from jobs.board import shown_name, studio_people
 from jobs.clock import WorkCalendar
 from jobs.compiled import instance_from, rows_compiled_once
 from jobs.fragments import content_key
-from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Job, Role, Stage, StudioPolicy, User
+from jobs.models import CLOCK_RUNNING, STAGE_OPEN, Role, Stage, StudioPolicy, User
 from jobs.plan_store import engineers_in, stored_plan
 from jobs.planner import WORK
+from jobs.selectors import stages_from
 
 DAYS = 5
 UNASSIGNED_PER_PAGE = 25
@@ -190,17 +191,9 @@ def _open_stages() -> QuerySet[Stage]:
     ).order_by(F("job__due_at").asc(nulls_last=True), "position", "pk")
 
 
-# What a row of the page shows of an open stage and its job (`_stage_from`). The job's id is
-# the stage's job_id: asked for again as job__id, it would be the same column, selected once.
-_ROW_COLUMNS = ("id", "kind", "position", "assignee_id", "job_id")
+# What a row of the page shows of an open stage and its job (jobs.selectors.stages_from).
+_ROW_COLUMNS = ("id", "kind", "position", "assignee_id", "job_id", "job__id")
 _ROW_JOB_COLUMNS = ("job__track_title", "job__due_at")
-
-
-def _stage_from(row: dict[str, Any]) -> Stage:
-    stage: Stage = instance_from(Stage, row)
-    row["job__id"] = row["job_id"]
-    stage.job = instance_from(Job, row, "job__")
-    return stage
 
 
 # The page's three reads of the open stages, compiled once per process (jobs.compiled) for each
@@ -230,7 +223,9 @@ def _most_urgent_of(*engineers: int) -> QuerySet[Any]:
         .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
         .filter(n__lte=STAGES_PER_ENGINEER)
         .order_by()
-        .values(*_ROW_COLUMNS, *_ROW_JOB_COLUMNS)
+        # Without job__id: the query around the window selects each column once, and job__id
+        # is the job_id column again (`workload` copies it).
+        .values(*(c for c in _ROW_COLUMNS if c != "job__id"), *_ROW_JOB_COLUMNS)
     )
     return rows
 
@@ -270,7 +265,7 @@ class _UnassignedStages:
             return rows
 
         rows = rows_compiled_once(f"workload_unassigned:{start}:{limit}", page)
-        return [_stage_from(row) for row in rows[: max(0, stop - start)]]
+        return stages_from(rows[: max(0, stop - start)])
 
 
 def workload(
@@ -318,8 +313,11 @@ def workload(
     urgent = rows_compiled_once(
         f"workload_most_urgent:{len(on_page)}:{STAGES_PER_ENGINEER}", _most_urgent_of, *on_page
     )
-    for row in sorted(urgent, key=_urgent_first):
-        mine.setdefault(row["assignee_id"], []).append(_stage_from(row))
+    for row in urgent:
+        row["job__id"] = row["job_id"]
+    for stage in stages_from(sorted(urgent, key=_urgent_first)):
+        assert stage.assignee_id is not None
+        mine.setdefault(stage.assignee_id, []).append(stage)
 
     loads = []
     shown_zone = timezone.get_current_timezone()  # the page's times, as timezone.localtime

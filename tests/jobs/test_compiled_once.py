@@ -297,14 +297,16 @@ def test_the_client_home_s_reads_are_the_orms() -> None:
 
 
 def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
-    """My plan reads the engineer's profile and the days off of the week shown (days as values)
-    from SQL compiled once, the rows the ORM's reads give."""
+    """My plan reads the engineer's profile, the days off of the week shown (days as values) and
+    the stages of its work blocks from SQL compiled once, the rows the ORM's reads give."""
     from datetime import date
 
     from django.test import Client
 
     from jobs.models import EngineerDayOff, EngineerProfile, StudioDayOff, StudioPolicy
     from jobs.plan_views import _own_days_off, _studio_days_off, engineer_profile
+    from jobs.services import stage_take
+    from tests.jobs.helpers import accepted_job, stages_of
 
     StudioPolicy.current()
     engineer, other = make_user(Role.ENGINEER), make_user(Role.ENGINEER)
@@ -329,9 +331,12 @@ def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
             assert rows_compiled_once(
                 "plan_own_days_off", _own_days_off, viewer.pk, first, last
             ) == list(_own_days_off(viewer.pk, first, last))
+    job = accepted_job(make_user(Role.CLIENT), track_title="Glasshouse")
+    stage_take(stage=stages_of(job)[0], by=engineer)
     browser = Client()
     browser.force_login(engineer)
-    assert browser.get("/plan/").status_code == 200
+    for _ in range(2):
+        assert "Glasshouse · Listening" in browser.get("/plan/").content.decode()
     if connection.vendor != "postgresql":
         assert not _COMPILED
         return
@@ -340,6 +345,7 @@ def test_the_plan_page_s_reads_are_the_orms_and_compiled_once() -> None:
         "plan_studio_days_off",
         "plan_own_days_off",
     }
+    assert any(key.startswith("plan_stages:") for _, key in _COMPILED)  # the week's stages
 
 
 def test_the_board_s_and_the_workload_s_reads_are_compiled_once() -> None:
