@@ -164,6 +164,7 @@ def _moves(clients: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
     import re
 
     from django.core.cache import cache
+    from django.db.models import F
     from django.test import Client
 
     from jobs.models import ListeningSession, User
@@ -171,11 +172,13 @@ def _moves(clients: dict[str, Any]) -> list[tuple[str, Callable[[], None]]]:
 
     listener = _on_stage("load-engineer-02")
     mover = _on_stage("load-engineer-03")
+    # Sessions left open (by the load run's set-up, or by this script's last run on a kept
+    # database) end where they began.
     ListeningSession.objects.filter(
         stage__assignee=mover.assignee_id, ended_at__isnull=True
-    ).update(ended_at=mover.started_at)
+    ).update(ended_at=F("started_at"))
     ListeningSession.objects.filter(engineer=listener.assignee_id, ended_at__isnull=True).update(
-        ended_at=listener.started_at
+        ended_at=F("started_at")
     )
     htmx = {"HTTP_HX_REQUEST": "true"}
     tick = re.compile(r'hx-post="/sessions/(\d+)/tick/"')
