@@ -146,7 +146,7 @@ def _delivery_context(
         (m for m in measurements if m["file"].kind in (FileKind.ROUGH_MIX, FileKind.REFERENCE)),
         key=lambda m: (m["file"].kind, m["file"].original_name),
     )
-    may_master = user.may_deliver(job)
+    may_master = user.may_deliver(job, stages)
     in_progress = job.status == JobStatus.IN_PROGRESS
     blocker = _deliver_blocker(job, checks, stages) if may_master and in_progress else ""
     return {

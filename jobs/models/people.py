@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import time
 
 from django.contrib.auth.models import AbstractUser
@@ -117,17 +118,20 @@ class User(ChoiceLabels, AbstractUser):
         """Someone in the studio takes a stage for themself while it is no one else's."""
         return self.is_studio and stage.assignee_id in (None, self.pk)
 
-    def may_deliver(self, job: Job) -> bool:
+    def may_deliver(self, job: Job, round_stages: Iterable[Stage] | None = None) -> bool:
         """The engineer on the round's delivery stage, or a manager, uploads and delivers the
-        round's masters."""
+        round's masters. `round_stages`: the round's stages, if read already (the job page)."""
         if self.may_manage:
             return True
-        return (
-            self.is_engineer
-            and self.stages.filter(
-                job_id=job.pk, revision_round=job.revision_round, kind=StageKind.DELIVERY
-            ).exists()
-        )
+        if not self.is_engineer:
+            return False
+        if round_stages is not None:
+            return any(
+                s.kind == StageKind.DELIVERY and s.assignee_id == self.pk for s in round_stages
+            )
+        return self.stages.filter(
+            job_id=job.pk, revision_round=job.revision_round, kind=StageKind.DELIVERY
+        ).exists()
 
     @property
     def may_send_preview(self) -> bool:

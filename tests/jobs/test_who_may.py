@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from jobs.models import Job, JobStatus, Role, Stage, StageKind, User
+from jobs.selectors import round_stage_list
 from tests.factories import make_job, make_user
 
 pytestmark = pytest.mark.django_db
@@ -53,15 +56,19 @@ def test_an_engineer_moves_only_their_own_stage_and_takes_only_free_work(
 
 
 def test_only_the_engineer_on_the_rounds_delivery_stage_may_deliver(
-    engineer: User, job: Job
+    engineer: User, job: Job, django_assert_num_queries: Any
 ) -> None:
     _stage(job, StageKind.LISTENING, assignee=engineer)
     assert not engineer.may_deliver(job)
+    assert not engineer.may_deliver(job, round_stage_list(job))
     _stage(job, StageKind.DELIVERY, assignee=engineer)
     assert engineer.may_deliver(job)
+    with django_assert_num_queries(1):  # the round's stages, read once for the whole page
+        assert engineer.may_deliver(job, round_stage_list(job))
     Job.objects.filter(pk=job.pk).update(revision_round=1)
     job.refresh_from_db()
     assert not engineer.may_deliver(job), "an earlier round's delivery stage does not count"
+    assert not engineer.may_deliver(job, round_stage_list(job))
 
 
 def test_the_jobs_client_hands_in_and_reviews_an_outsider_does_not(
