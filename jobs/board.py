@@ -36,6 +36,7 @@ from jobs.models import (
     Stage,
     User,
 )
+from jobs.selectors import jobs_from
 
 OPEN_VIEW, CLOSED_VIEW = "open", "closed"
 # Most urgent first; a job without a running clock (not yet accepted, delivered) comes last.
@@ -260,12 +261,7 @@ def _jobs_rows(*job_ids: object) -> QuerySet[Any]:
 def _rows_jobs(job_ids: list[object]) -> list[Job]:
     """The jobs of a page of rows, as objects with their client (compiled once for each number
     of rows, jobs.compiled, like the page's stages)."""
-    jobs = []
-    for row in rows_compiled_once(f"board_jobs:{len(job_ids)}", _jobs_rows, *job_ids):
-        job: Job = instance_from(Job, row)
-        job.organisation = instance_from(Organisation, row, "organisation__")
-        jobs.append(job)
-    return jobs
+    return jobs_from(rows_compiled_once(f"board_jobs:{len(job_ids)}", _jobs_rows, *job_ids))
 
 
 def _stages_rows(*job_ids: object) -> QuerySet[Any]:

@@ -68,8 +68,16 @@ def client_home_jobs(user: User) -> list[Job]:
     clients ask for most, and building the query cost more than running it."""
     if not user.is_authenticated or user.is_studio or user.organisation_id is None:
         return list(home_jobs(user))
+    return jobs_from(
+        rows_compiled_once("client_home_jobs", _organisation_job_rows, user.organisation_id)
+    )
+
+
+def jobs_from(rows: list[dict[str, Any]]) -> list[Job]:
+    """Jobs from `values()` rows with their organisation's columns (`organisation__`), as the
+    ORM loads them with `select_related("organisation")`."""
     jobs = []
-    for row in rows_compiled_once("client_home_jobs", _organisation_job_rows, user.organisation_id):
+    for row in rows:
         job: Job = instance_from(Job, row)
         job.organisation = instance_from(Organisation, row, "organisation__")
         jobs.append(job)

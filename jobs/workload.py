@@ -191,9 +191,18 @@ def _open_stages() -> QuerySet[Stage]:
     ).order_by(F("job__due_at").asc(nulls_last=True), "position", "pk")
 
 
-# What a row of the page shows of an open stage and its job (jobs.selectors.stages_from).
-_ROW_COLUMNS = ("id", "kind", "position", "assignee_id", "job_id", "job__id")
+# What a row of the page shows of an open stage and its job (`_stages`). Not job__id: the query
+# around the most urgent's window selects each column once, and job__id is the job_id column
+# again, so the rows would be a column short.
+_ROW_COLUMNS = ("id", "kind", "position", "assignee_id", "job_id")
 _ROW_JOB_COLUMNS = ("job__track_title", "job__due_at")
+
+
+def _stages(rows: list[dict[str, Any]]) -> list[Stage]:
+    """The rows' stages, each with its job (the job's id is the stage's job_id)."""
+    for row in rows:
+        row["job__id"] = row["job_id"]
+    return stages_from(rows)
 
 
 # The page's three reads of the open stages, compiled once per process (jobs.compiled) for each
@@ -223,9 +232,7 @@ def _most_urgent_of(*engineers: int) -> QuerySet[Any]:
         .annotate(n=Window(RowNumber(), partition_by=[F("assignee_id")], order_by=urgent_first))
         .filter(n__lte=STAGES_PER_ENGINEER)
         .order_by()
-        # Without job__id: the query around the window selects each column once, and job__id
-        # is the job_id column again (`workload` copies it).
-        .values(*(c for c in _ROW_COLUMNS if c != "job__id"), *_ROW_JOB_COLUMNS)
+        .values(*_ROW_COLUMNS, *_ROW_JOB_COLUMNS)
     )
     return rows
 
@@ -265,7 +272,7 @@ class _UnassignedStages:
             return rows
 
         rows = rows_compiled_once(f"workload_unassigned:{start}:{limit}", page)
-        return stages_from(rows[: max(0, stop - start)])
+        return _stages(rows[: max(0, stop - start)])
 
 
 def workload(
@@ -313,9 +320,7 @@ def workload(
     urgent = rows_compiled_once(
         f"workload_most_urgent:{len(on_page)}:{STAGES_PER_ENGINEER}", _most_urgent_of, *on_page
     )
-    for row in urgent:
-        row["job__id"] = row["job_id"]
-    for stage in stages_from(sorted(urgent, key=_urgent_first)):
+    for stage in _stages(sorted(urgent, key=_urgent_first)):
         assert stage.assignee_id is not None
         mine.setdefault(stage.assignee_id, []).append(stage)
 
