@@ -1,6 +1,8 @@
 """Benchmark: CPU and queries of one request of each page kind the load run makes
 (bench/locustfile.py), through Django's test client on PostgreSQL, on the load run's studio
 (seed_demo plus bench/load.py's extra people and jobs), without gunicorn or locust in the way.
+As in the load run, sessions and the caches are in Redis (an empty database of its own, emptied
+at the end), and tasks are sent to it, not run.
 
     .venv/bin/python bench/pages.py                        # every page kind, 30 requests each
     .venv/bin/python bench/pages.py --only desk --profile  # and cProfile's top for those
@@ -9,6 +11,8 @@
 With --keep-db NAME the studio is made in database NAME the first time and reused after
 (delete it with `dropdb -h 127.0.0.1 -U postgres NAME`); otherwise a database of its own is
 made and dropped. The login page, which reads nothing, is the reference in the same run.
+With --profile, SORT and TOP (environment) choose pstats' order and length, and PROFILE_OUT
+names a file to keep the profile in.
 """
 
 from __future__ import annotations
@@ -41,7 +45,19 @@ def _psql(sql: str, db: str = "postgres") -> str:
     return out.stdout.strip()
 
 
-def _setup(name: str, keep: bool) -> None:
+def _bench_load() -> Any:
+    """bench/load.py as a module (its folder is not a package: bench/analysis.py would shadow
+    the app of that name on sys.path)."""
+    if "bench_load" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+        assert spec is not None and spec.loader is not None
+        load = importlib.util.module_from_spec(spec)
+        sys.modules["bench_load"] = load
+        spec.loader.exec_module(load)
+    return sys.modules["bench_load"]
+
+
+def _setup(name: str, keep: bool, redis_db: int) -> None:
     exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
     made = (
         exists
@@ -51,8 +67,11 @@ def _setup(name: str, keep: bool) -> None:
     )
     os.environ["DATABASE_URL"] = f"{PG}/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    for var in ("CELERY_BROKER_URL", "HEADROOM_PRODUCTION"):
-        os.environ.pop(var, None)
+    os.environ.pop("HEADROOM_PRODUCTION", None)
+    # As in the load run: sessions and caches in Redis. Tasks run in process while the studio
+    # is made; after that they are only sent, as gunicorn sends them (nothing takes them).
+    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
     os.environ["DEBUG"] = "false"
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
@@ -61,6 +80,7 @@ def _setup(name: str, keep: bool) -> None:
         import django
 
         django.setup()
+        _tasks_sent_only()
         return
     if exists:
         _psql(f"DROP DATABASE {name}")
@@ -70,17 +90,17 @@ def _setup(name: str, keep: bool) -> None:
     django.setup()
     from django.core.management import call_command
 
-    # bench/load.py's studio (its folder is not a package: bench/analysis.py would shadow
-    # the app of that name on sys.path)
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-    assert spec is not None and spec.loader is not None
-    load = importlib.util.module_from_spec(spec)
-    sys.modules["bench_load"] = load
-    spec.loader.exec_module(load)
     call_command("migrate", "--noinput", verbosity=0)
     call_command("seed_demo", stdout=io.StringIO())
-    load._studio_setup(clients=180, engineers=90, managers=30, jobs_per_engineer=4)
+    _bench_load()._studio_setup(clients=180, engineers=90, managers=30, jobs_per_engineer=4)
     _psql("ANALYZE", name)  # as bench/load.py does: what autovacuum would have gathered
+    _tasks_sent_only()
+
+
+def _tasks_sent_only() -> None:
+    from studio.celery import app
+
+    app.conf.task_always_eager = False
 
 
 def _pages() -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -271,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-db", default="", help="make the studio here once and reuse it")
     args = parser.parse_args(argv)
     name = args.keep_db or f"headroom_pagesbench_{os.getpid()}"
-    _setup(name, keep=bool(args.keep_db))
+    redis_db = _bench_load()._spare_redis_db()
+    _setup(name, keep=bool(args.keep_db), redis_db=redis_db)
     try:
         from django.db import connection
         from django.test import Client
@@ -323,10 +344,13 @@ def main(argv: list[str] | None = None) -> int:
                     once()
                 prof.disable()
                 stats = pstats.Stats(prof)
+                if os.environ.get("PROFILE_OUT"):  # a file for pstats' callers and callees
+                    stats.dump_stats(os.environ["PROFILE_OUT"])
                 stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
                     int(os.environ.get("TOP", "45"))
                 )
     finally:
+        _bench_load()._redis(redis_db, "flushdb")
         if not args.keep_db:
             from django.db import connections
 
