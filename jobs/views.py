@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -55,6 +55,7 @@ from jobs.preview_page import preview_context
 from jobs.review.context import room_context
 from jobs.review.room import RoomFiles, room_files, room_picks
 from jobs.review.selectors import attach_waveforms, peak_overviews
+from jobs.review.streaming import open_stored
 from jobs.selectors import client_home_jobs, home_jobs, job_history, round_stage_list
 from jobs.services import (
     NotAllowed,
@@ -413,10 +414,7 @@ def file_download(request: HttpRequest, file_id: UUID) -> HttpResponseBase:
     name (made safe; never the stored name). Masters reach a client once their round is
     delivered (jobs.access)."""
     audio = audio_file_for(_user(request), file_id)
-    try:
-        stream = audio.file.storage.open(audio.file.name or "", "rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage") from None
+    stream = open_stored(audio.file.storage, audio.file.name or "")
     response = FileResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = attachment_disposition(audio.original_name)
     response["Cache-Control"] = "private, no-store"

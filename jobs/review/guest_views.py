@@ -36,6 +36,7 @@ from jobs.review.guests import (
 )
 from jobs.review.models import GuestLink
 from jobs.review.room import visible_files
+from jobs.review.streaming import open_stored
 from jobs.review.views import peaks_response, playback_response
 from jobs.services import NotAllowed, WorkflowError
 from jobs.uploads import attachment_disposition
@@ -178,10 +179,7 @@ def guest_download(request: HttpRequest, token: str, file_id: UUID) -> HttpRespo
         return refused.response
     if not link.can_download:
         raise PermissionDenied("This link lets you listen, not download.")
-    try:
-        stream = audio.file.storage.open(audio.file.name or "", "rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage") from None
+    stream = open_stored(audio.file.storage, audio.file.name or "")
     guest_used(link, "downloaded", f"{audio.original_name} v{audio.version}")
     response = FileResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = attachment_disposition(audio.original_name)

@@ -4,6 +4,7 @@ or those of its lossless review copy."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import IO
 
 from django.core.files.storage import Storage
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -20,6 +22,8 @@ from django.http import (
 
 from jobs.storage import disk_path
 from jobs.uploads import attachment_disposition
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 SIGNED_URL_SECONDS = 300  # long enough to start playing; the page asks again for each play
@@ -72,6 +76,17 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if start >= size:
         raise Unsatisfiable
     return ByteRange(start, min(end, size - 1))
+
+
+def open_stored(storage: Storage, name: str) -> IO[bytes]:
+    """A stored file opened for reading, for a response (the player's, a download). A file whose
+    row is there and whose bytes are not was lost from storage, which someone must look into:
+    it is logged as an error, and the viewer gets a 404 saying so, not a server error."""
+    try:
+        return storage.open(name, "rb")
+    except FileNotFoundError:
+        logger.error("stored file %s is missing from storage", name)
+        raise Http404("The file is missing from storage") from None
 
 
 def inline_disposition(name: str) -> str:
@@ -149,9 +164,8 @@ def stream_response(
     if request.method == "HEAD" or span.length <= 0:
         response: HttpResponseBase = HttpResponse(b"", status=status)
     else:
-        response = StreamingHttpResponse(
-            _read(storage.open(name, "rb"), span.start, span.length), status=status
-        )
+        stream = open_stored(storage, name)
+        response = StreamingHttpResponse(_read(stream, span.start, span.length), status=status)
     for key, value in headers.items():
         response[key] = value
     response["Content-Length"] = str(max(span.length, 0))

@@ -115,3 +115,20 @@ def test_a_file_never_measured_still_streams_by_its_name(client_user: User) -> N
     audio = make_audio_file(make_job(client=client_user), name="Keys.flac", content=b"fLaC" * 10)
     response = _client(client_user).get(f"/files/{audio.pk}/stream/", HTTP_RANGE="bytes=0-3")
     assert response.status_code == 206 and response["Content-Type"] == "audio/flac"
+
+
+def test_a_file_lost_from_storage_is_a_404_and_an_error_in_the_log(
+    client_user: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    audio = measured_file(make_job(client=client_user), content=tone(1.0))
+    audio.file.storage.delete(audio.file.name)
+    c = _client(client_user)
+    with caplog.at_level("ERROR", logger="jobs.review.streaming"):
+        played = c.get(f"/files/{audio.pk}/stream/", HTTP_RANGE="bytes=0-99")
+        downloaded = c.get(f"/files/{audio.pk}/download/")
+    assert (played.status_code, downloaded.status_code) == (404, 404)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stored file {audio.file.name} is missing from storage"
+    ] * 2
+    # Asking for no bytes reads nothing, and is answered as before.
+    assert c.head(f"/files/{audio.pk}/stream/").status_code == 200
