@@ -1,12 +1,17 @@
-"""A server error shows a plain page, never Django's technical one, unless DEBUG was asked for."""
+"""A server error shows a plain page, never Django's technical one, unless DEBUG was asked for;
+not found and not allowed are the site's own pages, in words."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
+from jobs.models import Role
+from tests.factories import make_user
 from tests.studio.test_settings import run_manage
 
 
@@ -51,3 +56,24 @@ def test_a_server_error_is_a_plain_page_naming_nothing_internal() -> None:
     assert "Nothing you sent was lost" in body
     for leak in ("Traceback", "RuntimeError", "/srv/headroom", "secret-path", "SECRET_KEY"):
         assert leak not in body
+
+
+@pytest.mark.django_db
+def test_not_found_and_not_allowed_are_pages_of_the_site_that_say_why() -> None:
+    client = make_user(Role.CLIENT)
+    c = Client()
+    c.force_login(client)
+
+    missing = c.get(f"/jobs/{uuid.uuid4()}/")
+    assert missing.status_code == 404
+    body = missing.content.decode()
+    assert "<h1>Not found</h1>" in body and "<p>No such job.</p>" in body
+    assert 'class="main-nav"' in body  # the site's own page, with the client's navigation
+
+    # A URL that matches no page says nothing of the resolver.
+    nowhere = c.get("/no-such-page/").content.decode()
+    assert "<h1>Not found</h1>" in nowhere and "Resolver404" not in nowhere
+
+    refused = c.get("/desk/")
+    assert refused.status_code == 403
+    assert "<p>The desk is the studio&#x27;s.</p>" in refused.content.decode()
