@@ -74,6 +74,10 @@ def test_not_found_and_not_allowed_are_pages_of_the_site_that_say_why() -> None:
     nowhere = c.get("/no-such-page/").content.decode()
     assert "<h1>Not found</h1>" in nowhere and "Resolver404" not in nowhere
 
+    # Someone not logged in is not sent back to jobs they do not have.
+    stranger = Client().get("/no-such-page/").content.decode()
+    assert "<h1>Not found</h1>" in stranger and "Back to your jobs" not in stranger
+
     refused = c.get("/desk/")
     assert refused.status_code == 403
     assert "<p>The desk is the studio&#x27;s.</p>" in refused.content.decode()
